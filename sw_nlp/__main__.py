@@ -1,0 +1,3 @@
+from sw_nlp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,228 @@
+"""The model bundle: a folder with ``model.joblib``, ``manifest.json`` and ``MODEL_CARD.md``.
+
+Format versions (``FORMAT_VERSION``): bump it whenever a reader of the old format would
+misread the new one (a renamed pipeline step, a changed manifest field). A loader refuses
+formats it does not know and says how to retrain.
+
+- 1: first format. Pipeline steps ``normalize`` → ``features`` (``word``, ``char``) →
+  ``classify``; manifest as written by ``save_bundle``.
+
+Loading checks, in order, before a single byte is unpickled: the manifest, the format
+version, the model file's sha256 against the manifest and, for the shipped default model,
+against the hash pinned inside the package (a manifest next to the file detects corruption,
+not tampering), then the scikit-learn version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import warnings
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import joblib
+import sklearn
+
+from sw_nlp import __version__
+from sw_nlp.config import Config
+from sw_nlp.corpus import file_sha256
+from sw_nlp.errors import BundleError
+from sw_nlp.model import CaseClassifier
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.joblib"
+MANIFEST_FILE = "manifest.json"
+CARD_FILE = "MODEL_CARD.md"
+PIN_RESOURCE = "default_model.sha256"
+
+
+def default_bundle_dir() -> Path:
+    """The shipped model: inside the installed wheel, or ``models/default`` in a checkout."""
+    packaged = Path(str(resources.files("sw_nlp"))) / "_default_model"
+    if (packaged / MANIFEST_FILE).is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+def pinned_default_hash() -> str:
+    return resources.files("sw_nlp.resources").joinpath(PIN_RESOURCE).read_text("utf-8").strip()
+
+
+def save_bundle(
+    out_dir: Path,
+    classifier: CaseClassifier,
+    config: Config,
+    *,
+    labels: list[str],
+    scheme: int,
+    corpus: dict[str, Any],
+    metrics: dict[str, Any],
+) -> dict[str, Any]:
+    """Write the bundle; returns the manifest. The model file is written first, then hashed."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / MODEL_FILE
+    tmp = model_path.with_suffix(".joblib.tmp")
+    joblib.dump(classifier.pipeline, tmp, compress=("zlib", 3))
+    tmp.replace(model_path)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": {
+            "sw_nlp": __version__,
+            "scikit_learn": sklearn.__version__,
+            "python": platform.python_version(),
+        },
+        "labels": labels,
+        "scheme": scheme,
+        "config": config.to_dict(),
+        "corpus": corpus,
+        "metrics": metrics,
+        "files": {MODEL_FILE: {"sha256": file_sha256(model_path), "bytes": model_path.stat().st_size}},
+    }
+    (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    (out_dir / CARD_FILE).write_text(model_card(manifest), "utf-8")
+    if _is_default(out_dir):
+        pin = Path(__file__).resolve().parent / "resources" / PIN_RESOURCE
+        pin.write_text(manifest["files"][MODEL_FILE]["sha256"] + "\n", "utf-8")
+        log.info("pinned the new default model's sha256 in %s", pin)
+    return manifest
+
+
+def read_manifest(bundle_dir: Path) -> dict[str, Any]:
+    path = Path(bundle_dir) / MANIFEST_FILE
+    if not Path(bundle_dir).is_dir():
+        raise BundleError(f"{bundle_dir}: no model bundle here (expected a folder)")
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise BundleError(f"{path}: manifest missing; is this a sw-nlp model bundle?") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path}: manifest is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{path}: manifest is not a JSON object")
+    return manifest
+
+
+def load_model(path: Path | str | None = None) -> CaseClassifier:
+    """Load a bundle after checking it; no path loads the model shipped with sw-nlp."""
+    bundle_dir = Path(path) if path is not None else default_bundle_dir()
+    manifest = read_manifest(bundle_dir)
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise BundleError(
+            f"{bundle_dir}: bundle format {version!r}, this sw-nlp reads format {FORMAT_VERSION}; "
+            "retrain with `sw-nlp train --out <folder>`"
+        )
+    model_path = bundle_dir / MODEL_FILE
+    if not model_path.is_file():
+        raise BundleError(f"{model_path}: model file missing")
+    actual = file_sha256(model_path)
+    expected = manifest.get("files", {}).get(MODEL_FILE, {}).get("sha256")
+    if actual != expected:
+        raise BundleError(f"{model_path}: sha256 does not match the manifest; the file was changed or damaged")
+    if _is_default(bundle_dir) and actual != pinned_default_hash():
+        raise BundleError(
+            f"{model_path}: not the model this sw-nlp release ships (sha256 differs from the pinned one)"
+        )
+    _check_sklearn(manifest, bundle_dir)
+    with warnings.catch_warnings():
+        # Version differences were judged above; a patch-level difference is only logged.
+        warnings.simplefilter("ignore", category=sklearn.exceptions.InconsistentVersionWarning)
+        pipeline = joblib.load(model_path)
+    cfg = Config.from_dict(
+        {"review": manifest.get("config", {}).get("review", {})}, source=str(bundle_dir)
+    )
+    clf = CaseClassifier(pipeline, review=cfg.review)
+    clf.manifest = manifest  # type: ignore[attr-defined]
+    return clf
+
+
+def _check_sklearn(manifest: dict[str, Any], bundle_dir: Path) -> None:
+    saved = str(manifest.get("versions", {}).get("scikit_learn", "unknown"))
+    here = sklearn.__version__
+    if saved == here:
+        return
+    if saved.split(".")[:2] != here.split(".")[:2]:
+        raise BundleError(
+            f"{bundle_dir}: trained with scikit-learn {saved}, this is {here}; models do not "
+            "carry across minor versions. Retrain: `sw-nlp train --out <folder>`"
+        )
+    log.warning("%s: trained with scikit-learn %s, running %s (patch difference)", bundle_dir, saved, here)
+
+
+def _is_default(bundle_dir: Path) -> bool:
+    try:
+        return Path(bundle_dir).resolve() == default_bundle_dir().resolve()
+    except OSError:
+        return False
+
+
+def model_card(manifest: dict[str, Any]) -> str:
+    """The model card: what the model is for, what it was trained on, how well it does."""
+    m = manifest["metrics"]
+    test, cv = m.get("test", {}), m.get("cv", {})
+    corpus = manifest["corpus"]
+    per_class = "\n".join(
+        f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+        for label, v in test.get("per_class", {}).items()
+    )
+    cfg = manifest["config"]
+    return f"""# Model card: sw-nlp intervention-level classifier
+
+Created {manifest['created']} with sw-nlp {manifest['versions']['sw_nlp']},
+scikit-learn {manifest['versions']['scikit_learn']}, Python {manifest['versions']['python']}.
+
+## What it does
+Reads an Indonesian social-work case description and estimates which intervention level
+it calls for: {', '.join(manifest['labels'])} (the label contract,
+`docs/annotation-guideline.md`). It returns probabilities and the words that drove them.
+
+## Intended use
+Triage support for case workers and analysts at Dinas Sosial, Kemensos, LKS and NGOs: sorting
+and prioritising case files, flagging the ones a person should read first. **The model
+supports a case worker's decision and never makes it.** Low-confidence predictions are flagged
+for review; every prediction can be overruled.
+
+## Not for
+Decisions about a person's eligibility for assistance, legal status or services; any use
+without a person reviewing the output; texts that are not case descriptions in Indonesian.
+
+## Model
+Normalisation (NFKC, lower case, masking of NIK/phone/e-mail/URL, slang lexicon) →
+TF-IDF on word n-grams {cfg['features']['word_ngrams']} and character n-grams
+{cfg['features']['char_ngrams']} (sublinear tf) → multinomial logistic regression
+(C = {cfg['model']['C']}, class weights {cfg['model']['class_weight']}); stemming
+{'on' if cfg['preprocess']['stem'] else 'off'}, stopword removal
+{'on' if cfg['preprocess']['remove_stopwords'] else 'off'}, chosen by {cv.get('folds', '?')}-fold
+cross-validation on the train split.
+
+## Data
+{corpus.get('rows', '?')} labelled cases ({corpus.get('train', '?')} train,
+{corpus.get('test', '?')} test), written by hand for this project in many registers (assessment
+reports, chats, complaints, minutes, proposals, news, official posts, memos, forms,
+interviews). No real case; no real personal data. Corpus sha256 `{corpus.get('sha256', '?')}`.
+
+## Evaluation
+Cross-validated macro-F1 on the train split: {cv.get('macro_f1_mean', float('nan')):.3f}
+± {cv.get('macro_f1_sd', float('nan')):.3f}.
+Held-out test split (n = {test.get('n', '?')}): accuracy {test.get('accuracy', float('nan')):.3f},
+macro-F1 {test.get('macro_f1', float('nan')):.3f}.
+
+| label | precision | recall | F1 | support |
+| --- | --- | --- | --- | --- |
+{per_class}
+
+## Limits
+The corpus is written for the project, so scores on it overstate what to expect on other
+people's case files; real news and government texts are harder. The boundary between
+mezzo and makro depends on geography words (kecamatan vs kabupaten), and texts that mention
+several levels are labelled by their main intervention, which a bag of words can misread.
+Retrain when the scikit-learn minor version changes.
+"""

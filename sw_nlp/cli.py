@@ -1,0 +1,134 @@
+"""The ``sw-nlp`` command: parse, call one library function, print a summary.
+
+User errors (``SwNlpError``) become one line on stderr and an exit code; tracebacks are for
+bugs. Typer's pretty tracebacks are off because they print local variables: case text.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from sw_nlp import __version__
+from sw_nlp.config import Config, Paths
+from sw_nlp.errors import SwNlpError
+
+log = logging.getLogger("sw_nlp")
+
+app = typer.Typer(
+    help="Triage Indonesian social-work case descriptions by intervention level.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Work with the labelled corpus.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sw-nlp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def _config(path: Path | None) -> Config:
+    return Config.from_toml(path) if path else Config()
+
+
+@data_app.command("validate")
+def validate_cmd(
+    path: Annotated[Path | None, typer.Argument(help="Corpus CSV (default: data/corpus/cases.csv).")] = None,
+) -> None:
+    """Check a labelled corpus against the label contract; exit 1 on any problem."""
+    from sw_nlp.validate import validate_corpus
+
+    path = path or Paths.discover().corpus
+    problems, summary = validate_corpus(path)
+    if summary:
+        typer.echo(f"{path}")
+        for line in summary.lines():
+            typer.echo(f"  {line}")
+    errors = [p for p in problems if p.is_error]
+    for problem in problems:
+        typer.echo(problem.format(path), err=True)
+    if errors:
+        typer.echo(f"{len(errors)} problem(s) in {path}", err=True)
+        raise typer.Exit(1)
+    typer.echo("ok: no problems")
+
+
+@app.command("train")
+def train_cmd(
+    data: Annotated[Path | None, typer.Option(help="Labelled corpus CSV.")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config (see docs/config.md).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Bundle folder to write (default models/default).")] = None,
+    scheme: Annotated[int, typer.Option(help="4 levels, or 3 with global merged into makro.")] = 4,
+) -> None:
+    """Select settings by cross-validation on the train split, fit, test once, write a bundle."""
+    from sw_nlp.train import run_training
+
+    paths = Paths.discover()
+    out = out or paths.models / "default"
+    manifest = run_training(data or paths.corpus, out, _config(config), scheme=scheme)
+    cv, test = manifest["metrics"]["cv"], manifest["metrics"].get("test")
+    typer.echo(f"wrote {out}")
+    typer.echo(f"  cross-validated macro-F1 ({cv['folds']} folds): {cv['macro_f1_mean']:.4f} ± {cv['macro_f1_sd']:.4f}")
+    if test:
+        typer.echo(f"  test macro-F1: {test['macro_f1']:.4f}  accuracy: {test['accuracy']:.4f}  (n={test['n']})")
+
+
+@app.command("predict")
+def predict_cmd(
+    texts: Annotated[list[str], typer.Argument(help="One or more case descriptions.")],
+    model: Annotated[Path | None, typer.Option(help="Model bundle folder (default: shipped model).")] = None,
+    explain: Annotated[int, typer.Option(help="How many driving terms to show.")] = 5,
+) -> None:
+    """Classify case descriptions given on the command line."""
+    from sw_nlp.bundle import load_model
+
+    clf = load_model(model)
+    proba = clf.predict_proba(texts)
+    for text, row in zip(texts, proba, strict=True):
+        best = int(row.argmax())
+        terms = ", ".join(f"{t} {w:+.2f}" for t, w in clf.explain(text, explain))
+        probs = " ".join(f"{lv}={p:.2f}" for lv, p in zip(clf.classes_, row, strict=True))
+        typer.echo(f"{clf.classes_[best]}\t{row[best]:.2f}\t{probs}\t{terms}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app and turn user errors into one line and an exit code."""
+    try:
+        app(args=argv, standalone_mode=False, prog_name="sw-nlp")
+    except SwNlpError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return 0

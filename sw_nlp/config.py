@@ -1,0 +1,178 @@
+"""One typed configuration for the whole pipeline, and the one place default paths are found.
+
+The config travels into every bundle's manifest, so a model always says how it was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from sw_nlp.errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreprocessConfig:
+    """How raw case text becomes tokens."""
+
+    mask_pii: bool = True
+    lexicon_path: str | None = None  # an analyst's extra slang lexicon (TSV), merged over ours
+    remove_stopwords: bool = False
+    stem: bool = False
+    numbers_as_token: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeaturesConfig:
+    """TF-IDF on word n-grams and on character n-grams inside word boundaries."""
+
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (2, 5)
+    min_df: int = 2
+    max_df: float = 0.9
+    max_char_features: int | None = 150_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """Multinomial logistic regression."""
+
+    C: float = 10.0
+    class_weight: str | None = "balanced"
+    max_iter: int = 3000
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchConfig:
+    """Model selection by stratified k-fold cross-validation on the train split only.
+
+    Every list is one axis of the grid; a one-value list fixes that setting.
+    """
+
+    folds: int = 5
+    seed: int = 13
+    C: tuple[float, ...] = (3.0, 10.0, 30.0)
+    stem: tuple[bool, ...] = (False, True)
+    remove_stopwords: tuple[bool, ...] = (False,)
+    word_ngrams: tuple[tuple[int, int], ...] = ((1, 2),)
+    n_jobs: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewConfig:
+    """When a prediction is flagged for a person to check."""
+
+    threshold: float = 0.6
+    min_words: int = 5
+    max_unknown_share: float = 0.5
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
+
+    @classmethod
+    def from_toml(cls, path: Path) -> Config:
+        """Read a TOML file; unknown sections or keys are errors, not silently ignored."""
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        return cls.from_dict(raw, source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "config") -> Config:
+        sections = {f.name: f for f in fields(cls)}
+        parts: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name not in sections:
+                raise ConfigError(f"{source}: unknown section [{name}]")
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: [{name}] must be a table")
+            parts[name] = _build_section(sections[name].default_factory, value, f"{source}: {name}")  # type: ignore[misc]
+        return cls(**parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **sections: Any) -> Config:
+        """A copy with some fields of some sections changed: ``cfg.replace(model={"C": 3})``."""
+        new = {
+            name: dataclasses.replace(getattr(self, name), **changes)
+            for name, changes in sections.items()
+        }
+        return dataclasses.replace(self, **new)
+
+
+def _build_section(factory: type, values: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(factory)}
+    defaults = factory()
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(known)})")
+        kwargs[key] = _coerce(value, getattr(defaults, key), f"{where}.{key}")
+    return factory(**kwargs)
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    """TOML has arrays where the config has tuples; check the kind against the default's."""
+    if isinstance(default, tuple):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        if default and isinstance(default[0], tuple):
+            return tuple(tuple(v) for v in value)
+        return tuple(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(default, int | float) and not isinstance(default, bool):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return value
+    return value
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where the corpus, the models and the reports live for this checkout or install."""
+
+    root: Path
+
+    @property
+    def corpus(self) -> Path:
+        return self.root / "data" / "corpus" / "cases.csv"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def examples(self) -> Path:
+        return self.root / "data" / "examples" / "cases.csv"
+
+    @classmethod
+    def discover(cls, start: Path | None = None) -> Paths:
+        """``$SW_NLP_HOME``, else the nearest folder upwards that holds ``data/corpus``, else CWD."""
+        if home := os.environ.get("SW_NLP_HOME"):
+            return cls(Path(home))
+        here = (start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / "data" / "corpus").is_dir():
+                return cls(folder)
+        return cls(here)

@@ -1,0 +1,135 @@
+"""The label contract in code, and loading a labelled corpus.
+
+The contract (``intervention-levels.md``) is the source of truth: labels in contract order,
+the aliases analysts may use, and which methods belong to which level.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from sw_nlp.errors import InputError
+
+LEVELS: tuple[str, ...] = ("mikro", "mezzo", "makro", "global")
+
+ALIASES: dict[str, str] = {
+    "micro": "mikro",
+    "mikro": "mikro",
+    "meso": "mezzo",
+    "mezo": "mezzo",
+    "mezzo": "mezzo",
+    "macro": "makro",
+    "makro": "makro",
+    "global": "global",
+    "internasional": "global",
+    "international": "global",
+}
+
+METHODS_BY_LEVEL: dict[str, frozenset[str]] = {
+    "mikro": frozenset({"casework_individual", "casework_family", "group_work"}),
+    "mezzo": frozenset(
+        {
+            "mpok",
+            "community_development",
+            "community_education",
+            "community_planning",
+            "community_action",
+            "social_marketing",
+        }
+    ),
+    "makro": frozenset(
+        {
+            "community_development",
+            "community_action",
+            "social_marketing",
+            "social_planning",
+            "social_policy",
+            "social_legislation",
+        }
+    ),
+    "global": frozenset(
+        {
+            "international_social_policy",
+            "international_legislation",
+            "international_social_marketing",
+        }
+    ),
+}
+
+COLUMNS: tuple[str, ...] = (
+    "case_id",
+    "text",
+    "level",
+    "method",
+    "register",
+    "topic",
+    "region",
+    "hard",
+    "split",
+)
+SPLITS: tuple[str, ...] = ("train", "test")
+
+
+def canonical_label(value: object) -> str | None:
+    """The contract's label for an analyst's spelling, or None when it is not a label."""
+    if not isinstance(value, str):
+        return None
+    return ALIASES.get(value.strip().lower())
+
+
+def to_three_levels(label: str) -> str:
+    """The three-level scheme of the second seed: ``global`` merged into ``makro``."""
+    return "makro" if label == "global" else label
+
+
+def order_labels(labels: list[str] | set[str]) -> list[str]:
+    """Contract order for the contract's labels; any other label set (a benchmark) sorted."""
+    known = [lv for lv in LEVELS if lv in labels]
+    return known + sorted(set(labels) - set(LEVELS))
+
+
+def read_corpus_frame(path: Path) -> pd.DataFrame:
+    """Read a corpus CSV as strings, exactly as written (no type guessing, no NA parsing)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("corpus file not found", path)
+    try:
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8", encoding_errors="strict"
+        )
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 (byte {exc.start})", path) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"not a readable CSV ({str(exc).strip()})", path) from None
+
+
+def load_corpus(path: Path) -> pd.DataFrame:
+    """Load a corpus that has passed validation: labels canonical, ``hard`` as bool.
+
+    Raises InputError naming the first problem when the file does not validate; call
+    ``validate_corpus`` to see them all.
+    """
+    from sw_nlp.validate import validate_frame
+
+    frame = read_corpus_frame(path)
+    errors = [p for p in validate_frame(frame, check_duplicates=False) if p.is_error]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more; run `sw-nlp data validate`)" if len(errors) > 1 else ""
+        raise InputError(first.message + more, path, first.row, first.column)
+    frame = frame.copy()
+    frame["level"] = frame["level"].map(canonical_label)
+    frame["hard"] = frame["hard"].str.strip().str.lower().eq("true")
+    frame["split"] = frame["split"].str.strip().str.lower()
+    return frame
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,38 @@
+"""Errors a user can act on. The CLI prints them as one line and exits with their code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SwNlpError(Exception):
+    """Base of every error that is the user's input, not a bug."""
+
+    exit_code = 1
+
+
+class ConfigError(SwNlpError):
+    exit_code = 2
+
+
+class InputError(SwNlpError):
+    """Bad input data, located as precisely as possible: ``file:row:column: message``."""
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        path: Path | str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.path, self.row, self.column, self.detail = path, row, column, message
+        where = ":".join(str(p) for p in (path, row, column) if p is not None)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class BundleError(SwNlpError):
+    """A model bundle that is missing, damaged, tampered with or from an incompatible version."""
+
+    exit_code = 4

@@ -1,0 +1,34 @@
+"""Masking of personal identifiers in case text.
+
+Runs before every other preprocessing step, so no identifier can reach the vocabulary, a
+report or a log line; reports call it again on every excerpt they show.
+"""
+
+from __future__ import annotations
+
+import re
+
+NIK_TOKEN = "_nik_"
+PHONE_TOKEN = "_telepon_"
+EMAIL_TOKEN = "_email_"
+URL_TOKEN = "_url_"
+
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A 16-digit NIK, written straight or in groups (3201 0123 4567 8901, 3201.0123.4567.8901).
+_NIK = re.compile(r"(?<![\d])\d{4}(?:[ .-]?\d{4}){3}(?![\d])")
+# Indonesian mobile numbers: +62 8.., 62 8.., 08.., with optional separators and brackets.
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+62|62|\(\+62\)|0)[\s.-]?8\d{1,3}(?:[\s.-]?\d{2,4}){2,3}(?!\d)"
+)
+
+
+def mask_pii(text: str) -> str:
+    """Replace NIK numbers, phone numbers, e-mail addresses and URLs with placeholder tokens.
+
+    The placeholders are padded with spaces so that they stay separate tokens.
+    """
+    text = _URL.sub(f" {URL_TOKEN} ", text)
+    text = _EMAIL.sub(f" {EMAIL_TOKEN} ", text)
+    text = _NIK.sub(f" {NIK_TOKEN} ", text)
+    return _PHONE.sub(f" {PHONE_TOKEN} ", text)

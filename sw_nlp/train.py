@@ -1,0 +1,178 @@
+"""Training: model selection by cross-validation on the train split, then one fit.
+
+The test split is never seen here: not for fitting, not for choosing settings. The label set
+comes from the data, so the same code trains on any labelled Indonesian text.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+from sw_nlp.config import Config
+from sw_nlp.corpus import to_three_levels
+from sw_nlp.errors import InputError
+from sw_nlp.model import CaseClassifier, build_pipeline
+from sw_nlp.preprocess import WordAnalyzer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    classifier: CaseClassifier
+    config: Config  # the chosen settings, as the final model was fitted with them
+    cv: dict[str, Any]  # best mean/sd macro-F1 and the whole grid
+    n_train: int
+    labels: list[str]
+    scheme: int = 4
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def labels_for_scheme(levels: pd.Series, scheme: int) -> pd.Series:
+    """Labels as trained: the contract's four, or three with ``global`` merged into ``makro``."""
+    if scheme == 4:
+        return levels
+    if scheme == 3:
+        return levels.map(to_three_levels)
+    raise InputError(f"unknown scheme {scheme}: use 4 (mikro, mezzo, makro, global) or 3")
+
+
+def select_model(texts: list[str], labels: list[str], cfg: Config) -> tuple[Config, dict[str, Any]]:
+    """Grid search over the config's ``[search]`` axes by stratified k-fold macro-F1.
+
+    Fitted transformers are cached across the grid, so trying several ``C`` values costs one
+    vectorisation per fold and tokenizer setting.
+    """
+    search = cfg.search
+    smallest = pd.Series(labels).value_counts().min()
+    folds = min(search.folds, int(smallest))
+    if folds < 2:
+        raise InputError(f"too few cases to cross-validate: smallest label has {smallest} case(s)")
+    grid = {
+        "classify__C": list(search.C),
+        "features__word__tokenizer": [
+            WordAnalyzer(remove_stopwords=rs, stem=st)
+            for rs in search.remove_stopwords
+            for st in search.stem
+        ],
+        "features__word__ngram_range": [tuple(r) for r in search.word_ngrams],
+    }
+    with tempfile.TemporaryDirectory(prefix="sw-nlp-cv-") as cache:
+        pipeline = build_pipeline(cfg).set_params(memory=cache)
+        gs = GridSearchCV(
+            pipeline,
+            grid,
+            scoring="f1_macro",
+            cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=search.seed),
+            n_jobs=search.n_jobs,
+            refit=False,
+            error_score="raise",
+        )
+        gs.fit(texts, labels)
+    results = gs.cv_results_
+    best = int(np.argmax(results["mean_test_score"]))
+    params = results["params"][best]
+    analyzer: WordAnalyzer = params["features__word__tokenizer"]
+    chosen = cfg.replace(
+        model={"C": float(params["classify__C"])},
+        preprocess={"stem": analyzer.stem, "remove_stopwords": analyzer.remove_stopwords},
+        features={"word_ngrams": tuple(params["features__word__ngram_range"])},
+    )
+    grid_rows = [
+        {
+            "C": float(p["classify__C"]),
+            "stem": p["features__word__tokenizer"].stem,
+            "remove_stopwords": p["features__word__tokenizer"].remove_stopwords,
+            "word_ngrams": list(p["features__word__ngram_range"]),
+            "macro_f1_mean": float(m),
+            "macro_f1_sd": float(s),
+        }
+        for p, m, s in zip(
+            results["params"], results["mean_test_score"], results["std_test_score"], strict=True
+        )
+    ]
+    cv = {
+        "folds": folds,
+        "macro_f1_mean": float(results["mean_test_score"][best]),
+        "macro_f1_sd": float(results["std_test_score"][best]),
+        "fold_scores": [float(results[f"split{i}_test_score"][best]) for i in range(folds)],
+        "grid": grid_rows,
+    }
+    log.info("model selection: %d settings x %d folds, best macro-F1 %.4f", len(grid_rows), folds, cv["macro_f1_mean"])
+    return chosen, cv
+
+
+def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
+    """Select settings by CV on ``split == train``, then fit once on all of it."""
+    started = time.perf_counter()
+    train_rows = corpus[corpus["split"] == "train"]
+    if train_rows.empty:
+        raise InputError("the corpus has no rows with split == train")
+    texts = train_rows["text"].tolist()
+    labels = labels_for_scheme(train_rows["level"], scheme).tolist()
+    if len(set(labels)) < 2:
+        raise InputError("the train split needs at least two different labels")
+    chosen, cv = select_model(texts, labels, cfg)
+    pipeline = build_pipeline(chosen).fit(texts, labels)
+    classifier = CaseClassifier(pipeline, review=chosen.review)
+    seconds = time.perf_counter() - started
+    log.info("trained on %d cases in %.1f s", len(texts), seconds)
+    return TrainResult(
+        classifier=classifier,
+        config=chosen,
+        cv=cv,
+        n_train=len(texts),
+        labels=classifier.classes_,
+        scheme=scheme,
+        seconds=seconds,
+    )
+
+
+def run_training(
+    data: Path, out_dir: Path, cfg: Config | None = None, scheme: int = 4
+) -> dict[str, Any]:
+    """What ``sw-nlp train`` does: load → validate → select and fit → test once → bundle.
+
+    Returns the manifest written next to the model.
+    """
+    from sw_nlp.bundle import save_bundle
+    from sw_nlp.corpus import file_sha256, load_corpus
+    from sw_nlp.evaluate import evaluate
+
+    cfg = cfg or Config()
+    corpus = load_corpus(data)
+    result = train(corpus, cfg, scheme=scheme)
+    test_rows = corpus[corpus["split"] == "test"]
+    metrics: dict[str, Any] = {"cv": result.cv}
+    if not test_rows.empty:
+        truth = labels_for_scheme(test_rows["level"], scheme).tolist()
+        metrics["test"] = evaluate(result.classifier, test_rows["text"].tolist(), truth)
+        log.info("test split: macro-F1 %.4f on %d cases", metrics["test"]["macro_f1"], len(test_rows))
+    corpus_info = {
+        "file": Path(data).name,
+        "sha256": file_sha256(data),
+        "rows": len(corpus),
+        "train": int((corpus["split"] == "train").sum()),
+        "test": int(len(test_rows)),
+        "per_level": {k: int(v) for k, v in corpus["level"].value_counts().items()},
+    }
+    metrics["train_seconds"] = round(result.seconds, 2)
+    return save_bundle(
+        out_dir,
+        result.classifier,
+        result.config,
+        labels=result.labels,
+        scheme=scheme,
+        corpus=corpus_info,
+        metrics=metrics,
+    )
