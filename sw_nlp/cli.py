@@ -116,6 +116,50 @@ def predict_cmd(
         typer.echo(f"{clf.classes_[best]}\t{row[best]:.2f}\t{probs}\t{terms}")
 
 
+@app.command("classify")
+def classify_cmd(
+    input: Annotated[Path, typer.Argument(help="CSV/TSV, XLSX, JSONL, Parquet, a note file, or a folder of notes.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Result file (.csv .xlsx .jsonl .parquet); default CSV to stdout.")
+    ] = None,
+    model: Annotated[Path | None, typer.Option(help="Model bundle folder (default: shipped model).")] = None,
+    text_column: Annotated[str | None, typer.Option(help="Column holding the case text (found by name if not given).")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column to pass through as the case id.")] = None,
+    sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
+    review_threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Confidence below which a case needs review.")
+    ] = None,
+    explain: Annotated[int, typer.Option(min=0, help="How many driving terms per case (0: none, faster).")] = 3,
+    workers: Annotated[int, typer.Option(min=1, help="Local processes.")] = 1,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 2000,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar and no summary.")] = False,
+) -> None:
+    """Classify every case in a file or folder: one output row per input row, in order."""
+    from sw_nlp.classify import classify_file, terminal_progress
+
+    show_progress = not quiet and sys.stderr.isatty()
+    summary = classify_file(
+        input,
+        output,
+        model=model,
+        text_column=text_column,
+        id_column=id_column,
+        sheet=sheet,
+        review_threshold=review_threshold,
+        explain=explain,
+        workers=workers,
+        chunk_size=chunk_size,
+        progress=terminal_progress if show_progress else None,
+    )
+    if show_progress:
+        sys.stderr.write("\n")
+    if not quiet:
+        where = str(output) if output else "stdout"
+        typer.echo(f"classified {input} -> {where}", err=True)
+        for line in summary.lines():
+            typer.echo(f"  {line}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and turn user errors into one line and an exit code."""
     try:

@@ -1,0 +1,219 @@
+"""Batch classification: every input row gets one output row, in input order, always.
+
+``classify_texts`` is the pure per-chunk step; ``classify_file`` streams a file of any size
+through it in chunks (optionally over several processes) and writes the result atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sw_nlp.bundle import default_bundle_dir, load_model
+from sw_nlp.config import ReviewConfig
+from sw_nlp.files import Chunk, ResultWriter, open_cases
+from sw_nlp.model import CaseClassifier
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 100_000  # longer texts are classified on their first 100k characters
+
+
+@dataclass
+class ClassifySummary:
+    rows: int = 0
+    per_level: Counter[str] = field(default_factory=Counter)
+    needs_review: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        rate = self.rows / self.seconds if self.seconds else 0.0
+        levels = ", ".join(f"{k} {v}" for k, v in self.per_level.items()) or "none"
+        return [
+            f"rows: {self.rows} in {self.seconds:.1f} s ({rate:,.0f} rows/s)",
+            f"levels: {levels}",
+            f"needs review: {self.needs_review}",
+            f"errors: {self.errors}",
+            *[f"note: {n}" for n in self.notes],
+        ]
+
+
+def classify_texts(
+    clf: CaseClassifier,
+    texts: Sequence[str],
+    *,
+    review: ReviewConfig | None = None,
+    explain: int = 3,
+    errors: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Level, confidence, per-label probabilities, runner-up, review flag, terms and error.
+
+    A row that already has a read error, or whose text is empty, is not classified: it gets
+    its error and ``needs_review`` set, so that it is never silently lost.
+    """
+    review = review or clf.review
+    n = len(texts)
+    errors = list(errors) if errors is not None else [""] * n
+    texts = [t[:MAX_TEXT_CHARS] if isinstance(t, str) else "" for t in texts]
+    for i, text in enumerate(texts):
+        if not errors[i] and not text.strip():
+            errors[i] = "empty text"
+    ok = [i for i in range(n) if not errors[i]]
+    labels = clf.classes_
+    proba = np.full((n, len(labels)), np.nan)
+    level = [""] * n
+    runner_up = [""] * n
+    confidence = np.full(n, np.nan)
+    reasons = ["" for _ in range(n)]
+    terms = [""] * n
+    if ok:
+        good = [texts[i] for i in ok]
+        p = clf.predict_proba(good)
+        proba[ok] = p
+        order = np.argsort(-p, axis=1)
+        shares = clf.vocabulary_share(good)
+        words = [len(t.split()) for t in good]
+        for j, i in enumerate(ok):
+            level[i] = labels[order[j, 0]]
+            runner_up[i] = labels[order[j, 1]] if len(labels) > 1 else ""
+            confidence[i] = p[j, order[j, 0]]
+            why = []
+            if confidence[i] < review.threshold:
+                why.append("low confidence")
+            if words[j] < review.min_words:
+                why.append("too short")
+            if 1.0 - shares[j] > review.max_unknown_share:
+                why.append("mostly unknown words")
+            reasons[i] = "; ".join(why)
+            if explain > 0:
+                terms[i] = "; ".join(
+                    f"{term} {weight:+.3f}" for term, weight in clf.explain(good[j], explain)
+                )
+    for i in range(n):
+        if errors[i]:
+            reasons[i] = "error"
+    out = pd.DataFrame({"level": level, "confidence": np.round(confidence, 4)})
+    for k, label in enumerate(labels):
+        out[f"proba_{label}"] = np.round(proba[:, k], 4)
+    out["runner_up"] = runner_up
+    out["needs_review"] = [bool(r) for r in reasons]
+    out["review_reason"] = reasons
+    out["top_terms"] = terms
+    out["error"] = errors
+    return out
+
+
+def _result_frame(chunk: Chunk, result: pd.DataFrame) -> pd.DataFrame:
+    front = pd.DataFrame({"row": chunk.rows, **{k: v for k, v in chunk.ids.items()}})
+    return pd.concat([front, result.reset_index(drop=True)], axis=1)
+
+
+# One model per worker process, loaded once by the pool's initializer.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(model_path: str, review: ReviewConfig, explain: int) -> None:
+    _WORKER.update(clf=load_model(model_path), review=review, explain=explain)
+
+
+def _work(chunk: Chunk) -> pd.DataFrame:
+    result = classify_texts(
+        _WORKER["clf"],
+        chunk.texts,
+        review=_WORKER["review"],
+        explain=_WORKER["explain"],
+        errors=chunk.errors,
+    )
+    return _result_frame(chunk, result)
+
+
+def classify_file(
+    input_path: Path,
+    output_path: Path | None = None,
+    *,
+    model: Path | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    sheet: str | None = None,
+    review_threshold: float | None = None,
+    explain: int = 3,
+    workers: int = 1,
+    chunk_size: int = 2000,
+    progress: Callable[[int, int | None, float], None] | None = None,
+) -> ClassifySummary:
+    """Classify every case in a file or folder; write one output row per input row.
+
+    Whole-file problems (not found, unreadable, no text column) raise ``InputError`` before
+    anything is written; row problems go to the ``error`` column and the summary.
+    """
+    started = time.perf_counter()
+    model_dir = Path(model) if model is not None else default_bundle_dir()
+    clf = load_model(model_dir)
+    review = clf.review
+    if review_threshold is not None:
+        review = ReviewConfig(
+            threshold=review_threshold,
+            min_words=review.min_words,
+            max_unknown_share=review.max_unknown_share,
+        )
+    source = open_cases(input_path, text_column, id_column, chunk_size=chunk_size, sheet=sheet)
+    summary = ClassifySummary(notes=list(source.notes))
+    for note in source.notes:
+        log.info("%s: %s", input_path, note)
+
+    def results() -> Iterator[pd.DataFrame]:
+        if workers <= 1:
+            for chunk in source.chunks:
+                yield _result_frame(
+                    chunk,
+                    classify_texts(clf, chunk.texts, review=review, explain=explain, errors=chunk.errors),
+                )
+            return
+        # A bounded window of chunks in flight keeps memory flat and output in input order.
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_init_worker, initargs=(str(model_dir), review, explain)
+        ) as pool:
+            pending: deque[Future[pd.DataFrame]] = deque()
+            for chunk in source.chunks:
+                pending.append(pool.submit(_work, chunk))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    with ResultWriter(output_path) as writer:
+        for frame in results():
+            writer.write(frame)
+            summary.rows += len(frame)
+            summary.per_level.update(lv for lv in frame["level"] if lv)
+            summary.needs_review += int(frame["needs_review"].sum())
+            summary.errors += int((frame["error"] != "").sum())
+            if progress:
+                progress(summary.rows, source.total, time.perf_counter() - started)
+    summary.per_level = Counter({lv: summary.per_level[lv] for lv in clf.classes_ if summary.per_level[lv]})
+    summary.seconds = time.perf_counter() - started
+    log.info("classified %d rows in %.1f s", summary.rows, summary.seconds)
+    return summary
+
+
+def terminal_progress(rows: int, total: int | None, seconds: float) -> None:
+    """Rows, rows/s and (when the total is known) ETA on one stderr line."""
+    rate = rows / seconds if seconds > 0 else 0.0
+    line = f"\r{rows:,} rows  {rate:,.0f} rows/s"
+    if total:
+        eta = (total - rows) / rate if rate else 0.0
+        line += f"  {rows / total:.0%}  ETA {eta:,.0f} s"
+    sys.stderr.write(line.ljust(60))
+    sys.stderr.flush()

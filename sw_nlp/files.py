@@ -1,0 +1,492 @@
+"""Reading case files of every kind in chunks, and writing results without half-written files.
+
+Readers yield ``Chunk`` objects: the input's row numbers, its id column(s), the texts, and a
+per-row read error where a single row could not be read. A row is never dropped: a row that
+cannot be read still comes out, with its error.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from sw_nlp.errors import InputError
+
+log = logging.getLogger(__name__)
+
+TEXT_COLUMN_NAMES = (
+    "text", "teks", "uraian", "uraian_kasus", "deskripsi", "deskripsi_kasus", "narasi", "kasus",
+    "isi", "catatan", "keterangan", "ringkasan", "kronologi", "description", "case_text", "note",
+)
+ID_COLUMN_NAMES = ("case_id", "id", "id_kasus", "no_kasus", "nomor", "no", "kode", "kode_kasus")
+NOTE_SUFFIXES = {".txt", ".md", ".docx", ".pdf"}
+OUTPUT_SUFFIXES = {".csv", ".xlsx", ".jsonl", ".parquet"}
+
+
+@dataclass
+class Chunk:
+    rows: list[int]  # 1-based row numbers as the user sees them (header = row 1 in tables)
+    ids: dict[str, list[Any]]  # id column name -> values
+    texts: list[str]
+    errors: list[str] = field(default_factory=list)  # "" where the row was read fine
+
+    def __post_init__(self) -> None:
+        if not self.errors:
+            self.errors = [""] * len(self.texts)
+
+
+@dataclass(frozen=True)
+class Source:
+    """An opened input: its kind, columns chosen, total rows if cheap to know, and chunks."""
+
+    path: Path
+    kind: str
+    text_column: str | None
+    id_columns: list[str]
+    total: int | None
+    chunks: Iterator[Chunk]
+    notes: list[str] = field(default_factory=list)
+
+
+def open_cases(
+    path: Path,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    chunk_size: int = 2000,
+    sheet: str | None = None,
+) -> Source:
+    """Open any supported input; errors about the whole file are raised here, before work."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("input not found", path)
+    if path.is_dir():
+        return _open_folder(path, chunk_size)
+    suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise InputError("empty file", path)
+    if suffix in NOTE_SUFFIXES:
+        return _open_notes(path, [path], chunk_size)
+    if suffix in (".csv", ".tsv"):
+        return _open_delimited(path, text_column, id_column, chunk_size)
+    if suffix == ".xlsx":
+        return _open_xlsx(path, text_column, id_column, chunk_size, sheet)
+    if suffix in (".jsonl", ".ndjson"):
+        return _open_jsonl(path, text_column, id_column, chunk_size)
+    if suffix == ".parquet":
+        return _open_parquet(path, text_column, id_column, chunk_size)
+    raise InputError(
+        f"unsupported input type {suffix!r}: use .csv, .tsv, .xlsx, .jsonl, .parquet or a folder",
+        path,
+    )
+
+
+def choose_columns(
+    columns: list[str], path: Path, text_column: str | None, id_column: str | None
+) -> tuple[str, list[str]]:
+    """The text column (given, or found by name) and the id column(s) to pass through."""
+    names = [str(c) for c in columns]
+    duplicates = sorted({c for c in names if names.count(c) > 1})
+    if duplicates:
+        raise InputError(f"duplicate column name(s): {', '.join(duplicates)}", path, 1)
+    lowered = {c.strip().lower(): c for c in names}
+    if text_column is not None:
+        if text_column not in names:
+            raise InputError(
+                f"no column {text_column!r}; columns are: {', '.join(names)}", path, 1
+            )
+        text = text_column
+    else:
+        found = [lowered[n] for n in TEXT_COLUMN_NAMES if n in lowered]
+        if not found:
+            raise InputError(
+                "no text column found; name it with --text-column. Columns are: "
+                + ", ".join(names),
+                path,
+                1,
+            )
+        text = found[0]
+    if id_column is not None:
+        if id_column not in names:
+            raise InputError(f"no column {id_column!r}; columns are: {', '.join(names)}", path, 1)
+        ids = [id_column]
+    else:
+        ids = [lowered[n] for n in ID_COLUMN_NAMES if n in lowered][:1]
+    return text, [c for c in ids if c != text]
+
+
+# --- delimited text -----------------------------------------------------------------------
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when every byte decodes; else Windows-1252, as Excel writes.
+
+    The whole file is checked, incrementally: a file that is UTF-8 for 10 MB and then has one
+    Windows-1252 byte is not UTF-8.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def sniff_delimiter(sample: str, suffix: str) -> str:
+    if suffix == ".tsv":
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        first = sample.splitlines()[0] if sample else ""
+        counts = {d: first.count(d) for d in ",;\t|"}
+        best = max(counts, key=counts.__getitem__)
+        return best if counts[best] else ","
+
+
+def _open_delimited(path: Path, text_column: str | None, id_column: str | None, chunk_size: int) -> Source:
+    encoding = detect_encoding(path)
+    notes = []
+    if encoding == "cp1252":
+        notes.append("not UTF-8: read as Windows-1252 (as Excel exports)")
+        log.warning("%s: not UTF-8; reading as Windows-1252", path)
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        sample = handle.read(65536)
+    if not sample.strip():
+        raise InputError("empty file", path)
+    delimiter = sniff_delimiter(sample, path.suffix.lower())
+    try:
+        header = next(csv.reader(io.StringIO(sample), delimiter=delimiter))
+    except StopIteration:
+        raise InputError("empty file", path) from None
+    text, ids = choose_columns(header, path, text_column, id_column)
+
+    def chunks() -> Iterator[Chunk]:
+        reader = pd.read_csv(
+            path,
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            encoding=encoding,
+            encoding_errors="replace",
+            chunksize=chunk_size,
+            engine="c",
+            on_bad_lines="error",
+        )
+        start = 2
+        try:
+            for frame in reader:
+                yield _chunk_from_frame(frame, start, text, ids)
+                start += len(frame)
+        except pd.errors.ParserError as exc:
+            raise InputError(f"cannot parse: {_parser_message(exc)}", path, start) from None
+
+    return Source(path, "csv", text, ids, None, chunks(), notes)
+
+
+def _parser_message(exc: Exception) -> str:
+    message = str(exc).strip().splitlines()[0]
+    return message.replace("Error tokenizing data. C error: ", "")
+
+
+def _chunk_from_frame(frame: pd.DataFrame, start: int, text: str, ids: list[str]) -> Chunk:
+    return Chunk(
+        rows=list(range(start, start + len(frame))),
+        ids={c: frame[c].tolist() for c in ids},
+        texts=[_as_text(v) for v in frame[text].tolist()],
+    )
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+# --- spreadsheets, JSON Lines, Parquet -----------------------------------------------------
+
+
+def _open_xlsx(
+    path: Path, text_column: str | None, id_column: str | None, chunk_size: int, sheet: str | None
+) -> Source:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise InputError(f"not a readable .xlsx file ({type(exc).__name__})", path) from None
+    names = book.sheetnames
+    if sheet is not None and sheet not in names:
+        raise InputError(f"no sheet {sheet!r}; sheets are: {', '.join(names)}", path)
+    ws = book[sheet or names[0]]
+    notes = [f"read sheet {ws.title!r} of {len(names)}"] if len(names) > 1 else []
+    rows = ws.iter_rows(values_only=True)
+    try:
+        header = [("" if h is None else str(h)) for h in next(rows)]
+    except StopIteration:
+        raise InputError("empty sheet", path) from None
+    text, ids = choose_columns(header, path, text_column, id_column)
+    t_index, id_index = header.index(text), [header.index(c) for c in ids]
+    total = max((ws.max_row or 1) - 1, 0)
+
+    def chunks() -> Iterator[Chunk]:
+        batch: list[tuple[Any, ...]] = []
+        row_no = 2
+        for values in rows:
+            batch.append(values)
+            if len(batch) == chunk_size:
+                yield _chunk_from_tuples(batch, row_no, t_index, ids, id_index)
+                row_no += len(batch)
+                batch = []
+        if batch:
+            yield _chunk_from_tuples(batch, row_no, t_index, ids, id_index)
+        book.close()
+
+    return Source(path, "xlsx", text, ids, total, chunks(), notes)
+
+
+def _chunk_from_tuples(
+    batch: list[tuple[Any, ...]], start: int, t_index: int, ids: list[str], id_index: list[int]
+) -> Chunk:
+    def cell(values: tuple[Any, ...], i: int) -> Any:
+        return values[i] if i < len(values) else None
+
+    return Chunk(
+        rows=list(range(start, start + len(batch))),
+        ids={c: [cell(v, i) for v in batch] for c, i in zip(ids, id_index, strict=True)},
+        texts=[_as_text(cell(v, t_index)) for v in batch],
+    )
+
+
+def _open_jsonl(path: Path, text_column: str | None, id_column: str | None, chunk_size: int) -> Source:
+    encoding = detect_encoding(path)
+    with open(path, encoding=encoding, errors="replace") as handle:
+        first = next((ln for ln in handle if ln.strip()), None)
+    if first is None:
+        raise InputError("empty file", path)
+    try:
+        keys = list(json.loads(first))
+    except (json.JSONDecodeError, TypeError):
+        raise InputError("first line is not a JSON object", path, 1) from None
+    text, ids = choose_columns(keys, path, text_column, id_column)
+
+    def chunks() -> Iterator[Chunk]:
+        chunk = Chunk([], {c: [] for c in ids}, [], [])
+        with open(path, encoding=encoding, errors="replace") as handle:
+            for line_no, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                error, record = "", {}
+                try:
+                    record = json.loads(line)
+                    if not isinstance(record, dict):
+                        error, record = "line is not a JSON object", {}
+                except json.JSONDecodeError as exc:
+                    error = f"invalid JSON ({exc.msg})"
+                chunk.rows.append(line_no)
+                for c in ids:
+                    chunk.ids[c].append(record.get(c))
+                chunk.texts.append(_as_text(record.get(text)))
+                chunk.errors.append(error)
+                if len(chunk.rows) == chunk_size:
+                    yield chunk
+                    chunk = Chunk([], {c: [] for c in ids}, [], [])
+        if chunk.rows:
+            yield chunk
+
+    return Source(path, "jsonl", text, ids, None, chunks())
+
+
+def _open_parquet(path: Path, text_column: str | None, id_column: str | None, chunk_size: int) -> Source:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, …
+        raise InputError(f"not a readable Parquet file ({type(exc).__name__})", path) from None
+    text, ids = choose_columns(parquet.schema_arrow.names, path, text_column, id_column)
+
+    def chunks() -> Iterator[Chunk]:
+        start = 1
+        for batch in parquet.iter_batches(batch_size=chunk_size, columns=[text, *ids]):
+            frame = batch.to_pandas()
+            yield _chunk_from_frame(frame, start, text, ids)
+            start += len(frame)
+
+    return Source(path, "parquet", text, ids, parquet.metadata.num_rows, chunks())
+
+
+# --- a folder of notes ---------------------------------------------------------------------
+
+
+def _open_folder(path: Path, chunk_size: int) -> Source:
+    files = sorted(
+        (p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))),
+        key=lambda p: p.name,
+    )
+    skipped = [p.name for p in files if p.suffix.lower() not in NOTE_SUFFIXES]
+    notes = [f"skipped {len(skipped)} file(s) that are not .txt/.md/.docx/.pdf"] if skipped else []
+    files = [p for p in files if p.suffix.lower() in NOTE_SUFFIXES]
+    if not files:
+        raise InputError("no .txt, .md, .docx or .pdf files in the folder", path)
+    return _open_notes(path, files, chunk_size, notes)
+
+
+def _open_notes(path: Path, files: list[Path], chunk_size: int, notes: list[str] | None = None) -> Source:
+    """One case per file, the file name as its id."""
+
+    def chunks() -> Iterator[Chunk]:
+        for offset in range(0, len(files), chunk_size):
+            part = files[offset : offset + chunk_size]
+            texts, errors = [], []
+            for file in part:
+                text, error = read_note(file)
+                texts.append(text)
+                errors.append(error)
+            yield Chunk(
+                rows=list(range(offset + 1, offset + 1 + len(part))),
+                ids={"file": [p.name for p in part]},
+                texts=texts,
+                errors=errors,
+            )
+
+    return Source(path, "notes", None, ["file"], len(files), chunks(), notes or [])
+
+
+def read_note(path: Path) -> tuple[str, str]:
+    """(text, error) of one case note; never raises for a bad file."""
+    suffix = path.suffix.lower()
+    try:
+        if path.stat().st_size == 0:
+            return "", "empty file"
+        if suffix in (".txt", ".md"):
+            encoding = detect_encoding(path)
+            return path.read_text(encoding=encoding, errors="replace"), ""
+        if suffix == ".docx":
+            import docx
+
+            document = docx.Document(str(path))
+            return "\n".join(p.text for p in document.paragraphs), ""
+        if suffix == ".pdf":
+            import pypdf
+
+            reader = pypdf.PdfReader(str(path))
+            return "\n".join((page.extract_text() or "") for page in reader.pages), ""
+    except PermissionError:
+        return "", "file not readable (permission denied)"
+    except Exception as exc:  # a corrupt .docx/.pdf raises library-specific errors
+        return "", f"unreadable {suffix} file ({type(exc).__name__})"
+    return "", f"unsupported file type {suffix}"
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+class ResultWriter:
+    """Writes result chunks to CSV, XLSX, JSONL or Parquet by the output's suffix.
+
+    Writes go to a temporary file in the output's folder that is renamed over the output only
+    when everything is written, so a crash never leaves a half-written result in place.
+    ``None`` as the path writes CSV to stdout.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.suffix = self.path.suffix.lower() if self.path else ".csv"
+        if self.suffix not in OUTPUT_SUFFIXES:
+            raise InputError(
+                f"unsupported output type {self.suffix!r}: use .csv, .xlsx, .jsonl or .parquet",
+                self.path,
+            )
+        self._tmp: Path | None = None
+        self._handle: IO[str] | None = None
+        self._started = False
+        self._xlsx: Any = None
+        self._parquet: Any = None
+
+    def __enter__(self) -> ResultWriter:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
+            )
+            os.close(fd)
+            self._tmp = Path(name)
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.suffix == ".csv":
+            if self._handle is None:
+                self._handle = (
+                    open(self._tmp, "w", encoding="utf-8", newline="") if self._tmp else sys.stdout
+                )
+            frame.to_csv(self._handle, index=False, header=not self._started, lineterminator="\n")
+        elif self.suffix == ".jsonl":
+            if self._handle is None:
+                self._handle = open(self._tmp, "w", encoding="utf-8")  # type: ignore[arg-type]
+            frame.to_json(self._handle, orient="records", lines=True, force_ascii=False)
+        elif self.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._parquet is None:
+                self._schema = table.schema
+                self._parquet = pq.ParquetWriter(str(self._tmp), self._schema)
+            self._parquet.write_table(table.cast(self._schema))
+        else:
+            if self._xlsx is None:
+                import openpyxl
+
+                self._xlsx = openpyxl.Workbook(write_only=True)
+                self._sheet = self._xlsx.create_sheet("hasil")
+                self._sheet.append(list(frame.columns))
+            for values in frame.itertuples(index=False):
+                self._sheet.append([_cell(v) for v in values])
+        self._started = True
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._handle is not None and self._handle is not sys.stdout:
+            self._handle.close()
+        if self._parquet is not None:
+            self._parquet.close()
+        if exc_type is None and self._xlsx is not None:
+            self._xlsx.save(str(self._tmp))
+        if self._tmp is None:
+            return
+        if exc_type is None:
+            self._tmp.replace(self.path)  # type: ignore[arg-type]
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
