@@ -1,0 +1,38 @@
+"""Shared fixtures: a tiny hand-written corpus, a fast config, one bundle trained per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sw_nlp.config import Config
+from sw_nlp.train import run_training
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus_path() -> Path:
+    return FIXTURES / "tiny_corpus.csv"
+
+
+@pytest.fixture(scope="session")
+def fast_config() -> Config:
+    """Two folds, a two-point grid: model selection still runs, in about a second."""
+    return Config().replace(search={"folds": 2, "C": (10.0,), "stem": (False, True)})
+
+
+@pytest.fixture(scope="session")
+def trained_bundle(tmp_path_factory: pytest.TempPathFactory, tiny_corpus_path: Path, fast_config: Config) -> Path:
+    out = tmp_path_factory.mktemp("bundle") / "tiny"
+    run_training(tiny_corpus_path, out, fast_config)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model(trained_bundle: Path):
+    from sw_nlp.bundle import load_model
+
+    return load_model(trained_bundle)

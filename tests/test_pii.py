@@ -1,0 +1,36 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sw_nlp.pii import EMAIL_TOKEN, NIK_TOKEN, PHONE_TOKEN, URL_TOKEN, mask_pii
+
+
+@pytest.mark.parametrize(
+    "text, token, secret",
+    [
+        ("NIK 3201012345678901 atas nama", NIK_TOKEN, "3201012345678901"),
+        ("NIK: 3201 0123 4567 8901.", NIK_TOKEN, "3201 0123 4567 8901"),
+        ("hubungi 0812-3456-7890 ya", PHONE_TOKEN, "0812-3456-7890"),
+        ("wa +62 812 3456 7890", PHONE_TOKEN, "812 3456 7890"),
+        ("telp 081234567890", PHONE_TOKEN, "081234567890"),
+        ("email ibu.sari@contoh.co.id", EMAIL_TOKEN, "ibu.sari@contoh.co.id"),
+        ("lihat https://dinsos.example.go.id/kasus?id=7", URL_TOKEN, "dinsos.example"),
+    ],
+)
+def test_identifiers_are_masked(text, token, secret):
+    masked = mask_pii(text)
+    assert token in masked
+    assert secret not in masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["tahun 2023 ada 1.250 keluarga", "RT 03/RW 05, umur 67 tahun", "Rp 600.000 per bulan"],
+)
+def test_ordinary_numbers_are_kept(text):
+    assert mask_pii(text) == text
+
+
+@given(st.from_regex(r"[1-9]\d{15}", fullmatch=True))
+def test_any_sixteen_digit_number_is_masked(nik):
+    assert nik not in mask_pii(f"warga dengan NIK {nik} tinggal sendiri")

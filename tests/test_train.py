@@ -1,0 +1,61 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sw_nlp.corpus import load_corpus
+from sw_nlp.errors import InputError
+from sw_nlp.train import labels_for_scheme, run_training, train
+
+
+def test_train_fits_on_train_split_only(tiny_corpus_path: Path, fast_config):
+    corpus = load_corpus(tiny_corpus_path)
+    result = train(corpus, fast_config)
+    assert result.n_train == int((corpus["split"] == "train").sum())
+    assert result.cv["folds"] == 2
+    assert len(result.cv["grid"]) == 2  # stem on and off
+    assert result.config.preprocess.stem in (True, False)
+    assert 0.0 <= result.cv["macro_f1_mean"] <= 1.0
+
+
+def test_training_is_reproducible(tiny_corpus_path: Path, fast_config):
+    corpus = load_corpus(tiny_corpus_path)
+    texts = corpus["text"].tolist()
+    a = train(corpus, fast_config).classifier.predict_proba(texts)
+    b = train(corpus, fast_config).classifier.predict_proba(texts)
+    assert np.array_equal(a, b)
+
+
+def test_label_set_comes_from_the_data(tiny_corpus_path: Path, fast_config):
+    corpus = load_corpus(tiny_corpus_path)
+    corpus = corpus[corpus["level"].isin(["mikro", "global"])]
+    result = train(corpus, fast_config)
+    assert result.labels == ["mikro", "global"]
+
+
+def test_three_level_scheme_merges_global_into_makro(tiny_corpus_path: Path, fast_config):
+    result = train(load_corpus(tiny_corpus_path), fast_config, scheme=3)
+    assert result.labels == ["mikro", "mezzo", "makro"]
+    assert labels_for_scheme(pd.Series(["global", "mikro"]), 3).tolist() == ["makro", "mikro"]
+    with pytest.raises(InputError, match="unknown scheme"):
+        labels_for_scheme(pd.Series(["mikro"]), 5)
+
+
+def test_training_refuses_an_invalid_corpus(tmp_path: Path, tiny_corpus_path: Path, fast_config):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(tiny_corpus_path.read_text(encoding="utf-8").replace(",mikro,casework_family,", ",nasional,casework_family,", 1), encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad.csv:\d+:level: unknown label 'nasional'"):
+        run_training(bad, tmp_path / "out", fast_config)
+
+
+def test_manifest_records_metrics_and_config(trained_bundle: Path, tiny_corpus_path: Path):
+    manifest = json.loads((trained_bundle / "manifest.json").read_text())
+    assert manifest["labels"] == ["mikro", "mezzo", "makro", "global"]
+    assert manifest["corpus"]["rows"] == 40 and manifest["corpus"]["test"] == 12
+    test = manifest["metrics"]["test"]
+    assert test["n"] == 12 and 0.0 <= test["macro_f1"] <= 1.0
+    assert manifest["config"]["search"]["folds"] == 2
+    card = (trained_bundle / "MODEL_CARD.md").read_text()
+    assert "never makes it" in card and f"{test['macro_f1']:.3f}" in card
