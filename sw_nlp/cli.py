@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from sw_nlp import __version__
@@ -161,18 +160,16 @@ def classify_cmd(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app and turn user errors into one line and an exit code."""
+    """Entry point: run the app and turn user errors into one line and an exit code.
+
+    Typer's standalone mode handles usage errors (exit 2) and ``--help``; only our own
+    errors are caught here, so a bug still shows its traceback.
+    """
     try:
-        app(args=argv, standalone_mode=False, prog_name="sw-nlp")
+        app(args=argv, prog_name="sw-nlp")
     except SwNlpError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        typer.echo("aborted", err=True)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0

@@ -182,19 +182,19 @@ def _open_delimited(path: Path, text_column: str | None, id_column: str | None, 
     text, ids = choose_columns(header, path, text_column, id_column)
 
     def chunks() -> Iterator[Chunk]:
-        reader = pd.read_csv(
-            path,
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            encoding=encoding,
-            encoding_errors="replace",
-            chunksize=chunk_size,
-            engine="c",
-            on_bad_lines="error",
-        )
         start = 2
         try:
+            reader = pd.read_csv(
+                path,
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                encoding=encoding,
+                encoding_errors="replace",
+                chunksize=chunk_size,
+                engine="c",
+                on_bad_lines="error",
+            )
             for frame in reader:
                 yield _chunk_from_frame(frame, start, text, ids)
                 start += len(frame)
@@ -474,8 +474,8 @@ class ResultWriter:
             self._handle.close()
         if self._parquet is not None:
             self._parquet.close()
-        if exc_type is None and self._xlsx is not None:
-            self._xlsx.save(str(self._tmp))
+        if self._xlsx is not None:
+            self._xlsx.save(str(self._tmp))  # also on error: an unsaved write-only book leaks
         if self._tmp is None:
             return
         if exc_type is None:

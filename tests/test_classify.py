@@ -1,0 +1,89 @@
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sw_nlp.classify import classify_file, classify_texts
+from sw_nlp.config import ReviewConfig
+from sw_nlp.errors import InputError
+
+TEXTS = [
+    "Seorang nenek tinggal sendiri di rumah kontrakan dan dirujuk ke panti oleh pekerja sosial.",
+    "",
+    "Negara-negara ASEAN menyepakati konvensi perlindungan pekerja migran lintas negara.",
+    "ok",
+    "   \n\t ",
+    "\U0001f600\U0001f622\x07",
+]
+
+
+def test_one_row_per_text_in_order_with_errors(tiny_model):
+    out = classify_texts(tiny_model, TEXTS, explain=2)
+    assert len(out) == len(TEXTS)
+    assert list(out.columns) == [
+        "level", "confidence", "proba_mikro", "proba_mezzo", "proba_makro", "proba_global",
+        "runner_up", "needs_review", "review_reason", "top_terms", "error",
+    ]
+    assert out.loc[1, "error"] == "empty text" and out.loc[4, "error"] == "empty text"
+    assert out.loc[1, "level"] == "" and out.loc[1, "needs_review"]
+    for i in (0, 2, 3, 5):
+        assert out.loc[i, "error"] == ""
+        probs = out.loc[i, ["proba_mikro", "proba_mezzo", "proba_makro", "proba_global"]]
+        assert abs(probs.sum() - 1) < 1e-3
+        assert out.loc[i, "confidence"] == probs.max()
+        assert out.loc[i, "level"] != out.loc[i, "runner_up"]
+    assert "too short" in out.loc[3, "review_reason"]
+
+
+def test_review_threshold_drives_the_flag(tiny_model):
+    strict = classify_texts(tiny_model, TEXTS[:1], review=ReviewConfig(threshold=1.0, min_words=1, max_unknown_share=1.0))
+    lax = classify_texts(tiny_model, TEXTS[:1], review=ReviewConfig(threshold=0.0, min_words=1, max_unknown_share=1.0))
+    assert strict.loc[0, "needs_review"] and strict.loc[0, "review_reason"] == "low confidence"
+    assert not lax.loc[0, "needs_review"]
+
+
+def test_read_errors_pass_through(tiny_model):
+    out = classify_texts(tiny_model, ["teks", "lagi"], errors=["", "invalid JSON"], explain=0)
+    assert out["error"].tolist() == ["", "invalid JSON"]
+    assert out.loc[1, "level"] == "" and out.loc[0, "top_terms"] == ""
+
+
+def write_csv(path: Path, n: int) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["kode", "narasi"])
+        for i in range(n):
+            w.writerow([f"K{i}", TEXTS[i % len(TEXTS)]])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", ".xlsx"])
+def test_classify_file_keeps_every_row(tmp_path: Path, trained_bundle: Path, suffix: str):
+    src = tmp_path / "in.csv"
+    write_csv(src, 13)
+    out = tmp_path / f"out{suffix}"
+    summary = classify_file(src, out, model=trained_bundle, chunk_size=4, explain=1)
+    back = {".csv": lambda p: pd.read_csv(p, keep_default_na=False), ".jsonl": lambda p: pd.read_json(p, lines=True),
+            ".parquet": pd.read_parquet, ".xlsx": pd.read_excel}[suffix](out)
+    assert back["row"].tolist() == list(range(2, 15))
+    assert back["kode"].tolist() == [f"K{i}" for i in range(13)]
+    assert summary.rows == 13
+    assert summary.errors == sum(1 for i in range(13) if not TEXTS[i % len(TEXTS)].strip())
+    assert sum(summary.per_level.values()) == 13 - summary.errors
+
+
+def test_workers_give_the_same_output(tmp_path: Path, trained_bundle: Path):
+    src = tmp_path / "in.csv"
+    write_csv(src, 25)
+    classify_file(src, tmp_path / "one.csv", model=trained_bundle, chunk_size=3)
+    classify_file(src, tmp_path / "two.csv", model=trained_bundle, chunk_size=3, workers=2)
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+
+
+def test_missing_text_column_writes_nothing(tmp_path: Path, trained_bundle: Path):
+    src = tmp_path / "in.csv"
+    src.write_text("nama,umur\nA,3\n")
+    out = tmp_path / "out.csv"
+    with pytest.raises(InputError, match="Columns are: nama, umur"):
+        classify_file(src, out, model=trained_bundle)
+    assert not out.exists()

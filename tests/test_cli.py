@@ -1,0 +1,70 @@
+"""The CLI through its real entry point: exit codes, one-line errors, files written."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sw_nlp.cli import main
+
+SECRET = "Ibu Wartini NIK 3201012345678901"
+
+
+def run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_version(capsys):
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0 and out.startswith("sw-nlp ")
+
+
+def test_validate_ok_and_bad(tmp_path: Path, tiny_corpus_path: Path, capsys):
+    code, out, _ = run(["data", "validate", str(tiny_corpus_path)], capsys)
+    assert code == 0 and "levels: mikro 10, mezzo 10, makro 10, global 10" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text(tiny_corpus_path.read_text(encoding="utf-8").replace("T-002", "T-001"), encoding="utf-8")
+    code, _, err = run(["data", "validate", str(bad)], capsys)
+    assert code == 1
+    assert f"{bad}:3:case_id: error: duplicate id 'T-001' (first at row 2)" in err
+
+
+def test_train_then_classify(tmp_path: Path, tiny_corpus_path: Path, capsys):
+    config = tmp_path / "fast.toml"
+    config.write_text("[search]\nfolds = 2\nC = [10.0]\nstem = [false]\n")
+    bundle = tmp_path / "model"
+    code, out, _ = run(["train", "--data", str(tiny_corpus_path), "--config", str(config), "--out", str(bundle)], capsys)
+    assert code == 0 and "test macro-F1" in out and (bundle / "model.joblib").is_file()
+
+    cases = tmp_path / "cases.csv"
+    pd.DataFrame({"id": ["a", "b"], "teks": [SECRET + " tinggal sendiri, perlu rujukan panti", ""]}).to_csv(cases, index=False)
+    result = tmp_path / "out.csv"
+    code, out, err = run(["classify", str(cases), "-o", str(result), "--model", str(bundle)], capsys)
+    assert code == 0
+    frame = pd.read_csv(result, keep_default_na=False)
+    assert frame["id"].tolist() == ["a", "b"] and frame["error"].tolist() == ["", "empty text"]
+    assert "rows: 2" in err and "errors: 1" in err
+    assert "Wartini" not in err + out and "3201012345678901" not in frame.to_csv()
+
+    code, out, _ = run(["predict", "--model", str(bundle), "Negara ASEAN sepakati konvensi"], capsys)
+    assert code == 0 and out.split("\t")[0] in {"mikro", "mezzo", "makro", "global"}
+
+
+def test_user_errors_are_one_line(tmp_path: Path, capsys):
+    code, _, err = run(["classify", str(tmp_path / "none.csv"), "--model", str(tmp_path)], capsys)
+    assert code == 4 and err.count("\n") == 1 and err.startswith("error: ")
+    code, _, err = run(["train", "--config", str(tmp_path / "none.toml")], capsys)
+    assert code == 2 and "config file not found" in err and "Traceback" not in err
+
+
+def test_usage_error_exit_code(capsys):
+    code, _, _ = run(["classify"], capsys)
+    assert code == 2
+
+
+def test_python_dash_m_entry_point():
+    done = subprocess.run([sys.executable, "-m", "sw_nlp", "--help"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "classify" in done.stdout

@@ -1,0 +1,145 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sw_nlp.errors import InputError
+from sw_nlp.files import ResultWriter, choose_columns, detect_encoding, open_cases, read_note
+
+
+def rows_of(source) -> list[tuple[int, str, str]]:
+    return [(r, t, e) for c in source.chunks for r, t, e in zip(c.rows, c.texts, c.errors, strict=True)]
+
+
+def test_csv_with_semicolons_bom_and_multiline_text(tmp_path: Path):
+    path = tmp_path / "a.csv"
+    path.write_bytes('\ufeffid;uraian\n1;"baris satu\nbaris dua; masih teks"\n2;kedua\n'.encode())
+    source = open_cases(path, chunk_size=1)
+    assert detect_encoding(path) == "utf-8-sig"
+    assert (source.text_column, source.id_columns) == ("uraian", ["id"])
+    assert rows_of(source) == [(2, "baris satu\nbaris dua; masih teks", ""), (3, "kedua", "")]
+
+
+def test_windows_1252_is_detected_and_noted(tmp_path: Path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("teks\nAnak dengan \u201ckebutuhan khusus\u201d \u2013 caf\u00e9\n".encode("cp1252"))
+    source = open_cases(path)
+    assert detect_encoding(path) == "cp1252"
+    assert source.notes and "Windows-1252" in source.notes[0]
+    assert rows_of(source)[0][1] == "Anak dengan \u201ckebutuhan khusus\u201d \u2013 caf\u00e9"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("nama,umur\nA,3\n", "no text column found; name it with --text-column. Columns are: nama, umur"),
+        ("teks,teks\na,b\n", "duplicate column name"),
+        ("\n\n", "empty file"),
+    ],
+)
+def test_whole_file_problems_are_one_line_errors(tmp_path: Path, content: str, message: str):
+    path = tmp_path / "x.csv"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        open_cases(path)
+
+
+def test_given_text_column_must_exist(tmp_path: Path):
+    with pytest.raises(InputError, match="no column 'isi'; columns are: teks"):
+        choose_columns(["teks"], tmp_path / "x.csv", "isi", None)
+
+
+def test_unterminated_quote_names_the_file(tmp_path: Path):
+    path = tmp_path / "q.csv"
+    path.write_text('teks\n"tidak ditutup\n' + "baris\n" * 3)
+    with pytest.raises(InputError, match="q.csv"):
+        rows_of(open_cases(path))
+
+
+def test_jsonl_bad_line_becomes_a_row_error(tmp_path: Path):
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": 1, "text": "satu"}\n{rusak\n\n{"id": 3, "text": "tiga"}\n')
+    source = open_cases(path)
+    got = rows_of(source)
+    assert [r for r, _, _ in got] == [1, 2, 4]
+    assert got[1][2].startswith("invalid JSON")
+
+
+def test_xlsx_first_sheet_by_default_and_named_sheet(tmp_path: Path):
+    path = tmp_path / "a.xlsx"
+    with pd.ExcelWriter(path) as xw:
+        pd.DataFrame({"no": [1, 2], "deskripsi": ["satu", None]}).to_excel(xw, sheet_name="kasus", index=False)
+        pd.DataFrame({"teks": ["lain"]}).to_excel(xw, sheet_name="lain", index=False)
+    source = open_cases(path)
+    assert source.notes == ["read sheet 'kasus' of 2"]
+    assert rows_of(source) == [(2, "satu", ""), (3, "", "")]
+    assert rows_of(open_cases(path, sheet="lain")) == [(2, "lain", "")]
+    with pytest.raises(InputError, match="no sheet 'x'; sheets are: kasus, lain"):
+        open_cases(path, sheet="x")
+
+
+def test_parquet(tmp_path: Path):
+    path = tmp_path / "a.parquet"
+    pd.DataFrame({"case_id": ["a", "b", "c"], "text": ["x", "y", "z"]}).to_parquet(path)
+    source = open_cases(path, chunk_size=2)
+    assert source.total == 3 and [len(c.rows) for c in open_cases(path, chunk_size=2).chunks] == [2, 1]
+    assert [t for _, t, _ in rows_of(source)] == ["x", "y", "z"]
+
+
+def test_folder_of_notes_never_drops_a_file(tmp_path: Path):
+    import docx
+
+    (tmp_path / "b.txt").write_text("catatan kasus satu", encoding="utf-8")
+    (tmp_path / "a.md").write_text("catatan dua", encoding="utf-8")
+    (tmp_path / "c.txt").write_bytes(b"")
+    (tmp_path / "d.docx").write_bytes(b"not a zip")
+    (tmp_path / "e.pdf").write_bytes(b"%PDF-1.4 broken")
+    document = docx.Document()
+    document.add_paragraph("Ibu R butuh pendampingan")
+    document.save(str(tmp_path / "f.docx"))
+    (tmp_path / "g.png").write_bytes(b"\x89PNG")
+    source = open_cases(tmp_path)
+    got = {c.ids["file"][i]: (c.texts[i], c.errors[i]) for c in source.chunks for i in range(len(c.rows))}
+    assert list(got) == ["a.md", "b.txt", "c.txt", "d.docx", "e.pdf", "f.docx"]
+    assert got["b.txt"] == ("catatan kasus satu", "")
+    assert got["c.txt"][1] == "empty file"
+    assert got["d.docx"][1].startswith("unreadable .docx")
+    assert got["e.pdf"][1].startswith("unreadable .pdf") or got["e.pdf"][0] == ""
+    assert got["f.docx"] == ("Ibu R butuh pendampingan", "")
+    assert source.notes == ["skipped 1 file(s) that are not .txt/.md/.docx/.pdf"]
+
+
+def test_read_note_never_raises(tmp_path: Path):
+    assert read_note(tmp_path / "missing.txt")[1] != ""
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", ".xlsx"])
+def test_writer_round_trip_and_no_partial_file_on_error(tmp_path: Path, suffix: str):
+    out = tmp_path / f"out{suffix}"
+    frame = pd.DataFrame({"row": [2, 3], "level": ["mikro", ""], "confidence": [0.9, float("nan")]})
+    with ResultWriter(out) as writer:
+        writer.write(frame)
+        writer.write(frame.assign(row=[4, 5]))
+    back = {
+        ".csv": lambda p: pd.read_csv(p),
+        ".jsonl": lambda p: pd.read_json(p, lines=True),
+        ".parquet": pd.read_parquet,
+        ".xlsx": pd.read_excel,
+    }[suffix](out)
+    assert back["row"].tolist() == [2, 3, 4, 5]
+    failed = tmp_path / f"failed{suffix}"
+    with pytest.raises(RuntimeError):
+        with ResultWriter(failed) as writer:
+            writer.write(frame)
+            raise RuntimeError("crash mid-way")
+    assert not failed.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_unsupported_types(tmp_path: Path):
+    (tmp_path / "a.doc").write_text("x")
+    with pytest.raises(InputError, match="unsupported input type"):
+        open_cases(tmp_path / "a.doc")
+    with pytest.raises(InputError, match="unsupported output type"):
+        ResultWriter(tmp_path / "o.txt")
