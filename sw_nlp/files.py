@@ -435,6 +435,7 @@ class ResultWriter:
                 prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
             )
             os.close(fd)
+            os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
             self._tmp = Path(name)
         return self
 
@@ -482,6 +483,12 @@ class ResultWriter:
             self._tmp.replace(self.path)  # type: ignore[arg-type]
         else:
             self._tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def _cell(value: Any) -> Any:

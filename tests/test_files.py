@@ -143,3 +143,14 @@ def test_unsupported_types(tmp_path: Path):
         open_cases(tmp_path / "a.doc")
     with pytest.raises(InputError, match="unsupported output type"):
         ResultWriter(tmp_path / "o.txt")
+
+
+def test_output_gets_ordinary_permissions(tmp_path: Path):
+    import os
+
+    out = tmp_path / "o.csv"
+    with ResultWriter(out) as writer:
+        writer.write(pd.DataFrame({"a": [1]}))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
