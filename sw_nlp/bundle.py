@@ -1,22 +1,26 @@
-"""The model bundle: a folder with ``model.joblib``, ``manifest.json`` and ``MODEL_CARD.md``.
+"""The model bundle: a folder with ``model.pkl.gz``, ``manifest.json`` and ``MODEL_CARD.md``.
 
 Format versions (``FORMAT_VERSION``): bump it whenever a reader of the old format would
 misread the new one (a renamed pipeline step, a changed manifest field). A loader refuses
 formats it does not know and says how to retrain.
 
 - 1: first format. Pipeline steps ``normalize`` → ``features`` (``word``, ``char``) →
-  ``classify``; manifest as written by ``save_bundle``.
+  ``classify``, stored as a gzip'd pickle (protocol 5) in ``model.pkl.gz``; manifest as
+  written by ``save_bundle``.
 
 Loading checks, in order, before a single byte is unpickled: the manifest, the format
-version, the model file's sha256 against the manifest and, for the shipped default model,
-against the hash pinned inside the package (a manifest next to the file detects corruption,
-not tampering), then the scikit-learn version.
+version, the model file's sha256 against the manifest, then that the hash is trusted — for
+the shipped default model the hash pinned inside the package, for any other bundle one
+recorded in the user's trust store (``sw_nlp.safety``) — then the scikit-learn version.
+The file is then read by an unpickler that resolves only the classes a pipeline is made of.
+joblib's own loader cannot be restricted that way, which is why the model is a plain pickle.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import pickle
 import platform
 import warnings
 from datetime import UTC, datetime
@@ -24,7 +28,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import joblib
 import sklearn
 
 from sw_nlp import __version__
@@ -32,11 +35,12 @@ from sw_nlp.config import Config
 from sw_nlp.corpus import file_sha256
 from sw_nlp.errors import BundleError
 from sw_nlp.model import CaseClassifier
+from sw_nlp.safety import RefusedGlobal, is_trusted, restricted_load, safe_dump, trust
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.pkl.gz"
 MANIFEST_FILE = "manifest.json"
 CARD_FILE = "MODEL_CARD.md"
 PIN_RESOURCE = "default_model.sha256"
@@ -68,8 +72,8 @@ def save_bundle(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / MODEL_FILE
-    tmp = model_path.with_suffix(".joblib.tmp")
-    joblib.dump(classifier.pipeline, tmp, compress=("zlib", 3))
+    tmp = model_path.with_name(model_path.name + ".tmp")
+    safe_dump(classifier.pipeline, tmp)
     tmp.replace(model_path)
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -88,10 +92,13 @@ def save_bundle(
     }
     (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
     (out_dir / CARD_FILE).write_text(model_card(manifest), "utf-8")
+    sha256 = manifest["files"][MODEL_FILE]["sha256"]
     if _is_default(out_dir):
         pin = Path(__file__).resolve().parent / "resources" / PIN_RESOURCE
-        pin.write_text(manifest["files"][MODEL_FILE]["sha256"] + "\n", "utf-8")
+        pin.write_text(sha256 + "\n", "utf-8")
         log.info("pinned the new default model's sha256 in %s", pin)
+    else:
+        trust(sha256, out_dir, "trained here by sw-nlp train")
     return manifest
 
 
@@ -127,21 +134,47 @@ def load_model(path: Path | str | None = None) -> CaseClassifier:
     expected = manifest.get("files", {}).get(MODEL_FILE, {}).get("sha256")
     if actual != expected:
         raise BundleError(f"{model_path}: sha256 does not match the manifest; the file was changed or damaged")
-    if _is_default(bundle_dir) and actual != pinned_default_hash():
+    if _is_default(bundle_dir):
+        if actual != pinned_default_hash():
+            raise BundleError(
+                f"{model_path}: not the model this sw-nlp release ships (sha256 differs from the pinned one)"
+            )
+    elif not is_trusted(actual):
         raise BundleError(
-            f"{model_path}: not the model this sw-nlp release ships (sha256 differs from the pinned one)"
+            f"{bundle_dir}: this bundle was not trained here and has not been trusted; if you know "
+            f"where it comes from, run `sw-nlp models trust {bundle_dir}`"
         )
     _check_sklearn(manifest, bundle_dir)
     with warnings.catch_warnings():
         # Version differences were judged above; a patch-level difference is only logged.
         warnings.simplefilter("ignore", category=sklearn.exceptions.InconsistentVersionWarning)
-        pipeline = joblib.load(model_path)
+        try:
+            pipeline = restricted_load(model_path)
+        except RefusedGlobal as exc:
+            raise BundleError(
+                f"{model_path}: refused: the file asks for {exc}, which a sw-nlp model never contains"
+            ) from None
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError) as exc:
+            raise BundleError(f"{model_path}: unreadable model file ({type(exc).__name__})") from None
     cfg = Config.from_dict(
         {"review": manifest.get("config", {}).get("review", {})}, source=str(bundle_dir)
     )
     clf = CaseClassifier(pipeline, review=cfg.review)
     clf.manifest = manifest  # type: ignore[attr-defined]
     return clf
+
+
+def trust_bundle(bundle_dir: Path, reason: str = "trusted by the user") -> Path:
+    """Record a bundle from elsewhere as trusted, after checking it is intact."""
+    bundle_dir = Path(bundle_dir)
+    manifest = read_manifest(bundle_dir)
+    model_path = bundle_dir / MODEL_FILE
+    if not model_path.is_file():
+        raise BundleError(f"{model_path}: model file missing")
+    actual = file_sha256(model_path)
+    if actual != manifest.get("files", {}).get(MODEL_FILE, {}).get("sha256"):
+        raise BundleError(f"{model_path}: sha256 does not match the manifest; not trusting a damaged bundle")
+    return trust(actual, bundle_dir, reason)
 
 
 def _check_sklearn(manifest: dict[str, Any], bundle_dir: Path) -> None:

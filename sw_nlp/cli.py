@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Work with the labelled corpus.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+models_app = typer.Typer(help="Manage model bundles.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 
 def _version(value: bool) -> None:
@@ -95,6 +97,18 @@ def train_cmd(
     typer.echo(f"  cross-validated macro-F1 ({cv['folds']} folds): {cv['macro_f1_mean']:.4f} ± {cv['macro_f1_sd']:.4f}")
     if test:
         typer.echo(f"  test macro-F1: {test['macro_f1']:.4f}  accuracy: {test['accuracy']:.4f}  (n={test['n']})")
+
+
+@models_app.command("trust")
+def trust_cmd(
+    bundle: Annotated[Path, typer.Argument(help="A bundle folder received from elsewhere.")],
+    reason: Annotated[str, typer.Option(help="Why you trust it (recorded).")] = "trusted by the user",
+) -> None:
+    """Allow a bundle trained elsewhere to be loaded (recorded outside the bundle)."""
+    from sw_nlp.bundle import trust_bundle
+
+    path = trust_bundle(bundle, reason)
+    typer.echo(f"trusted {bundle} (recorded in {path})")
 
 
 @app.command("predict")

@@ -13,6 +13,16 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_trust_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tests never read or write the user's real trust store."""
+    path = tmp_path_factory.mktemp("trust") / "trusted.json"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SW_NLP_TRUST_FILE", str(path))
+    yield path
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def tiny_corpus_path() -> Path:
     return FIXTURES / "tiny_corpus.csv"

@@ -21,7 +21,7 @@ def test_load_round_trip_predicts_the_same(trained_bundle: Path, tiny_model):
 
 
 def test_one_changed_byte_is_refused(bundle_copy: Path):
-    model = bundle_copy / "model.joblib"
+    model = bundle_copy / "model.pkl.gz"
     data = bytearray(model.read_bytes())
     data[len(data) // 2] ^= 0x01
     model.write_bytes(bytes(data))
@@ -53,8 +53,8 @@ def test_broken_bundles_are_refused_with_a_message(bundle_copy: Path, damage: st
     elif damage == "bad_json":
         (bundle_copy / "manifest.json").write_text("{")
     elif damage == "no_model":
-        (bundle_copy / "model.joblib").unlink()
+        (bundle_copy / "model.pkl.gz").unlink()
     else:
-        target = bundle_copy / "model.joblib"
+        target = bundle_copy / "model.pkl.gz"
     with pytest.raises(BundleError):
         load_model(target)

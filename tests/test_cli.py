@@ -37,7 +37,7 @@ def test_train_then_classify(tmp_path: Path, tiny_corpus_path: Path, capsys):
     config.write_text("[search]\nfolds = 2\nC = [10.0]\nstem = [false]\n")
     bundle = tmp_path / "model"
     code, out, _ = run(["train", "--data", str(tiny_corpus_path), "--config", str(config), "--out", str(bundle)], capsys)
-    assert code == 0 and "test macro-F1" in out and (bundle / "model.joblib").is_file()
+    assert code == 0 and "test macro-F1" in out and (bundle / "model.pkl.gz").is_file()
 
     cases = tmp_path / "cases.csv"
     pd.DataFrame({"id": ["a", "b"], "teks": [SECRET + " tinggal sendiri, perlu rujukan panti", ""]}).to_csv(cases, index=False)

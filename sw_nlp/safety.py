@@ -1,0 +1,131 @@
+"""Model files that cannot run code, and the record of which bundles a user trusts.
+
+A pickle can call any function while it loads, and a sha256 in a manifest beside the file
+stops corruption, not an attacker who rewrites both. Two defences, both outside the bundle's
+control:
+
+1. ``restricted_load`` unpickles with an allow-list: only the classes a sw-nlp pipeline is
+   made of (scikit-learn estimators, NumPy arrays and scalars, SciPy sparse matrices, our
+   preprocessing steps). Module names are checked *before* anything is imported, so a
+   payload naming ``os.system`` or ``builtins.exec`` is refused without running anything.
+2. A trust store, a JSON file in the user's config folder (not in the bundle): a bundle
+   loads only if its model's sha256 was recorded there, by ``sw-nlp train`` on this machine
+   or by the user with ``sw-nlp models trust PATH``. The shipped default model is trusted by
+   the hash pinned inside the package.
+"""
+
+from __future__ import annotations
+
+import getpass
+import gzip
+import importlib
+import json
+import os
+import pickle
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# Functions NumPy needs to rebuild arrays and scalars (old and new module paths).
+_NUMPY_FUNCTIONS = {
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.core.numeric", "_frombuffer"),
+}
+_OURS = {("sw_nlp.preprocess", "TextNormalizer"), ("sw_nlp.preprocess", "WordAnalyzer")}
+_BUILTINS = {("builtins", "set"), ("builtins", "frozenset"), ("builtins", "slice"), ("builtins", "complex")}
+_CLASS_MODULE_PREFIXES = ("sklearn.", "numpy", "scipy.sparse")
+
+
+class RefusedGlobal(pickle.UnpicklingError):
+    """The file asked for something a sw-nlp model never contains."""
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        key = (module, name)
+        if key in _NUMPY_FUNCTIONS or key in _OURS or key in _BUILTINS:
+            return super().find_class(module, name)
+        if module.startswith(_CLASS_MODULE_PREFIXES) and "." not in name:
+            obj = getattr(importlib.import_module(module), name, None)
+            if isinstance(obj, type) and _allowed_class(obj):
+                return obj
+        raise RefusedGlobal(f"{module}.{name}")
+
+
+def _allowed_class(cls: type) -> bool:
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.base import BaseEstimator
+
+    if cls.__module__.startswith("sklearn."):
+        return issubclass(cls, BaseEstimator)
+    if issubclass(cls, np.memmap):  # constructing a memmap opens files
+        return False
+    if cls in (np.ndarray, np.dtype) or issubclass(cls, np.generic | np.dtype):
+        return True
+    return issubclass(cls, sp.sparray | sp.spmatrix)
+
+
+def restricted_load(path: Path) -> Any:
+    """Unpickle a gzip'd model file, refusing every global outside the allow-list."""
+    with gzip.open(path, "rb") as handle:
+        return RestrictedUnpickler(handle).load()
+
+
+def safe_dump(obj: Any, path: Path) -> None:
+    with gzip.open(path, "wb", compresslevel=6) as handle:
+        pickle.dump(obj, handle, protocol=5)
+
+
+# --- the trust store -------------------------------------------------------------------------
+
+
+def trust_file() -> Path:
+    """``$SW_NLP_TRUST_FILE``, else ``$XDG_CONFIG_HOME/sw-nlp/trusted.json`` (or ~/.config)."""
+    if explicit := os.environ.get("SW_NLP_TRUST_FILE"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "sw-nlp" / "trusted.json"
+
+
+def trusted() -> dict[str, Any]:
+    path = trust_file()
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def is_trusted(sha256: str) -> bool:
+    return sha256 in trusted()
+
+
+def trust(sha256: str, bundle: Path, reason: str) -> Path:
+    """Record a model hash as trusted; returns the trust file written."""
+    records = trusted()
+    records[sha256] = {
+        "bundle": str(Path(bundle).resolve()),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "who": _user(),
+        "reason": reason,
+    }
+    path = trust_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

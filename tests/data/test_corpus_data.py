@@ -1,0 +1,87 @@
+"""The committed corpus: valid, large, balanced and varied as the corpus issue requires."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sw_nlp.bundle import default_bundle_dir, read_manifest
+from sw_nlp.corpus import LEVELS, file_sha256, load_corpus
+from sw_nlp.validate import validate_corpus
+
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus" / "cases.csv"
+PROVINCES = {
+    "Aceh", "Sumatera Utara", "Sumatera Barat", "Riau", "Kepulauan Riau", "Jambi", "Bengkulu",
+    "Sumatera Selatan", "Kepulauan Bangka Belitung", "Lampung", "DKI Jakarta", "Jawa Barat",
+    "Banten", "Jawa Tengah", "DI Yogyakarta", "Jawa Timur", "Bali", "Nusa Tenggara Barat",
+    "Nusa Tenggara Timur", "Kalimantan Barat", "Kalimantan Tengah", "Kalimantan Selatan",
+    "Kalimantan Timur", "Kalimantan Utara", "Sulawesi Utara", "Gorontalo", "Sulawesi Tengah",
+    "Sulawesi Barat", "Sulawesi Selatan", "Sulawesi Tenggara", "Maluku", "Maluku Utara", "Papua",
+    "Papua Barat", "Papua Selatan", "Papua Tengah", "Papua Pegunungan", "Papua Barat Daya",
+}
+
+
+@pytest.fixture(scope="module")
+def corpus() -> pd.DataFrame:
+    return load_corpus(CORPUS)
+
+
+def test_corpus_validates_without_errors():
+    problems, _ = validate_corpus(CORPUS)
+    assert [p.format(CORPUS) for p in problems if p.is_error] == []
+
+
+def test_size_and_balance(corpus: pd.DataFrame):
+    counts = corpus["level"].value_counts()
+    assert len(corpus) >= 2000
+    assert set(counts.index) == set(LEVELS)
+    assert counts.min() >= 450
+
+
+def test_registers_cover_every_level(corpus: pd.DataFrame):
+    table = pd.crosstab(corpus["register"], corpus["level"])
+    assert len(table) >= 8
+    assert (table > 0).all().all(), table
+
+
+def test_news_and_official_posts_are_a_quarter(corpus: pd.DataFrame):
+    assert corpus["register"].isin(["berita", "rilis"]).mean() >= 0.25
+
+
+def test_topics_and_regions(corpus: pd.DataFrame):
+    assert corpus["topic"].nunique() >= 25
+    assert PROVINCES <= set(corpus["region"])
+    assert set(corpus["region"]) - PROVINCES <= {"internasional"}
+
+
+def test_lengths(corpus: pd.DataFrame):
+    words = corpus["text"].str.split().str.len()
+    assert words.min() >= 8 and words.max() <= 300
+    assert (words < 30).mean() >= 0.15
+    assert (words > 120).mean() >= 0.15
+
+
+def test_hard_cases_per_level(corpus: pd.DataFrame):
+    assert (corpus.groupby("level")["hard"].mean() >= 0.20).all()
+
+
+def test_test_split_is_a_stratified_fifth(corpus: pd.DataFrame):
+    share = (corpus["split"] == "test").mean()
+    assert 0.18 <= share <= 0.22
+    by_level = corpus.groupby("level")["split"].apply(lambda s: (s == "test").mean())
+    assert by_level.between(0.17, 0.23).all(), by_level
+    by_register = corpus.groupby("register")["split"].apply(lambda s: (s == "test").mean())
+    assert by_register.between(0.12, 0.28).all(), by_register
+
+
+def test_ids_are_stable_format(corpus: pd.DataFrame):
+    assert corpus["case_id"].str.fullmatch(r"SW-\d{5}").all()
+
+
+def test_shipped_model_was_trained_on_this_corpus():
+    manifest = read_manifest(default_bundle_dir())
+    assert manifest["corpus"]["sha256"] == file_sha256(CORPUS), (
+        "the corpus changed since the default model was trained: run `sw-nlp train`"
+    )
