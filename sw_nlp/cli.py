@@ -99,6 +99,40 @@ def train_cmd(
         typer.echo(f"  test macro-F1: {test['macro_f1']:.4f}  accuracy: {test['accuracy']:.4f}  (n={test['n']})")
 
 
+@app.command("evaluate")
+def evaluate_cmd(
+    model: Annotated[Path | None, typer.Option(help="Model bundle folder (default: shipped model).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Labelled corpus CSV (default: data/corpus/cases.csv).")] = None,
+    compare: Annotated[Path | None, typer.Option(help="A second bundle to compare on the same cases.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder (default: reports/<model name>).")] = None,
+    learning_curve: Annotated[bool, typer.Option(help="Retrain on parts of the train split (slower).")] = True,
+) -> None:
+    """Write report.html, report.md and metrics.json for a model on the corpus's test split."""
+    from sw_nlp.bundle import default_bundle_dir, load_model
+    from sw_nlp.corpus import load_corpus
+    from sw_nlp.report import build_report, write_report
+
+    paths = Paths.discover()
+    model_dir = model or default_bundle_dir()
+    clf = load_model(model_dir)
+    other = load_model(compare) if compare else None
+    cfg = Config.from_dict(clf.manifest["config"], source=str(model_dir))  # type: ignore[attr-defined]
+    report = build_report(
+        clf,
+        load_corpus(data or paths.corpus),
+        cfg=cfg,
+        other=other,
+        other_name=compare.name if compare else "other",
+        with_learning_curve=learning_curve,
+    )
+    out = out or paths.reports / Path(model_dir).name
+    written = write_report(report, out, title=f"sw-nlp evaluation report: {Path(model_dir).name}")
+    t = report["test"]
+    typer.echo(f"test macro-F1 {t['macro_f1']:.4f} [{t['ci95']['macro_f1'][0]:.3f}, {t['ci95']['macro_f1'][1]:.3f}], accuracy {t['accuracy']:.4f}")
+    for path in written.values():
+        typer.echo(f"wrote {path}")
+
+
 @models_app.command("trust")
 def trust_cmd(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder received from elsewhere.")],

@@ -1,14 +1,30 @@
-"""Metrics of a classifier on labelled cases: pure functions returning JSON-ready dicts."""
+"""Metrics of a classifier on labelled cases: pure functions returning JSON-ready dicts.
+
+Everything an analyst needs to decide whether a model is good enough and where it fails:
+headline figures with bootstrap intervals, calibration, what a review threshold costs,
+breakdowns, baselines, a learning curve, and a paired comparison of two models.
+"""
 
 from __future__ import annotations
 
+import re
+import tomllib
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+import pandas as pd
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 from sw_nlp.model import CaseClassifier
+
+BOOTSTRAP_ROUNDS = 1000
 
 
 def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
@@ -20,7 +36,7 @@ def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -
     return {
         "n": len(y_true),
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": macro_f1(y_true, y_pred, labels),
         "weighted_f1": float(
             f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0)
         ),
@@ -38,6 +54,10 @@ def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -
     }
 
 
+def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> float:
+    return float(f1_score(y_true, y_pred, labels=list(labels), average="macro", zero_division=0))
+
+
 def evaluate(clf: CaseClassifier, texts: Sequence[str], y_true: Sequence[str]) -> dict[str, Any]:
     """Score a classifier on labelled texts, with the mean confidence of its answers."""
     proba = clf.predict_proba(texts)
@@ -45,3 +65,153 @@ def evaluate(clf: CaseClassifier, texts: Sequence[str], y_true: Sequence[str]) -
     metrics = score(list(y_true), y_pred, clf.classes_)
     metrics["mean_confidence"] = float(np.mean(proba.max(axis=1))) if len(proba) else 0.0
     return metrics
+
+
+def bootstrap_ci(
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    labels: Sequence[str],
+    rounds: int = BOOTSTRAP_ROUNDS,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """95% percentile intervals of accuracy, macro-F1 and weighted-F1 over resampled cases."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {"accuracy": [], "macro_f1": [], "weighted_f1": []}
+    for _ in range(rounds):
+        idx = rng.integers(0, len(t), len(t))
+        draws["accuracy"].append(float((t[idx] == p[idx]).mean()))
+        draws["macro_f1"].append(macro_f1(t[idx], p[idx], labels))
+        draws["weighted_f1"].append(
+            float(f1_score(t[idx], p[idx], labels=list(labels), average="weighted", zero_division=0))
+        )
+    return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in draws.items()}
+
+
+def calibration(y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], bins: int = 10) -> dict[str, Any]:
+    """Reliability of the top probability: per-bin confidence vs accuracy, and the ECE."""
+    confidence = proba.max(axis=1)
+    correct = np.asarray(y_true) == np.asarray(labels)[proba.argmax(axis=1)]
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        mask = which == b
+        if not mask.any():
+            rows.append({"low": edges[b], "high": edges[b + 1], "count": 0, "confidence": None, "accuracy": None})
+            continue
+        conf, acc = float(confidence[mask].mean()), float(correct[mask].mean())
+        ece += mask.mean() * abs(conf - acc)
+        rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": int(mask.sum()), "confidence": conf, "accuracy": acc})
+    return {"ece": float(ece), "bins": rows}
+
+
+def coverage_curve(
+    y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], thresholds: Sequence[float] | None = None
+) -> list[dict[str, float]]:
+    """For each review threshold: the share of cases sent to review, and accuracy on the rest."""
+    thresholds = thresholds if thresholds is not None else np.round(np.arange(0.25, 0.96, 0.05), 2)
+    confidence = proba.max(axis=1)
+    correct = np.asarray(y_true) == np.asarray(labels)[proba.argmax(axis=1)]
+    out = []
+    for th in thresholds:
+        kept = confidence >= th
+        out.append(
+            {
+                "threshold": float(th),
+                "to_review": float(1 - kept.mean()),
+                "coverage": float(kept.mean()),
+                "accuracy_of_rest": float(correct[kept].mean()) if kept.any() else float("nan"),
+            }
+        )
+    return out
+
+
+def breakdown(frame: pd.DataFrame, column: str, y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy and macro-F1 for each value of a column (register, hard, …)."""
+    pred = pd.Series(list(y_pred), index=frame.index)
+    out = {}
+    for value, group in frame.groupby(column):
+        present = [label for label in labels if label in set(group["level"])]  # absent labels would score 0
+        out[str(value)] = {
+            "n": int(len(group)),
+            "accuracy": float((group["level"] == pred[group.index]).mean()),
+            "macro_f1": macro_f1(group["level"], pred[group.index], present),
+        }
+    return out
+
+
+# --- baselines --------------------------------------------------------------------------------
+
+
+def majority_baseline(train_labels: Sequence[str], n: int) -> list[str]:
+    most = pd.Series(list(train_labels)).value_counts().idxmax()
+    return [most] * n
+
+
+def keyword_rules() -> dict[str, list[str]]:
+    text = resources.files("sw_nlp.resources").joinpath("keyword_rules.toml").read_text("utf-8")
+    return {label: list(words) for label, words in tomllib.loads(text)["keywords"].items()}
+
+
+def keyword_baseline(texts: Sequence[str], fallback: str = "mikro") -> list[str]:
+    """Rules written from the label contract: the level whose cue words appear most often.
+
+    Ties go to the wider level (a text naming a province and a family is more often about
+    the province); no cue at all gives ``fallback``, the most common level in case files.
+    """
+    rules = keyword_rules()
+    patterns = {label: re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")", re.IGNORECASE) for label, words in rules.items()}
+    order = list(rules)
+    out = []
+    for text in texts:
+        counts = {label: len(p.findall(text)) for label, p in patterns.items()}
+        best = max(counts.values())
+        if best == 0:
+            out.append(fallback)
+        else:
+            out.append([label for label in order if counts[label] == best][-1])
+    return out
+
+
+# --- comparison -------------------------------------------------------------------------------
+
+
+def paired_bootstrap(
+    y_true: Sequence[str],
+    pred_a: Sequence[str],
+    pred_b: Sequence[str],
+    labels: Sequence[str],
+    rounds: int = BOOTSTRAP_ROUNDS,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Macro-F1 of B minus A on the same resampled cases: the difference and its 95% interval."""
+    t, a, b = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b)
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(rounds):
+        idx = rng.integers(0, len(t), len(t))
+        diffs.append(macro_f1(t[idx], b[idx], labels) - macro_f1(t[idx], a[idx], labels))
+    return {
+        "difference": macro_f1(t, b, labels) - macro_f1(t, a, labels),
+        "low": float(np.percentile(diffs, 2.5)),
+        "high": float(np.percentile(diffs, 97.5)),
+        "share_b_better": float(np.mean(np.asarray(diffs) > 0)),
+    }
+
+
+def top_terms_per_level(clf: CaseClassifier, k: int = 15) -> dict[str, list[tuple[str, float]]]:
+    """The word features with the largest weight for each level (against the average level)."""
+    names = clf.pipeline.named_steps["features"].get_feature_names_out()
+    coef = clf.pipeline.named_steps["classify"].coef_
+    fitted = list(clf.pipeline.classes_)
+    if coef.shape[0] == 1:
+        coef = np.vstack([-coef[0], coef[0]]) / 2
+    centred = coef - coef.mean(axis=0)
+    word = np.array([n.startswith("word__") for n in names])
+    out = {}
+    for label in clf.classes_:
+        row = np.where(word, centred[fitted.index(label)], -np.inf)
+        best = np.argsort(-row)[:k]
+        out[label] = [(names[j].removeprefix("word__"), round(float(row[j]), 4)) for j in best]
+    return out

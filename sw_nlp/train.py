@@ -139,7 +139,7 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
 
 
 def run_training(
-    data: Path, out_dir: Path, cfg: Config | None = None, scheme: int = 4
+    data: Path, out_dir: Path, cfg: Config | None = None, scheme: int = 4, with_report: bool = True
 ) -> dict[str, Any]:
     """What ``sw-nlp train`` does: load → validate → select and fit → test once → bundle.
 
@@ -167,7 +167,7 @@ def run_training(
         "per_level": {k: int(v) for k, v in corpus["level"].value_counts().items()},
     }
     metrics["train_seconds"] = round(result.seconds, 2)
-    return save_bundle(
+    manifest = save_bundle(
         out_dir,
         result.classifier,
         result.config,
@@ -176,3 +176,10 @@ def run_training(
         corpus=corpus_info,
         metrics=metrics,
     )
+    if not test_rows.empty and scheme == 4 and with_report:
+        from sw_nlp.report import build_report, write_report
+
+        scored = corpus.assign(level=labels_for_scheme(corpus["level"], scheme))
+        report = build_report(result.classifier, scored, cfg=result.config, cv=result.cv)
+        write_report(report, Path(out_dir) / "report", title=f"sw-nlp evaluation report: {Path(out_dir).name}")
+    return manifest
