@@ -21,6 +21,7 @@ import pandas as pd
 
 from sw_nlp.bundle import default_bundle_dir, load_model
 from sw_nlp.config import ReviewConfig
+from sw_nlp.errors import InputError
 from sw_nlp.files import Chunk, ResultWriter, open_cases
 from sw_nlp.model import CaseClassifier
 
@@ -128,6 +129,14 @@ def _init_worker(model_path: str, review: ReviewConfig, explain: int) -> None:
     _WORKER.update(clf=load_model(model_path), review=review, explain=explain)
 
 
+def _dask_work(chunk: Chunk, model_path: str, review: ReviewConfig, explain: int) -> pd.DataFrame:
+    """The same per-chunk step on a Dask worker; the model is loaded once per worker process."""
+    if _WORKER.get("path") != model_path:
+        _init_worker(model_path, review, explain)
+        _WORKER["path"] = model_path
+    return _work(chunk)
+
+
 def _work(chunk: Chunk) -> pd.DataFrame:
     result = classify_texts(
         _WORKER["clf"],
@@ -151,13 +160,21 @@ def classify_file(
     explain: int = 3,
     workers: int = 1,
     chunk_size: int = 2000,
+    engine: str = "local",
+    scheduler: str | None = None,
     progress: Callable[[int, int | None, float], None] | None = None,
 ) -> ClassifySummary:
     """Classify every case in a file or folder; write one output row per input row.
 
     Whole-file problems (not found, unreadable, no text column) raise ``InputError`` before
     anything is written; row problems go to the ``error`` column and the summary.
+
+    ``engine="dask"`` sends the same per-chunk work to a Dask cluster: a local one with
+    ``workers`` processes, or the one at ``scheduler``. Workers load the model from
+    ``model`` themselves, so on a remote cluster that path must exist on every worker.
     """
+    if engine not in ("local", "dask"):
+        raise InputError(f"unknown engine {engine!r}: use local or dask")
     started = time.perf_counter()
     model_dir = Path(model) if model is not None else default_bundle_dir()
     clf = load_model(model_dir)
@@ -174,6 +191,9 @@ def classify_file(
         log.info("%s: %s", input_path, note)
 
     def results() -> Iterator[pd.DataFrame]:
+        if engine == "dask":
+            yield from _dask_results(source.chunks, str(model_dir), review, explain, workers, scheduler)
+            return
         if workers <= 1:
             for chunk in source.chunks:
                 yield _result_frame(
@@ -206,6 +226,36 @@ def classify_file(
     summary.seconds = time.perf_counter() - started
     log.info("classified %d rows in %.1f s", summary.rows, summary.seconds)
     return summary
+
+
+def _dask_results(
+    chunks: Iterator[Chunk], model_path: str, review: ReviewConfig, explain: int, workers: int, scheduler: str | None
+) -> Iterator[pd.DataFrame]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("the dask engine needs the 'dask' extra: pip install 'sw-nlp[dask]'") from None
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(
+            n_workers=max(workers, 1), threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    try:
+        window = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
+        pending: deque[Any] = deque()
+        for chunk in chunks:
+            pending.append(client.submit(_dask_work, chunk, model_path, review, explain, pure=False))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def terminal_progress(rows: int, total: int | None, seconds: float) -> None:

@@ -179,6 +179,8 @@ def classify_cmd(
     explain: Annotated[int, typer.Option(min=0, help="How many driving terms per case (0: none, faster).")] = 3,
     workers: Annotated[int, typer.Option(min=1, help="Local processes.")] = 1,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 2000,
+    engine: Annotated[str, typer.Option(help="local, or dask (a local Dask cluster, or --scheduler).")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar and no summary.")] = False,
 ) -> None:
     """Classify every case in a file or folder: one output row per input row, in order."""
@@ -196,6 +198,8 @@ def classify_cmd(
         explain=explain,
         workers=workers,
         chunk_size=chunk_size,
+        engine=engine,
+        scheduler=scheduler,
         progress=terminal_progress if show_progress else None,
     )
     if show_progress:

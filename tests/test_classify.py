@@ -87,3 +87,19 @@ def test_missing_text_column_writes_nothing(tmp_path: Path, trained_bundle: Path
     with pytest.raises(InputError, match="Columns are: nama, umur"):
         classify_file(src, out, model=trained_bundle)
     assert not out.exists()
+
+
+def test_dask_engine_matches_the_local_one(tmp_path: Path, trained_bundle: Path):
+    src = tmp_path / "in.csv"
+    write_csv(src, 17)
+    classify_file(src, tmp_path / "local.csv", model=trained_bundle, chunk_size=4)
+    summary = classify_file(src, tmp_path / "dask.csv", model=trained_bundle, chunk_size=4, engine="dask", workers=2)
+    assert summary.rows == 17
+    assert (tmp_path / "local.csv").read_bytes() == (tmp_path / "dask.csv").read_bytes()
+
+
+def test_unknown_engine(tmp_path: Path, trained_bundle: Path):
+    src = tmp_path / "in.csv"
+    write_csv(src, 1)
+    with pytest.raises(InputError, match="unknown engine 'spark'"):
+        classify_file(src, tmp_path / "o.csv", model=trained_bundle, engine="spark")
