@@ -222,6 +222,8 @@ def classify_file(
             summary.errors += int((frame["error"] != "").sum())
             if progress:
                 progress(summary.rows, source.total, time.perf_counter() - started)
+        if summary.rows == 0:  # raised inside the writer, so no empty output is left behind
+            raise InputError("no cases in the input (only a header?)", input_path)
     summary.per_level = Counter({lv: summary.per_level[lv] for lv in clf.classes_ if summary.per_level[lv]})
     summary.seconds = time.perf_counter() - started
     log.info("classified %d rows in %.1f s", summary.rows, summary.seconds)

@@ -59,6 +59,8 @@ class SearchConfig:
     stem: tuple[bool, ...] = (False, True)
     remove_stopwords: tuple[bool, ...] = (False,)
     word_ngrams: tuple[tuple[int, int], ...] = ((1, 2),)
+    char_ngrams: tuple[tuple[int, int], ...] = ((2, 5),)
+    min_df: tuple[int, ...] = (2,)
     n_jobs: int = 1
 
 

@@ -344,8 +344,9 @@ def _open_parquet(path: Path, text_column: str | None, id_column: str | None, ch
 
 
 def _open_folder(path: Path, chunk_size: int) -> Source:
+    # Broken links and unreadable entries are kept: they come out as rows with an error.
     files = sorted(
-        (p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))),
+        (p for p in path.iterdir() if not p.is_dir() and not p.name.startswith((".", "~$"))),
         key=lambda p: p.name,
     )
     skipped = [p.name for p in files if p.suffix.lower() not in NOTE_SUFFIXES]
@@ -398,6 +399,8 @@ def read_note(path: Path) -> tuple[str, str]:
             return "\n".join((page.extract_text() or "") for page in reader.pages), ""
     except PermissionError:
         return "", "file not readable (permission denied)"
+    except FileNotFoundError:
+        return "", "file not found (broken link?)"
     except Exception as exc:  # a corrupt .docx/.pdf raises library-specific errors
         return "", f"unreadable {suffix} file ({type(exc).__name__})"
     return "", f"unsupported file type {suffix}"

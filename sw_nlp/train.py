@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, PredefinedSplit, StratifiedKFold
 
 from sw_nlp.config import Config
 from sw_nlp.corpus import to_three_levels
@@ -47,17 +47,26 @@ def labels_for_scheme(levels: pd.Series, scheme: int) -> pd.Series:
     raise InputError(f"unknown scheme {scheme}: use 4 (mikro, mezzo, makro, global) or 3")
 
 
-def select_model(texts: list[str], labels: list[str], cfg: Config) -> tuple[Config, dict[str, Any]]:
-    """Grid search over the config's ``[search]`` axes by stratified k-fold macro-F1.
+def select_model(
+    texts: list[str], labels: list[str], cfg: Config, validation: list[bool] | None = None
+) -> tuple[Config, dict[str, Any]]:
+    """Grid search over the config's ``[search]`` axes by macro-F1.
 
+    Stratified k-fold on the given cases; or, when ``validation`` marks a predefined
+    validation set (a benchmark's ``valid`` split), fit on the rest and score on it.
     Fitted transformers are cached across the grid, so trying several ``C`` values costs one
     vectorisation per fold and tokenizer setting.
     """
     search = cfg.search
-    smallest = pd.Series(labels).value_counts().min()
-    folds = min(search.folds, int(smallest))
-    if folds < 2:
-        raise InputError(f"too few cases to cross-validate: smallest label has {smallest} case(s)")
+    if validation is not None:
+        splitter: Any = PredefinedSplit([0 if v else -1 for v in validation])
+        folds = 1
+    else:
+        smallest = pd.Series(labels).value_counts().min()
+        folds = min(search.folds, int(smallest))
+        if folds < 2:
+            raise InputError(f"too few cases to cross-validate: smallest label has {smallest} case(s)")
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=search.seed)
     grid = {
         "classify__C": list(search.C),
         "features__word__tokenizer": [
@@ -66,14 +75,17 @@ def select_model(texts: list[str], labels: list[str], cfg: Config) -> tuple[Conf
             for st in search.stem
         ],
         "features__word__ngram_range": [tuple(r) for r in search.word_ngrams],
+        "features__char__ngram_range": [tuple(r) for r in search.char_ngrams],
     }
+    # min_df moves word and char features together: one sub-grid per value.
+    grids = [grid | {"features__word__min_df": [m], "features__char__min_df": [m]} for m in search.min_df]
     with tempfile.TemporaryDirectory(prefix="sw-nlp-cv-") as cache:
         pipeline = build_pipeline(cfg).set_params(memory=cache)
         gs = GridSearchCV(
             pipeline,
-            grid,
+            grids,
             scoring="f1_macro",
-            cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=search.seed),
+            cv=splitter,
             n_jobs=search.n_jobs,
             refit=False,
             error_score="raise",
@@ -86,7 +98,11 @@ def select_model(texts: list[str], labels: list[str], cfg: Config) -> tuple[Conf
     chosen = cfg.replace(
         model={"C": float(params["classify__C"])},
         preprocess={"stem": analyzer.stem, "remove_stopwords": analyzer.remove_stopwords},
-        features={"word_ngrams": tuple(params["features__word__ngram_range"])},
+        features={
+            "word_ngrams": tuple(params["features__word__ngram_range"]),
+            "char_ngrams": tuple(params["features__char__ngram_range"]),
+            "min_df": int(params["features__word__min_df"]),
+        },
     )
     grid_rows = [
         {
@@ -94,6 +110,8 @@ def select_model(texts: list[str], labels: list[str], cfg: Config) -> tuple[Conf
             "stem": p["features__word__tokenizer"].stem,
             "remove_stopwords": p["features__word__tokenizer"].remove_stopwords,
             "word_ngrams": list(p["features__word__ngram_range"]),
+            "char_ngrams": list(p["features__char__ngram_range"]),
+            "min_df": int(p["features__word__min_df"]),
             "macro_f1_mean": float(m),
             "macro_f1_sd": float(s),
         }
@@ -122,7 +140,16 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
     labels = labels_for_scheme(train_rows["level"], scheme).tolist()
     if len(set(labels)) < 2:
         raise InputError("the train split needs at least two different labels")
-    chosen, cv = select_model(texts, labels, cfg)
+    valid_rows = corpus[corpus["split"] == "valid"]
+    if valid_rows.empty:
+        chosen, cv = select_model(texts, labels, cfg)
+    else:  # a predefined validation split chooses the settings; the model is fitted on train
+        chosen, cv = select_model(
+            texts + valid_rows["text"].tolist(),
+            labels + labels_for_scheme(valid_rows["level"], scheme).tolist(),
+            cfg,
+            validation=[False] * len(texts) + [True] * len(valid_rows),
+        )
     pipeline = build_pipeline(chosen).fit(texts, labels)
     classifier = CaseClassifier(pipeline, review=chosen.review)
     seconds = time.perf_counter() - started

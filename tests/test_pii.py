@@ -34,3 +34,12 @@ def test_ordinary_numbers_are_kept(text):
 @given(st.from_regex(r"[1-9]\d{15}", fullmatch=True))
 def test_any_sixteen_digit_number_is_masked(nik):
     assert nik not in mask_pii(f"warga dengan NIK {nik} tinggal sendiri")
+
+
+def test_masking_is_linear_on_long_runs():
+    import time
+
+    started = time.perf_counter()
+    mask_pii("x" * 1_000_000 + "@" + "y" * 1_000_000)
+    mask_pii("a.b-c+" * 200_000)
+    assert time.perf_counter() - started < 5  # quadratic backtracking would take minutes
