@@ -81,10 +81,10 @@ def classify_texts(
     terms = [""] * n
     if ok:
         good = [texts[i] for i in ok]
-        p = clf.predict_proba(good)
+        analysis = clf.analyse(good, explain)
+        p = analysis.proba
         proba[ok] = p
         order = np.argsort(-p, axis=1)
-        shares = clf.vocabulary_share(good)
         words = [len(t.split()) for t in good]
         for j, i in enumerate(ok):
             level[i] = labels[order[j, 0]]
@@ -95,13 +95,11 @@ def classify_texts(
                 why.append("low confidence")
             if words[j] < review.min_words:
                 why.append("too short")
-            if 1.0 - shares[j] > review.max_unknown_share:
+            if 1.0 - analysis.vocabulary_share[j] > review.max_unknown_share:
                 why.append("mostly unknown words")
             reasons[i] = "; ".join(why)
             if explain > 0:
-                terms[i] = "; ".join(
-                    f"{term} {weight:+.3f}" for term, weight in clf.explain(good[j], explain)
-                )
+                terms[i] = "; ".join(f"{term} {weight:+.3f}" for term, weight in analysis.explanations[j])
     for i in range(n):
         if errors[i]:
             reasons[i] = "error"

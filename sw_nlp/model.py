@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -77,20 +78,34 @@ class CaseClassifier:
         label) against the average label. Character n-grams are credited to the words they
         came from, so a person reads words, not fragments like ``" lans"``.
         """
-        normalized = self.pipeline.named_steps["normalize"].transform([text])[0]
-        row = self.pipeline.named_steps["features"].transform([normalized]).tocsr()
-        coef = self.pipeline.named_steps["classify"].coef_
-        fitted = list(self.pipeline.classes_)
-        if label is None:
-            proba = self.pipeline.named_steps["classify"].predict_proba(row)[0]
-            target = int(proba.argmax())
-        elif label in fitted:
-            target = fitted.index(label)
-        else:
+        if label is not None and label not in self.classes_:
             raise ValueError(f"unknown label {label!r}; labels are {self.classes_}")
-        if coef.shape[0] == 1:  # binary: one row of weights for the second class
-            coef = np.vstack([-coef[0], coef[0]]) / 2
-        weights = coef[target] - coef.mean(axis=0)
+        return self.analyse([text], k, label=label).explanations[0]
+
+    def analyse(self, texts: Sequence[str], k: int = 3, label: str | None = None) -> Analysis:
+        """Probabilities, explanations and vocabulary coverage from one pass over the texts.
+
+        Batch classification needs all three; normalising and vectorising once is what keeps
+        explanations affordable on large files.
+        """
+        normalized = self.pipeline.named_steps["normalize"].transform(_as_list(texts))
+        X = self.pipeline.named_steps["features"].transform(normalized).tocsr()
+        raw = self.pipeline.named_steps["classify"].predict_proba(X)
+        fitted = list(self.pipeline.classes_)
+        explanations: list[list[tuple[str, float]]] = []
+        if k > 0:
+            coef = self.pipeline.named_steps["classify"].coef_
+            if coef.shape[0] == 1:  # binary: one row of weights for the second class
+                coef = np.vstack([-coef[0], coef[0]]) / 2
+            centred = coef - coef.mean(axis=0)
+            for i, text in enumerate(normalized):
+                target = fitted.index(label) if label is not None else int(raw[i].argmax())
+                explanations.append(self._explain_row(text, X[i], centred[target], k))
+        word = self.pipeline.named_steps["features"].transformer_list[0][1]
+        shares = np.array([_share(word.tokenizer(t), word.vocabulary_) for t in normalized])
+        return Analysis(proba=raw[:, self._columns], explanations=explanations, vocabulary_share=shares)
+
+    def _explain_row(self, normalized: str, row: Any, weights: np.ndarray, k: int) -> list[tuple[str, float]]:
         scores: dict[str, float] = defaultdict(float)
         char_scores: dict[str, float] = {}
         names = self._feature_names
@@ -108,16 +123,23 @@ class CaseClassifier:
 
     def _credit_chars(self, normalized: str, char_scores: dict[str, float]) -> dict[str, float]:
         """Split each char n-gram's contribution over the word occurrences that contain it."""
-        analyzer: WordAnalyzer = self.pipeline.named_steps["features"].transformer_list[0][1].tokenizer
-        counts = Counter(normalized.split())
-        padded = {token: f" {token} " for token in counts}
+        if not char_scores:
+            return {}
+        features = self.pipeline.named_steps["features"]
+        analyzer: WordAnalyzer = features.transformer_list[0][1].tokenizer
+        low, high = features.transformer_list[1][1].ngram_range
+        owners: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for token, count in Counter(normalized.split()).items():
+            padded = f" {token} "
+            grams = {padded[i : i + n] for n in range(low, high + 1) for i in range(max(1, len(padded) - n + 1))}
+            for gram in grams & char_scores.keys():
+                owners[gram].append((token, count))
         credit: dict[str, float] = defaultdict(float)
-        for gram, value in char_scores.items():
-            owners = [(t, c) for t, c in counts.items() if gram in padded[t]]
-            total = sum(c for _, c in owners)
-            for token, count in owners:
+        for gram, tokens in owners.items():
+            total = sum(c for _, c in tokens)
+            for token, count in tokens:
                 shown = (analyzer(token) or [token])[0]
-                credit[shown] += value * count / total
+                credit[shown] += char_scores[gram] * count / total
         return credit
 
     @cached_property
@@ -126,14 +148,18 @@ class CaseClassifier:
 
     def vocabulary_share(self, texts: Sequence[str]) -> np.ndarray:
         """Share of each text's word tokens that the model has seen in training (0..1)."""
-        normalize = self.pipeline.named_steps["normalize"]
-        word = self.pipeline.named_steps["features"].transformer_list[0][1]
-        vocab, analyzer = word.vocabulary_, word.tokenizer
-        shares = []
-        for text in normalize.transform(_as_list(texts)):
-            tokens = analyzer(text)
-            shares.append(sum(t in vocab for t in tokens) / len(tokens) if tokens else 0.0)
-        return np.array(shares)
+        return self.analyse(texts, k=0).vocabulary_share
+
+
+@dataclass(frozen=True)
+class Analysis:
+    proba: np.ndarray  # columns in CaseClassifier.classes_ order
+    explanations: list[list[tuple[str, float]]]  # empty when k == 0
+    vocabulary_share: np.ndarray
+
+
+def _share(tokens: list[str], vocabulary: dict[str, int]) -> float:
+    return sum(t in vocabulary for t in tokens) / len(tokens) if tokens else 0.0
 
 
 def _as_list(texts: Iterable[Any]) -> list[str]:
