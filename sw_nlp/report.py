@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from sw_nlp.config import Config
 from sw_nlp.evaluate import (
@@ -35,6 +34,7 @@ from sw_nlp.evaluate import (
 )
 from sw_nlp.model import CaseClassifier, build_pipeline
 from sw_nlp.pii import mask_pii
+from sw_nlp.train import cv_splitter
 from sw_nlp.validate import summarize
 
 log = logging.getLogger(__name__)
@@ -52,14 +52,14 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 def cross_validate(train: pd.DataFrame, cfg: Config) -> dict[str, Any]:
     """Stratified k-fold macro-F1 of the configured pipeline on the train split."""
     labels = train["level"].tolist()
-    folds = min(cfg.search.folds, int(train["level"].value_counts().min()))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.search.seed)
+    groups = train[cfg.search.group_by].tolist() if cfg.search.group_by in train else None
+    splitter, folds = cv_splitter(cfg, labels, groups)
     scores = []
-    for fit_idx, val_idx in splitter.split(train["text"], labels):
+    for fit_idx, val_idx in splitter.split(train["text"], labels, groups):
         pipe = build_pipeline(cfg).fit(train["text"].iloc[fit_idx].tolist(), [labels[i] for i in fit_idx])
         pred = pipe.predict(train["text"].iloc[val_idx].tolist())
         scores.append(macro_f1([labels[i] for i in val_idx], pred, sorted(set(labels))))
-    return {"folds": folds, "macro_f1_mean": float(np.mean(scores)), "macro_f1_sd": float(np.std(scores)), "fold_scores": scores}
+    return {"folds": folds, "grouped_by": cfg.search.group_by if groups else None, "macro_f1_mean": float(np.mean(scores)), "macro_f1_sd": float(np.std(scores)), "fold_scores": scores}
 
 
 def learning_curve(train: pd.DataFrame, test: pd.DataFrame, cfg: Config, labels: list[str]) -> list[dict[str, float]]:
@@ -228,7 +228,8 @@ def _sections(r: dict[str, Any]) -> list[tuple[str, str, list[list[str]] | None,
     out.append(("Registers", "", [["register", "cases"]] + [[k, str(v)] for k, v in d["per_register"].items()], None))
     out.append(("Headline figures (test split)",
                 f"n = {t['n']}. 95% intervals from 1,000 bootstrap resamples of the test cases. Cross-validated macro-F1 on the train split "
-                f"({cv['folds']} folds): {cv['macro_f1_mean']:.3f} ± {cv['macro_f1_sd']:.3f}.",
+                f"({cv['folds']} folds{', grouped by ' + cv['grouped_by'] + ' so that each fold holds topics the model has not seen' if cv.get('grouped_by') else ''}): "
+                f"{cv['macro_f1_mean']:.3f} ± {cv['macro_f1_sd']:.3f}.",
                 [["metric", "value", "95% interval"],
                  ["accuracy", _f(t["accuracy"]), f"{ci['accuracy'][0]:.3f} – {ci['accuracy'][1]:.3f}"],
                  ["macro-F1", _f(t["macro_f1"]), f"{ci['macro_f1'][0]:.3f} – {ci['macro_f1'][1]:.3f}"],

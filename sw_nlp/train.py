@@ -15,7 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GridSearchCV, PredefinedSplit, StratifiedKFold
+from sklearn.model_selection import (
+    GridSearchCV,
+    PredefinedSplit,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+)
 
 from sw_nlp.config import Config
 from sw_nlp.corpus import to_three_levels
@@ -47,8 +52,25 @@ def labels_for_scheme(levels: pd.Series, scheme: int) -> pd.Series:
     raise InputError(f"unknown scheme {scheme}: use 4 (mikro, mezzo, makro, global) or 3")
 
 
+def cv_splitter(cfg: Config, labels: list[str], groups: list[str] | None) -> tuple[Any, int]:
+    """Stratified k-fold, grouped when groups are given; k shrinks for tiny data."""
+    smallest = int(pd.Series(labels).value_counts().min())
+    folds = min(cfg.search.folds, smallest)
+    if groups is not None:
+        folds = min(folds, len(set(groups)))
+    if folds < 2:
+        raise InputError(f"too few cases to cross-validate: smallest label has {smallest} case(s)")
+    if groups is not None:
+        return StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=cfg.search.seed), folds
+    return StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.search.seed), folds
+
+
 def select_model(
-    texts: list[str], labels: list[str], cfg: Config, validation: list[bool] | None = None
+    texts: list[str],
+    labels: list[str],
+    cfg: Config,
+    validation: list[bool] | None = None,
+    groups: list[str] | None = None,
 ) -> tuple[Config, dict[str, Any]]:
     """Grid search over the config's ``[search]`` axes by macro-F1.
 
@@ -62,11 +84,7 @@ def select_model(
         splitter: Any = PredefinedSplit([0 if v else -1 for v in validation])
         folds = 1
     else:
-        smallest = pd.Series(labels).value_counts().min()
-        folds = min(search.folds, int(smallest))
-        if folds < 2:
-            raise InputError(f"too few cases to cross-validate: smallest label has {smallest} case(s)")
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=search.seed)
+        splitter, folds = cv_splitter(cfg, labels, groups)
     grid = {
         "classify__C": list(search.C),
         "features__word__tokenizer": [
@@ -90,7 +108,7 @@ def select_model(
             refit=False,
             error_score="raise",
         )
-        gs.fit(texts, labels)
+        gs.fit(texts, labels, groups=groups)
     results = gs.cv_results_
     best = int(np.argmax(results["mean_test_score"]))
     params = results["params"][best]
@@ -121,6 +139,7 @@ def select_model(
     ]
     cv = {
         "folds": folds,
+        "grouped_by": search.group_by if groups is not None else None,
         "macro_f1_mean": float(results["mean_test_score"][best]),
         "macro_f1_sd": float(results["std_test_score"][best]),
         "fold_scores": [float(results[f"split{i}_test_score"][best]) for i in range(folds)],
@@ -142,7 +161,8 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
         raise InputError("the train split needs at least two different labels")
     valid_rows = corpus[corpus["split"] == "valid"]
     if valid_rows.empty:
-        chosen, cv = select_model(texts, labels, cfg)
+        groups = train_rows[cfg.search.group_by].tolist() if cfg.search.group_by in train_rows else None
+        chosen, cv = select_model(texts, labels, cfg, groups=groups)
     else:  # a predefined validation split chooses the settings; the model is fitted on train
         chosen, cv = select_model(
             texts + valid_rows["text"].tolist(),

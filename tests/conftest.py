@@ -31,7 +31,9 @@ def tiny_corpus_path() -> Path:
 @pytest.fixture(scope="session")
 def fast_config() -> Config:
     """Two folds, a two-point grid: model selection still runs, in about a second."""
-    return Config().replace(search={"folds": 2, "C": (10.0,), "stem": (False, True)})
+    return Config().replace(
+        search={"folds": 2, "C": (10.0,), "stem": (False, True), "remove_stopwords": (False,), "n_jobs": 1}
+    )
 
 
 @pytest.fixture(scope="session")

@@ -44,8 +44,10 @@ def test_explain_returns_words_with_signed_weights(tiny_model):
     assert all(isinstance(t, str) and isinstance(w, float) for t, w in terms)
     weights = [abs(w) for _, w in terms]
     assert weights == sorted(weights, reverse=True)
-    words = set(tiny_model.pipeline.named_steps["normalize"].transform([text])[0].split())
-    for term, _ in terms:  # words or word n-grams of the text, never char fragments
+    normalized = tiny_model.pipeline.named_steps["normalize"].transform([text])[0]
+    analyzer = tiny_model.pipeline.named_steps["features"].transformer_list[0][1].tokenizer
+    words = set(analyzer(normalized)) | {analyzer(w)[0] for w in normalized.split() if analyzer(w)}
+    for term, _ in terms:  # words (as the word features see them) or n-grams, never char fragments
         assert set(term.split()) <= words
     assert tiny_model.explain(text, k=2, label="global") != tiny_model.explain(text, k=2, label="mikro")
 

@@ -15,6 +15,7 @@ def test_train_fits_on_train_split_only(tiny_corpus_path: Path, fast_config):
     result = train(corpus, fast_config)
     assert result.n_train == int((corpus["split"] == "train").sum())
     assert result.cv["folds"] == 2
+    assert result.cv["grouped_by"] == "topic"
     assert len(result.cv["grid"]) == 2  # stem on and off
     assert result.config.preprocess.stem in (True, False)
     assert 0.0 <= result.cv["macro_f1_mean"] <= 1.0
@@ -59,3 +60,12 @@ def test_manifest_records_metrics_and_config(trained_bundle: Path, tiny_corpus_p
     assert manifest["config"]["search"]["folds"] == 2
     card = (trained_bundle / "MODEL_CARD.md").read_text()
     assert "never makes it" in card and f"{test['macro_f1']:.3f}" in card
+
+
+def test_grouped_folds_never_split_a_topic(tiny_corpus_path: Path, fast_config):
+    from sw_nlp.train import cv_splitter
+
+    train_rows = load_corpus(tiny_corpus_path).query("split == 'train'")
+    splitter, folds = cv_splitter(fast_config, train_rows["level"].tolist(), train_rows["topic"].tolist())
+    for fit_idx, val_idx in splitter.split(train_rows["text"], train_rows["level"], train_rows["topic"]):
+        assert not set(train_rows["topic"].iloc[fit_idx]) & set(train_rows["topic"].iloc[val_idx])
