@@ -65,6 +65,22 @@ def cv_splitter(cfg: Config, labels: list[str], groups: list[str] | None) -> tup
     return StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.search.seed), folds
 
 
+def one_standard_error_choice(results: dict[str, Any], folds: int) -> int:
+    """The most regularised setting (smallest C) within one standard error of the best.
+
+    Settings that score the same within the noise of the folds are not different; the one
+    that fits the training writers least tightly is the better bet on other people's texts.
+    Ties on C go to the higher mean.
+    """
+    means = np.asarray(results["mean_test_score"])
+    best = int(np.argmax(means))
+    if folds < 2:
+        return best
+    bar = means[best] - np.asarray(results["std_test_score"])[best] / np.sqrt(folds)
+    close = [i for i in range(len(means)) if means[i] >= bar]
+    return min(close, key=lambda i: (results["params"][i]["classify__C"], -means[i]))
+
+
 def select_model(
     texts: list[str],
     labels: list[str],
@@ -110,7 +126,7 @@ def select_model(
         )
         gs.fit(texts, labels, groups=groups)
     results = gs.cv_results_
-    best = int(np.argmax(results["mean_test_score"]))
+    best = one_standard_error_choice(results, folds)
     params = results["params"][best]
     analyzer: WordAnalyzer = params["features__word__tokenizer"]
     chosen = cfg.replace(
@@ -140,6 +156,7 @@ def select_model(
     cv = {
         "folds": folds,
         "grouped_by": search.group_by if groups is not None else None,
+        "rule": "one standard error: smallest C within one SE of the best mean",
         "macro_f1_mean": float(results["mean_test_score"][best]),
         "macro_f1_sd": float(results["std_test_score"][best]),
         "fold_scores": [float(results[f"split{i}_test_score"][best]) for i in range(folds)],

@@ -69,3 +69,16 @@ def test_grouped_folds_never_split_a_topic(tiny_corpus_path: Path, fast_config):
     splitter, folds = cv_splitter(fast_config, train_rows["level"].tolist(), train_rows["topic"].tolist())
     for fit_idx, val_idx in splitter.split(train_rows["text"], train_rows["level"], train_rows["topic"]):
         assert not set(train_rows["topic"].iloc[fit_idx]) & set(train_rows["topic"].iloc[val_idx])
+
+
+def test_one_standard_error_rule_prefers_stronger_regularisation():
+    from sw_nlp.train import one_standard_error_choice
+
+    results = {
+        "mean_test_score": [0.90, 0.95, 0.96, 0.80],
+        "std_test_score": [0.01, 0.02, 0.04, 0.01],
+        "params": [{"classify__C": 1.0}, {"classify__C": 3.0}, {"classify__C": 30.0}, {"classify__C": 0.1}],
+    }
+    # best 0.96 with se 0.04/2 = 0.02: 0.95 (C=3) is within, 0.90 is not
+    assert one_standard_error_choice(results, folds=4) == 1
+    assert one_standard_error_choice(results, folds=1) == 2
