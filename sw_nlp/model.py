@@ -106,16 +106,15 @@ class CaseClassifier:
         return Analysis(proba=raw[:, self._columns], explanations=explanations, vocabulary_share=shares)
 
     def _explain_row(self, normalized: str, row: Any, weights: np.ndarray, k: int) -> list[tuple[str, float]]:
+        is_word, terms = self._feature_terms
+        contributions = row.data * weights[row.indices]
         scores: dict[str, float] = defaultdict(float)
         char_scores: dict[str, float] = {}
-        names = self._feature_names
-        for j, value in zip(row.indices, row.data, strict=True):
-            contribution = float(value * weights[j])
-            block, _, term = names[j].partition("__")
-            if block == "word":
-                scores[term] += contribution
+        for j, value in zip(row.indices, contributions.tolist(), strict=True):
+            if is_word[j]:
+                scores[terms[j]] += value
             else:
-                char_scores[term] = contribution
+                char_scores[terms[j]] = value
         for term, value in self._credit_chars(normalized, char_scores).items():
             scores[term] += value
         ranked = sorted(scores.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
@@ -128,23 +127,27 @@ class CaseClassifier:
         features = self.pipeline.named_steps["features"]
         analyzer: WordAnalyzer = features.transformer_list[0][1].tokenizer
         low, high = features.transformer_list[1][1].ngram_range
+        counts = Counter(normalized.split())
         owners: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for token, count in Counter(normalized.split()).items():
+        for token, count in counts.items():
             padded = f" {token} "
             grams = {padded[i : i + n] for n in range(low, high + 1) for i in range(max(1, len(padded) - n + 1))}
             for gram in grams & char_scores.keys():
                 owners[gram].append((token, count))
+        shown = {token: (analyzer(token) or [token])[0] for token in counts}
         credit: dict[str, float] = defaultdict(float)
         for gram, tokens in owners.items():
-            total = sum(c for _, c in tokens)
+            share = char_scores[gram] / sum(c for _, c in tokens)
             for token, count in tokens:
-                shown = (analyzer(token) or [token])[0]
-                credit[shown] += char_scores[gram] * count / total
+                credit[shown[token]] += share * count
         return credit
 
     @cached_property
-    def _feature_names(self) -> np.ndarray:
-        return self.pipeline.named_steps["features"].get_feature_names_out()
+    def _feature_terms(self) -> tuple[np.ndarray, list[str]]:
+        """For every feature: is it a word feature, and its term without the block prefix."""
+        names = self.pipeline.named_steps["features"].get_feature_names_out()
+        blocks, terms = zip(*(name.split("__", 1) for name in names), strict=True)
+        return np.array([b == "word" for b in blocks]), list(terms)
 
     def vocabulary_share(self, texts: Sequence[str]) -> np.ndarray:
         """Share of each text's word tokens that the model has seen in training (0..1)."""
