@@ -154,3 +154,15 @@ def test_output_gets_ordinary_permissions(tmp_path: Path):
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_shipped_example_notes_are_read_whole():
+    notes = Path(__file__).resolve().parent.parent / "data" / "examples" / "notes"
+    for name, expected in [
+        ("asesmen_singkat.pdf", "tuli sejak lahir"),
+        ("rujukan_anak.docx", "dinikahkan siri"),
+        ("kunjungan_rumah_2024-03.txt", "amputasi kaki kanan"),
+        ("rapat_kecamatan.md", "rumah gizi"),
+    ]:
+        text, error = read_note(notes / name)
+        assert error == "" and expected in text, name
