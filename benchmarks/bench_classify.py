@@ -94,13 +94,17 @@ def fasttext_rate(rows: list[dict[str, str]], texts: list[str], workdir: Path) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--explain", type=int, default=3, help="top terms per row (0 is faster)")
     args = parser.parse_args()
     rows = corpus_rows()
-    print(f"{'rows':>10} {'sw-nlp rows/s':>14} {'peak MB':>8} {'fastText rows/s':>16} {'fastText/sw-nlp':>16}")
+    print(
+        f"{'rows':>10} {'sw-nlp rows/s':>14} {'peak MB':>8} {'fastText rows/s':>16} {'fastText/sw-nlp':>16}"
+    )
     with tempfile.TemporaryDirectory(prefix="sw-nlp-bench-") as tmp:
         work = Path(tmp)
         for n in args.sizes:
@@ -108,7 +112,9 @@ def main() -> None:
             src = work / f"in_{n}.csv"
             write_input(texts, src)
             seconds, peak = run_classify(
-                src, work / f"out_{n}.csv", ["--workers", str(args.workers), "--explain", str(args.explain)]
+                src,
+                work / f"out_{n}.csv",
+                ["--workers", str(args.workers), "--explain", str(args.explain)],
             )
             ours = n / seconds
             peer = fasttext_rate(rows, texts, work)

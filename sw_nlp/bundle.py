@@ -88,9 +88,13 @@ def save_bundle(
         "config": config.to_dict(),
         "corpus": corpus,
         "metrics": metrics,
-        "files": {MODEL_FILE: {"sha256": file_sha256(model_path), "bytes": model_path.stat().st_size}},
+        "files": {
+            MODEL_FILE: {"sha256": file_sha256(model_path), "bytes": model_path.stat().st_size}
+        },
     }
-    (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    (out_dir / MANIFEST_FILE).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8"
+    )
     (out_dir / CARD_FILE).write_text(model_card(manifest), "utf-8")
     sha256 = manifest["files"][MODEL_FILE]["sha256"]
     if _is_default(out_dir):
@@ -133,7 +137,9 @@ def load_model(path: Path | str | None = None) -> CaseClassifier:
     actual = file_sha256(model_path)
     expected = manifest.get("files", {}).get(MODEL_FILE, {}).get("sha256")
     if actual != expected:
-        raise BundleError(f"{model_path}: sha256 does not match the manifest; the file was changed or damaged")
+        raise BundleError(
+            f"{model_path}: sha256 does not match the manifest; the file was changed or damaged"
+        )
     if _is_default(bundle_dir):
         if actual != pinned_default_hash():
             raise BundleError(
@@ -155,7 +161,9 @@ def load_model(path: Path | str | None = None) -> CaseClassifier:
                 f"{model_path}: refused: the file asks for {exc}, which a sw-nlp model never contains"
             ) from None
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError) as exc:
-            raise BundleError(f"{model_path}: unreadable model file ({type(exc).__name__})") from None
+            raise BundleError(
+                f"{model_path}: unreadable model file ({type(exc).__name__})"
+            ) from None
     cfg = Config.from_dict(
         {"review": manifest.get("config", {}).get("review", {})}, source=str(bundle_dir)
     )
@@ -173,7 +181,9 @@ def trust_bundle(bundle_dir: Path, reason: str = "trusted by the user") -> Path:
         raise BundleError(f"{model_path}: model file missing")
     actual = file_sha256(model_path)
     if actual != manifest.get("files", {}).get(MODEL_FILE, {}).get("sha256"):
-        raise BundleError(f"{model_path}: sha256 does not match the manifest; not trusting a damaged bundle")
+        raise BundleError(
+            f"{model_path}: sha256 does not match the manifest; not trusting a damaged bundle"
+        )
     return trust(actual, bundle_dir, reason)
 
 
@@ -187,7 +197,9 @@ def _check_sklearn(manifest: dict[str, Any], bundle_dir: Path) -> None:
             f"{bundle_dir}: trained with scikit-learn {saved}, this is {here}; models do not "
             "carry across minor versions. Retrain: `sw-nlp train --out <folder>`"
         )
-    log.warning("%s: trained with scikit-learn %s, running %s (patch difference)", bundle_dir, saved, here)
+    log.warning(
+        "%s: trained with scikit-learn %s, running %s (patch difference)", bundle_dir, saved, here
+    )
 
 
 def _is_default(bundle_dir: Path) -> bool:
@@ -209,12 +221,12 @@ def model_card(manifest: dict[str, Any]) -> str:
     cfg = manifest["config"]
     return f"""# Model card: sw-nlp intervention-level classifier
 
-Created {manifest['created']} with sw-nlp {manifest['versions']['sw_nlp']},
-scikit-learn {manifest['versions']['scikit_learn']}, Python {manifest['versions']['python']}.
+Created {manifest["created"]} with sw-nlp {manifest["versions"]["sw_nlp"]},
+scikit-learn {manifest["versions"]["scikit_learn"]}, Python {manifest["versions"]["python"]}.
 
 ## What it does
 Reads an Indonesian social-work case description and estimates which intervention level
-it calls for: {', '.join(manifest['labels'])} (the label contract,
+it calls for: {", ".join(manifest["labels"])} (the label contract,
 `docs/annotation-guideline.md`). It returns probabilities and the words that drove them.
 
 ## Intended use
@@ -229,24 +241,24 @@ without a person reviewing the output; texts that are not case descriptions in I
 
 ## Model
 Normalisation (NFKC, lower case, masking of NIK/phone/e-mail/URL, slang lexicon) →
-TF-IDF on word n-grams {cfg['features']['word_ngrams']} and character n-grams
-{cfg['features']['char_ngrams']} (sublinear tf) → multinomial logistic regression
-(C = {cfg['model']['C']}, class weights {cfg['model']['class_weight']}); stemming
-{'on' if cfg['preprocess']['stem'] else 'off'}, stopword removal
-{'on' if cfg['preprocess']['remove_stopwords'] else 'off'}, chosen by {cv.get('folds', '?')}-fold
+TF-IDF on word n-grams {cfg["features"]["word_ngrams"]} and character n-grams
+{cfg["features"]["char_ngrams"]} (sublinear tf) → multinomial logistic regression
+(C = {cfg["model"]["C"]}, class weights {cfg["model"]["class_weight"]}); stemming
+{"on" if cfg["preprocess"]["stem"] else "off"}, stopword removal
+{"on" if cfg["preprocess"]["remove_stopwords"] else "off"}, chosen by {cv.get("folds", "?")}-fold
 cross-validation on the train split.
 
 ## Data
-{corpus.get('rows', '?')} labelled cases ({corpus.get('train', '?')} train,
-{corpus.get('test', '?')} test), written by hand for this project in many registers (assessment
+{corpus.get("rows", "?")} labelled cases ({corpus.get("train", "?")} train,
+{corpus.get("test", "?")} test), written by hand for this project in many registers (assessment
 reports, chats, complaints, minutes, proposals, news, official posts, memos, forms,
-interviews). No real case; no real personal data. Corpus sha256 `{corpus.get('sha256', '?')}`.
+interviews). No real case; no real personal data. Corpus sha256 `{corpus.get("sha256", "?")}`.
 
 ## Evaluation
-Cross-validated macro-F1 on the train split: {cv.get('macro_f1_mean', float('nan')):.3f}
-± {cv.get('macro_f1_sd', float('nan')):.3f}.
-Held-out test split (n = {test.get('n', '?')}): accuracy {test.get('accuracy', float('nan')):.3f},
-macro-F1 {test.get('macro_f1', float('nan')):.3f}.
+Cross-validated macro-F1 on the train split: {cv.get("macro_f1_mean", float("nan")):.3f}
+± {cv.get("macro_f1_sd", float("nan")):.3f}.
+Held-out test split (n = {test.get("n", "?")}): accuracy {test.get("accuracy", float("nan")):.3f},
+macro-F1 {test.get("macro_f1", float("nan")):.3f}.
 
 | label | precision | recall | F1 | support |
 | --- | --- | --- | --- | --- |

@@ -99,7 +99,9 @@ def classify_texts(
                 why.append("mostly unknown words")
             reasons[i] = "; ".join(why)
             if explain > 0:
-                terms[i] = "; ".join(f"{term} {weight:+.3f}" for term, weight in analysis.explanations[j])
+                terms[i] = "; ".join(
+                    f"{term} {weight:+.3f}" for term, weight in analysis.explanations[j]
+                )
     for i in range(n):
         if errors[i]:
             reasons[i] = "error"
@@ -190,18 +192,24 @@ def classify_file(
 
     def results() -> Iterator[pd.DataFrame]:
         if engine == "dask":
-            yield from _dask_results(source.chunks, str(model_dir), review, explain, workers, scheduler)
+            yield from _dask_results(
+                source.chunks, str(model_dir), review, explain, workers, scheduler
+            )
             return
         if workers <= 1:
             for chunk in source.chunks:
                 yield _result_frame(
                     chunk,
-                    classify_texts(clf, chunk.texts, review=review, explain=explain, errors=chunk.errors),
+                    classify_texts(
+                        clf, chunk.texts, review=review, explain=explain, errors=chunk.errors
+                    ),
                 )
             return
         # A bounded window of chunks in flight keeps memory flat and output in input order.
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(str(model_dir), review, explain)
+            max_workers=workers,
+            initializer=_init_worker,
+            initargs=(str(model_dir), review, explain),
         ) as pool:
             pending: deque[Future[pd.DataFrame]] = deque()
             for chunk in source.chunks:
@@ -222,19 +230,28 @@ def classify_file(
                 progress(summary.rows, source.total, time.perf_counter() - started)
         if summary.rows == 0:  # raised inside the writer, so no empty output is left behind
             raise InputError("no cases in the input (only a header?)", input_path)
-    summary.per_level = Counter({lv: summary.per_level[lv] for lv in clf.classes_ if summary.per_level[lv]})
+    summary.per_level = Counter(
+        {lv: summary.per_level[lv] for lv in clf.classes_ if summary.per_level[lv]}
+    )
     summary.seconds = time.perf_counter() - started
     log.info("classified %d rows in %.1f s", summary.rows, summary.seconds)
     return summary
 
 
 def _dask_results(
-    chunks: Iterator[Chunk], model_path: str, review: ReviewConfig, explain: int, workers: int, scheduler: str | None
+    chunks: Iterator[Chunk],
+    model_path: str,
+    review: ReviewConfig,
+    explain: int,
+    workers: int,
+    scheduler: str | None,
 ) -> Iterator[pd.DataFrame]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise InputError("the dask engine needs the 'dask' extra: pip install 'sw-nlp[dask]'") from None
+        raise InputError(
+            "the dask engine needs the 'dask' extra: pip install 'sw-nlp[dask]'"
+        ) from None
     cluster = None
     if scheduler:
         client = Client(scheduler)
@@ -247,7 +264,9 @@ def _dask_results(
         window = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
         pending: deque[Any] = deque()
         for chunk in chunks:
-            pending.append(client.submit(_dask_work, chunk, model_path, review, explain, pure=False))
+            pending.append(
+                client.submit(_dask_work, chunk, model_path, review, explain, pure=False)
+            )
             if len(pending) >= window:
                 yield pending.popleft().result()
         while pending:

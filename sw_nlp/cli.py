@@ -39,13 +39,18 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")] = 0,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    level = (
+        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     log.handlers[:] = [handler]
@@ -59,7 +64,9 @@ def _config(path: Path | None) -> Config:
 
 @data_app.command("validate")
 def validate_cmd(
-    path: Annotated[Path | None, typer.Argument(help="Corpus CSV (default: data/corpus/cases.csv).")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="Corpus CSV (default: data/corpus/cases.csv).")
+    ] = None,
 ) -> None:
     """Check a labelled corpus against the label contract; exit 1 on any problem."""
     from sw_nlp.validate import validate_corpus
@@ -83,7 +90,9 @@ def validate_cmd(
 def train_cmd(
     data: Annotated[Path | None, typer.Option(help="Labelled corpus CSV.")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML config (see docs/config.md).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Bundle folder to write (default models/default).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Bundle folder to write (default models/default).")
+    ] = None,
     scheme: Annotated[int, typer.Option(help="4 levels, or 3 with global merged into makro.")] = 4,
 ) -> None:
     """Select settings by cross-validation on the train split, fit, test once, write a bundle."""
@@ -94,18 +103,32 @@ def train_cmd(
     manifest = run_training(data or paths.corpus, out, _config(config), scheme=scheme)
     cv, test = manifest["metrics"]["cv"], manifest["metrics"].get("test")
     typer.echo(f"wrote {out}")
-    typer.echo(f"  cross-validated macro-F1 ({cv['folds']} folds): {cv['macro_f1_mean']:.4f} ± {cv['macro_f1_sd']:.4f}")
+    typer.echo(
+        f"  cross-validated macro-F1 ({cv['folds']} folds): {cv['macro_f1_mean']:.4f} ± {cv['macro_f1_sd']:.4f}"
+    )
     if test:
-        typer.echo(f"  test macro-F1: {test['macro_f1']:.4f}  accuracy: {test['accuracy']:.4f}  (n={test['n']})")
+        typer.echo(
+            f"  test macro-F1: {test['macro_f1']:.4f}  accuracy: {test['accuracy']:.4f}  (n={test['n']})"
+        )
 
 
 @app.command("evaluate")
 def evaluate_cmd(
-    model: Annotated[Path | None, typer.Option(help="Model bundle folder (default: shipped model).")] = None,
-    data: Annotated[Path | None, typer.Option(help="Labelled corpus CSV (default: data/corpus/cases.csv).")] = None,
-    compare: Annotated[Path | None, typer.Option(help="A second bundle to compare on the same cases.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Report folder (default: reports/<model name>).")] = None,
-    learning_curve: Annotated[bool, typer.Option(help="Retrain on parts of the train split (slower).")] = True,
+    model: Annotated[
+        Path | None, typer.Option(help="Model bundle folder (default: shipped model).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Labelled corpus CSV (default: data/corpus/cases.csv).")
+    ] = None,
+    compare: Annotated[
+        Path | None, typer.Option(help="A second bundle to compare on the same cases.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default: reports/<model name>).")
+    ] = None,
+    learning_curve: Annotated[
+        bool, typer.Option(help="Retrain on parts of the train split (slower).")
+    ] = True,
 ) -> None:
     """Write report.html, report.md and metrics.json for a model on the corpus's test split."""
     from sw_nlp.bundle import default_bundle_dir, load_model
@@ -128,7 +151,9 @@ def evaluate_cmd(
     out = out or paths.reports / Path(model_dir).name
     written = write_report(report, out, title=f"sw-nlp evaluation report: {Path(model_dir).name}")
     t = report["test"]
-    typer.echo(f"test macro-F1 {t['macro_f1']:.4f} [{t['ci95']['macro_f1'][0]:.3f}, {t['ci95']['macro_f1'][1]:.3f}], accuracy {t['accuracy']:.4f}")
+    typer.echo(
+        f"test macro-F1 {t['macro_f1']:.4f} [{t['ci95']['macro_f1'][0]:.3f}, {t['ci95']['macro_f1'][1]:.3f}], accuracy {t['accuracy']:.4f}"
+    )
     for path in written.values():
         typer.echo(f"wrote {path}")
 
@@ -136,7 +161,9 @@ def evaluate_cmd(
 @models_app.command("trust")
 def trust_cmd(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder received from elsewhere.")],
-    reason: Annotated[str, typer.Option(help="Why you trust it (recorded).")] = "trusted by the user",
+    reason: Annotated[
+        str, typer.Option(help="Why you trust it (recorded).")
+    ] = "trusted by the user",
 ) -> None:
     """Allow a bundle trained elsewhere to be loaded (recorded outside the bundle)."""
     from sw_nlp.bundle import trust_bundle
@@ -148,7 +175,9 @@ def trust_cmd(
 @app.command("predict")
 def predict_cmd(
     texts: Annotated[list[str], typer.Argument(help="One or more case descriptions.")],
-    model: Annotated[Path | None, typer.Option(help="Model bundle folder (default: shipped model).")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Model bundle folder (default: shipped model).")
+    ] = None,
     explain: Annotated[int, typer.Option(help="How many driving terms to show.")] = 5,
 ) -> None:
     """Classify case descriptions given on the command line."""
@@ -165,23 +194,46 @@ def predict_cmd(
 
 @app.command("classify")
 def classify_cmd(
-    input: Annotated[Path, typer.Argument(help="CSV/TSV, XLSX, JSONL, Parquet, a note file, or a folder of notes.")],
+    input: Annotated[
+        Path,
+        typer.Argument(help="CSV/TSV, XLSX, JSONL, Parquet, a note file, or a folder of notes."),
+    ],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Result file (.csv .xlsx .jsonl .parquet); default CSV to stdout.")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Result file (.csv .xlsx .jsonl .parquet); default CSV to stdout.",
+        ),
     ] = None,
-    model: Annotated[Path | None, typer.Option(help="Model bundle folder (default: shipped model).")] = None,
-    text_column: Annotated[str | None, typer.Option(help="Column holding the case text (found by name if not given).")] = None,
-    id_column: Annotated[str | None, typer.Option(help="Column to pass through as the case id.")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Model bundle folder (default: shipped model).")
+    ] = None,
+    text_column: Annotated[
+        str | None, typer.Option(help="Column holding the case text (found by name if not given).")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option(help="Column to pass through as the case id.")
+    ] = None,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
     review_threshold: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help="Confidence below which a case needs review.")
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Confidence below which a case needs review."),
     ] = None,
-    explain: Annotated[int, typer.Option(min=0, help="How many driving terms per case (0: none, faster).")] = 3,
+    explain: Annotated[
+        int, typer.Option(min=0, help="How many driving terms per case (0: none, faster).")
+    ] = 3,
     workers: Annotated[int, typer.Option(min=1, help="Local processes.")] = 1,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 2000,
-    engine: Annotated[str, typer.Option(help="local, or dask (a local Dask cluster, or --scheduler).")] = "local",
-    scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar and no summary.")] = False,
+    engine: Annotated[
+        str, typer.Option(help="local, or dask (a local Dask cluster, or --scheduler).")
+    ] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of a running Dask scheduler.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="No progress bar and no summary.")
+    ] = False,
 ) -> None:
     """Classify every case in a file or folder: one output row per input row, in order."""
     from sw_nlp.classify import classify_file, terminal_progress

@@ -104,7 +104,9 @@ class Config:
                 raise ConfigError(f"{source}: unknown section [{name}]")
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: [{name}] must be a table")
-            parts[name] = _build_section(sections[name].default_factory, value, f"{source}: {name}")  # type: ignore[misc]
+            parts[name] = _build_section(
+                sections[name].default_factory, value, f"{source}: {name}"
+            )  # type: ignore[misc]
         return cls(**parts)
 
     def to_dict(self) -> dict[str, Any]:

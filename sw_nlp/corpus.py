@@ -118,7 +118,9 @@ def load_corpus(path: Path) -> pd.DataFrame:
     errors = [p for p in validate_frame(frame, check_duplicates=False) if p.is_error]
     if errors:
         first = errors[0]
-        more = f" (and {len(errors) - 1} more; run `sw-nlp data validate`)" if len(errors) > 1 else ""
+        more = (
+            f" (and {len(errors) - 1} more; run `sw-nlp data validate`)" if len(errors) > 1 else ""
+        )
         raise InputError(first.message + more, path, first.row, first.column)
     frame = frame.copy()
     frame["level"] = frame["level"].map(canonical_label)

@@ -83,12 +83,18 @@ def bootstrap_ci(
         draws["accuracy"].append(float((t[idx] == p[idx]).mean()))
         draws["macro_f1"].append(macro_f1(t[idx], p[idx], labels))
         draws["weighted_f1"].append(
-            float(f1_score(t[idx], p[idx], labels=list(labels), average="weighted", zero_division=0))
+            float(
+                f1_score(t[idx], p[idx], labels=list(labels), average="weighted", zero_division=0)
+            )
         )
-    return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in draws.items()}
+    return {
+        k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in draws.items()
+    }
 
 
-def calibration(y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], bins: int = 10) -> dict[str, Any]:
+def calibration(
+    y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], bins: int = 10
+) -> dict[str, Any]:
     """Reliability of the top probability: per-bin confidence vs accuracy, and the ECE."""
     confidence = proba.max(axis=1)
     correct = np.asarray(y_true) == np.asarray(labels)[proba.argmax(axis=1)]
@@ -98,16 +104,35 @@ def calibration(y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str],
     for b in range(bins):
         mask = which == b
         if not mask.any():
-            rows.append({"low": edges[b], "high": edges[b + 1], "count": 0, "confidence": None, "accuracy": None})
+            rows.append(
+                {
+                    "low": edges[b],
+                    "high": edges[b + 1],
+                    "count": 0,
+                    "confidence": None,
+                    "accuracy": None,
+                }
+            )
             continue
         conf, acc = float(confidence[mask].mean()), float(correct[mask].mean())
         ece += mask.mean() * abs(conf - acc)
-        rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": int(mask.sum()), "confidence": conf, "accuracy": acc})
+        rows.append(
+            {
+                "low": float(edges[b]),
+                "high": float(edges[b + 1]),
+                "count": int(mask.sum()),
+                "confidence": conf,
+                "accuracy": acc,
+            }
+        )
     return {"ece": float(ece), "bins": rows}
 
 
 def coverage_curve(
-    y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], thresholds: Sequence[float] | None = None
+    y_true: Sequence[str],
+    proba: np.ndarray,
+    labels: Sequence[str],
+    thresholds: Sequence[float] | None = None,
 ) -> list[dict[str, float]]:
     """For each review threshold: the share of cases sent to review, and accuracy on the rest."""
     thresholds = thresholds if thresholds is not None else np.round(np.arange(0.25, 0.96, 0.05), 2)
@@ -127,12 +152,16 @@ def coverage_curve(
     return out
 
 
-def breakdown(frame: pd.DataFrame, column: str, y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+def breakdown(
+    frame: pd.DataFrame, column: str, y_pred: Sequence[str], labels: Sequence[str]
+) -> dict[str, Any]:
     """Accuracy and macro-F1 for each value of a column (register, hard, …)."""
     pred = pd.Series(list(y_pred), index=frame.index)
     out = {}
     for value, group in frame.groupby(column):
-        present = [label for label in labels if label in set(group["level"])]  # absent labels would score 0
+        present = [
+            label for label in labels if label in set(group["level"])
+        ]  # absent labels would score 0
         out[str(value)] = {
             "n": int(len(group)),
             "accuracy": float((group["level"] == pred[group.index]).mean()),
@@ -161,7 +190,10 @@ def keyword_baseline(texts: Sequence[str], fallback: str = "mikro") -> list[str]
     the province); no cue at all gives ``fallback``, the most common level in case files.
     """
     rules = keyword_rules()
-    patterns = {label: re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")", re.IGNORECASE) for label, words in rules.items()}
+    patterns = {
+        label: re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")", re.IGNORECASE)
+        for label, words in rules.items()
+    }
     order = list(rules)
     out = []
     for text in texts:

@@ -22,9 +22,7 @@ def build_features(features: FeaturesConfig, preprocess: PreprocessConfig) -> Fe
     so neither vectorizer lowercases or tokenises on its own.
     """
     word = TfidfVectorizer(
-        tokenizer=WordAnalyzer(
-            remove_stopwords=preprocess.remove_stopwords, stem=preprocess.stem
-        ),
+        tokenizer=WordAnalyzer(remove_stopwords=preprocess.remove_stopwords, stem=preprocess.stem),
         token_pattern=None,
         lowercase=False,
         ngram_range=tuple(features.word_ngrams),

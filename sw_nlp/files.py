@@ -27,8 +27,22 @@ from sw_nlp.errors import InputError
 log = logging.getLogger(__name__)
 
 TEXT_COLUMN_NAMES = (
-    "text", "teks", "uraian", "uraian_kasus", "deskripsi", "deskripsi_kasus", "narasi", "kasus",
-    "isi", "catatan", "keterangan", "ringkasan", "kronologi", "description", "case_text", "note",
+    "text",
+    "teks",
+    "uraian",
+    "uraian_kasus",
+    "deskripsi",
+    "deskripsi_kasus",
+    "narasi",
+    "kasus",
+    "isi",
+    "catatan",
+    "keterangan",
+    "ringkasan",
+    "kronologi",
+    "description",
+    "case_text",
+    "note",
 )
 ID_COLUMN_NAMES = ("case_id", "id", "id_kasus", "no_kasus", "nomor", "no", "kode", "kode_kasus")
 NOTE_SUFFIXES = {".txt", ".md", ".docx", ".pdf"}
@@ -164,7 +178,9 @@ def sniff_delimiter(sample: str, suffix: str) -> str:
         return best if counts[best] else ","
 
 
-def _open_delimited(path: Path, text_column: str | None, id_column: str | None, chunk_size: int) -> Source:
+def _open_delimited(
+    path: Path, text_column: str | None, id_column: str | None, chunk_size: int
+) -> Source:
     encoding = detect_encoding(path)
     notes = []
     if encoding == "cp1252":
@@ -282,7 +298,9 @@ def _chunk_from_tuples(
     )
 
 
-def _open_jsonl(path: Path, text_column: str | None, id_column: str | None, chunk_size: int) -> Source:
+def _open_jsonl(
+    path: Path, text_column: str | None, id_column: str | None, chunk_size: int
+) -> Source:
     encoding = detect_encoding(path)
     with open(path, encoding=encoding, errors="replace") as handle:
         first = next((ln for ln in handle if ln.strip()), None)
@@ -321,7 +339,9 @@ def _open_jsonl(path: Path, text_column: str | None, id_column: str | None, chun
     return Source(path, "jsonl", text, ids, None, chunks())
 
 
-def _open_parquet(path: Path, text_column: str | None, id_column: str | None, chunk_size: int) -> Source:
+def _open_parquet(
+    path: Path, text_column: str | None, id_column: str | None, chunk_size: int
+) -> Source:
     import pyarrow.parquet as pq
 
     try:
@@ -357,7 +377,9 @@ def _open_folder(path: Path, chunk_size: int) -> Source:
     return _open_notes(path, files, chunk_size, notes)
 
 
-def _open_notes(path: Path, files: list[Path], chunk_size: int, notes: list[str] | None = None) -> Source:
+def _open_notes(
+    path: Path, files: list[Path], chunk_size: int, notes: list[str] | None = None
+) -> Source:
     """One case per file, the file name as its id."""
 
     def chunks() -> Iterator[Chunk]:

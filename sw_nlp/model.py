@@ -103,9 +103,13 @@ class CaseClassifier:
                 explanations.append(self._explain_row(text, X[i], centred[target], k))
         word = self.pipeline.named_steps["features"].transformer_list[0][1]
         shares = np.array([_share(word.tokenizer(t), word.vocabulary_) for t in normalized])
-        return Analysis(proba=raw[:, self._columns], explanations=explanations, vocabulary_share=shares)
+        return Analysis(
+            proba=raw[:, self._columns], explanations=explanations, vocabulary_share=shares
+        )
 
-    def _explain_row(self, normalized: str, row: Any, weights: np.ndarray, k: int) -> list[tuple[str, float]]:
+    def _explain_row(
+        self, normalized: str, row: Any, weights: np.ndarray, k: int
+    ) -> list[tuple[str, float]]:
         is_word, terms = self._feature_terms
         contributions = row.data * weights[row.indices]
         scores: dict[str, float] = defaultdict(float)
@@ -131,7 +135,11 @@ class CaseClassifier:
         owners: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for token, count in counts.items():
             padded = f" {token} "
-            grams = {padded[i : i + n] for n in range(low, high + 1) for i in range(max(1, len(padded) - n + 1))}
+            grams = {
+                padded[i : i + n]
+                for n in range(low, high + 1)
+                for i in range(max(1, len(padded) - n + 1))
+            }
             for gram in grams & char_scores.keys():
                 owners[gram].append((token, count))
         shown = {token: (analyzer(token) or [token])[0] for token in counts}

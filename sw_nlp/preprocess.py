@@ -82,7 +82,9 @@ def _parse_lexicon(lines: Iterable[str], source: str) -> dict[str, str]:
         if not fields or not fields[0].strip() or fields[0].lstrip().startswith("#"):
             continue
         if len(fields) != 2 or not fields[1].strip():
-            raise InputError("expected two tab-separated columns: informal, standard", source, number)
+            raise InputError(
+                "expected two tab-separated columns: informal, standard", source, number
+            )
         informal = clean_text(fields[0].strip())
         if " " in informal:
             raise InputError(f"informal form {informal!r} must be one token", source, number)

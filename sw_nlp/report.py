@@ -56,13 +56,23 @@ def cross_validate(train: pd.DataFrame, cfg: Config) -> dict[str, Any]:
     splitter, folds = cv_splitter(cfg, labels, groups)
     scores = []
     for fit_idx, val_idx in splitter.split(train["text"], labels, groups):
-        pipe = build_pipeline(cfg).fit(train["text"].iloc[fit_idx].tolist(), [labels[i] for i in fit_idx])
+        pipe = build_pipeline(cfg).fit(
+            train["text"].iloc[fit_idx].tolist(), [labels[i] for i in fit_idx]
+        )
         pred = pipe.predict(train["text"].iloc[val_idx].tolist())
         scores.append(macro_f1([labels[i] for i in val_idx], pred, sorted(set(labels))))
-    return {"folds": folds, "grouped_by": cfg.search.group_by if groups else None, "macro_f1_mean": float(np.mean(scores)), "macro_f1_sd": float(np.std(scores)), "fold_scores": scores}
+    return {
+        "folds": folds,
+        "grouped_by": cfg.search.group_by if groups else None,
+        "macro_f1_mean": float(np.mean(scores)),
+        "macro_f1_sd": float(np.std(scores)),
+        "fold_scores": scores,
+    }
 
 
-def learning_curve(train: pd.DataFrame, test: pd.DataFrame, cfg: Config, labels: list[str]) -> list[dict[str, float]]:
+def learning_curve(
+    train: pd.DataFrame, test: pd.DataFrame, cfg: Config, labels: list[str]
+) -> list[dict[str, float]]:
     """Test macro-F1 when training on growing stratified shares of the train split."""
     rng = np.random.default_rng(cfg.search.seed)
     shuffled = {
@@ -71,11 +81,19 @@ def learning_curve(train: pd.DataFrame, test: pd.DataFrame, cfg: Config, labels:
     }
     points = []
     for fraction in LEARNING_FRACTIONS:
-        take = np.concatenate([idx[: max(2, math.ceil(len(idx) * fraction))] for idx in shuffled.values()])
+        take = np.concatenate(
+            [idx[: max(2, math.ceil(len(idx) * fraction))] for idx in shuffled.values()]
+        )
         part = train.iloc[np.sort(take)]
         pipe = build_pipeline(cfg).fit(part["text"].tolist(), part["level"].tolist())
         pred = pipe.predict(test["text"].tolist())
-        points.append({"fraction": fraction, "n_train": int(len(part)), "macro_f1": macro_f1(test["level"], pred, labels)})
+        points.append(
+            {
+                "fraction": fraction,
+                "n_train": int(len(part)),
+                "macro_f1": macro_f1(test["level"], pred, labels),
+            }
+        )
     return points
 
 
@@ -106,8 +124,13 @@ def build_report(
             "per_register": summary.per_register,
             "per_split": summary.per_split,
             "level_by_split": pd.crosstab(corpus["level"], corpus["split"]).to_dict(),
-            "words": {"min": summary.words_min, "median": summary.words_median, "max": summary.words_max,
-                      "share_under_30": summary.share_under_30, "share_over_120": summary.share_over_120},
+            "words": {
+                "min": summary.words_min,
+                "median": summary.words_median,
+                "max": summary.words_max,
+                "share_under_30": summary.share_under_30,
+                "share_over_120": summary.share_over_120,
+            },
         },
         "test": score(truth, pred, labels),
         "cv": cv if cv is not None else cross_validate(train, cfg),
@@ -119,16 +142,29 @@ def build_report(
     confident = proba.max(axis=1) >= clf.review.threshold
     report["at_threshold"] = {
         "to_review": float(1 - confident.mean()),
-        "accuracy_of_rest": float((np.asarray(truth)[confident] == np.asarray(pred)[confident]).mean()) if confident.any() else None,
+        "accuracy_of_rest": float(
+            (np.asarray(truth)[confident] == np.asarray(pred)[confident]).mean()
+        )
+        if confident.any()
+        else None,
     }
     report["by_register"] = breakdown(test, "register", pred, labels) if "register" in test else {}
     report["by_hard"] = breakdown(test, "hard", pred, labels) if "hard" in test else {}
     majority = majority_baseline(train["level"], len(test))
     keywords = keyword_baseline(test["text"].tolist())
     report["baselines"] = {
-        "majority class": {"macro_f1": macro_f1(truth, majority, labels), "accuracy": float(np.mean(np.asarray(majority) == truth))},
-        "keyword rules": {"macro_f1": macro_f1(truth, keywords, labels), "accuracy": float(np.mean(np.asarray(keywords) == truth))},
-        "this model": {"macro_f1": report["test"]["macro_f1"], "accuracy": report["test"]["accuracy"]},
+        "majority class": {
+            "macro_f1": macro_f1(truth, majority, labels),
+            "accuracy": float(np.mean(np.asarray(majority) == truth)),
+        },
+        "keyword rules": {
+            "macro_f1": macro_f1(truth, keywords, labels),
+            "accuracy": float(np.mean(np.asarray(keywords) == truth)),
+        },
+        "this model": {
+            "macro_f1": report["test"]["macro_f1"],
+            "accuracy": report["test"]["accuracy"],
+        },
     }
     report["top_terms"] = top_terms_per_level(clf)
     wrong = [i for i in range(len(test)) if pred[i] != truth[i]]
@@ -152,7 +188,9 @@ def build_report(
     return report
 
 
-def compare(clf: CaseClassifier, other: CaseClassifier, test: pd.DataFrame, other_name: str) -> dict[str, Any]:
+def compare(
+    clf: CaseClassifier, other: CaseClassifier, test: pd.DataFrame, other_name: str
+) -> dict[str, Any]:
     """Both models on the same cases: scores, the paired difference and where they disagree."""
     texts, truth = test["text"].tolist(), test["level"].tolist()
     labels = clf.classes_
@@ -164,8 +202,13 @@ def compare(clf: CaseClassifier, other: CaseClassifier, test: pd.DataFrame, othe
         "other_test": score(truth, a, labels),
         "difference_macro_f1": paired_bootstrap(truth, a, b, labels),
         "disagreements": [
-            {"case_id": str(rows.loc[i, "case_id"]) if "case_id" in rows else str(i), "true": truth[i],
-             "this": b[i], "other": a[i], "excerpt": excerpt(rows.loc[i, "text"])}
+            {
+                "case_id": str(rows.loc[i, "case_id"]) if "case_id" in rows else str(i),
+                "true": truth[i],
+                "this": b[i],
+                "other": a[i],
+                "excerpt": excerpt(rows.loc[i, "text"]),
+            }
             for i in disagree
         ],
     }
@@ -187,18 +230,30 @@ def figures(report: dict[str, Any]) -> dict[str, bytes]:
     return out
 
 
-def write_report(report: dict[str, Any], out_dir: Path, title: str = "sw-nlp evaluation report") -> dict[str, Path]:
+def write_report(
+    report: dict[str, Any], out_dir: Path, title: str = "sw-nlp evaluation report"
+) -> dict[str, Path]:
     """Write metrics.json, report.md (with figures/*.png) and a self-contained report.html."""
     out_dir = Path(out_dir)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
     images = figures(report)
     for name, png in images.items():
         (out_dir / "figures" / f"{name}.png").write_bytes(png)
-    paths = {"json": out_dir / "metrics.json", "md": out_dir / "report.md", "html": out_dir / "report.html"}
-    paths["json"].write_text(json.dumps(report, indent=2, ensure_ascii=False, default=_json_default) + "\n", "utf-8")
+    paths = {
+        "json": out_dir / "metrics.json",
+        "md": out_dir / "report.md",
+        "html": out_dir / "report.html",
+    }
+    paths["json"].write_text(
+        json.dumps(report, indent=2, ensure_ascii=False, default=_json_default) + "\n", "utf-8"
+    )
     sections = _sections(report)
-    paths["md"].write_text(_markdown(title, sections, {k: f"figures/{k}.png" for k in images}), "utf-8")
-    data_uris = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in images.items()}
+    paths["md"].write_text(
+        _markdown(title, sections, {k: f"figures/{k}.png" for k in images}), "utf-8"
+    )
+    data_uris = {
+        k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in images.items()
+    }
     paths["html"].write_text(_html(title, sections, data_uris), "utf-8")
     log.info("wrote report to %s", out_dir)
     return paths
@@ -222,47 +277,185 @@ def _sections(r: dict[str, Any]) -> list[tuple[str, str, list[list[str]] | None,
     out: list[tuple[str, str, list[list[str]] | None, str | None]] = []
     d = r["data"]
     splits = list(d["level_by_split"])
-    out.append(("Data", f"{d['rows']} cases; words per text: min {d['words']['min']}, median {d['words']['median']:g}, max {d['words']['max']} "
-                f"({d['words']['share_under_30']:.0%} under 30 words, {d['words']['share_over_120']:.0%} over 120).",
-                [["level", *splits]] + [[lv, *[str(d["level_by_split"][s].get(lv, 0)) for s in splits]] for lv in d["per_level"]], None))
-    out.append(("Registers", "", [["register", "cases"]] + [[k, str(v)] for k, v in d["per_register"].items()], None))
-    out.append(("Headline figures (test split)",
-                f"n = {t['n']}. 95% intervals from 1,000 bootstrap resamples of the test cases. Cross-validated macro-F1 on the train split "
-                f"({cv['folds']} folds{', grouped by ' + cv['grouped_by'] + ' so that each fold holds topics the model has not seen' if cv.get('grouped_by') else ''}): "
-                f"{cv['macro_f1_mean']:.3f} ± {cv['macro_f1_sd']:.3f}.",
-                [["metric", "value", "95% interval"],
-                 ["accuracy", _f(t["accuracy"]), f"{ci['accuracy'][0]:.3f} – {ci['accuracy'][1]:.3f}"],
-                 ["macro-F1", _f(t["macro_f1"]), f"{ci['macro_f1'][0]:.3f} – {ci['macro_f1'][1]:.3f}"],
-                 ["weighted-F1", _f(t["weighted_f1"]), f"{ci['weighted_f1'][0]:.3f} – {ci['weighted_f1'][1]:.3f}"]], None))
-    out.append(("Per level", "", [["level", "precision", "recall", "F1", "support"]] +
-                [[lv, _f(v["precision"]), _f(v["recall"]), _f(v["f1"]), str(v["support"])] for lv, v in t["per_class"].items()], None))
-    out.append(("Confusion matrix", "Rows are the true level, columns the predicted one.", None, "confusion"))
+    out.append(
+        (
+            "Data",
+            f"{d['rows']} cases; words per text: min {d['words']['min']}, median {d['words']['median']:g}, max {d['words']['max']} "
+            f"({d['words']['share_under_30']:.0%} under 30 words, {d['words']['share_over_120']:.0%} over 120).",
+            [["level", *splits]]
+            + [
+                [lv, *[str(d["level_by_split"][s].get(lv, 0)) for s in splits]]
+                for lv in d["per_level"]
+            ],
+            None,
+        )
+    )
+    out.append(
+        (
+            "Registers",
+            "",
+            [["register", "cases"]] + [[k, str(v)] for k, v in d["per_register"].items()],
+            None,
+        )
+    )
+    out.append(
+        (
+            "Headline figures (test split)",
+            f"n = {t['n']}. 95% intervals from 1,000 bootstrap resamples of the test cases. Cross-validated macro-F1 on the train split "
+            f"({cv['folds']} folds{', grouped by ' + cv['grouped_by'] + ' so that each fold holds topics the model has not seen' if cv.get('grouped_by') else ''}): "
+            f"{cv['macro_f1_mean']:.3f} ± {cv['macro_f1_sd']:.3f}.",
+            [
+                ["metric", "value", "95% interval"],
+                [
+                    "accuracy",
+                    _f(t["accuracy"]),
+                    f"{ci['accuracy'][0]:.3f} – {ci['accuracy'][1]:.3f}",
+                ],
+                [
+                    "macro-F1",
+                    _f(t["macro_f1"]),
+                    f"{ci['macro_f1'][0]:.3f} – {ci['macro_f1'][1]:.3f}",
+                ],
+                [
+                    "weighted-F1",
+                    _f(t["weighted_f1"]),
+                    f"{ci['weighted_f1'][0]:.3f} – {ci['weighted_f1'][1]:.3f}",
+                ],
+            ],
+            None,
+        )
+    )
+    out.append(
+        (
+            "Per level",
+            "",
+            [["level", "precision", "recall", "F1", "support"]]
+            + [
+                [lv, _f(v["precision"]), _f(v["recall"]), _f(v["f1"]), str(v["support"])]
+                for lv, v in t["per_class"].items()
+            ],
+            None,
+        )
+    )
+    out.append(
+        (
+            "Confusion matrix",
+            "Rows are the true level, columns the predicted one.",
+            None,
+            "confusion",
+        )
+    )
     at = r["at_threshold"]
-    out.append(("Calibration", f"Expected calibration error {r['calibration']['ece']:.3f}: how far the model's confidence is from its accuracy.", None, "reliability"))
-    out.append(("Review threshold", f"At the current threshold ({r['review_threshold']:.2f}) {at['to_review']:.0%} of test cases go to review and the rest are "
-                f"{_f(at['accuracy_of_rest'])} accurate. Pick the threshold where the accuracy of the rest is what your office needs.",
-                [["threshold", "sent to review", "accuracy of the rest"]] + [[f"{c['threshold']:.2f}", f"{c['to_review']:.0%}", _f(c["accuracy_of_rest"])] for c in r["coverage"]], "coverage"))
-    out.append(("By register", "", [["register", "n", "accuracy", "macro-F1"]] + [[k, str(v["n"]), _f(v["accuracy"]), _f(v["macro_f1"])] for k, v in r["by_register"].items()], None))
-    out.append(("Hard cases", "`hard` cases carry cues that point to another level (e.g. a national agency helping one family).",
-                [["hard", "n", "accuracy", "macro-F1"]] + [[k, str(v["n"]), _f(v["accuracy"]), _f(v["macro_f1"])] for k, v in r["by_hard"].items()], None))
-    out.append(("Baselines", "Same test split. Keyword rules are written from the label contract (`sw_nlp/resources/keyword_rules.toml`).",
-                [["model", "macro-F1", "accuracy"]] + [[k, _f(v["macro_f1"]), _f(v["accuracy"])] for k, v in r["baselines"].items()], None))
+    out.append(
+        (
+            "Calibration",
+            f"Expected calibration error {r['calibration']['ece']:.3f}: how far the model's confidence is from its accuracy.",
+            None,
+            "reliability",
+        )
+    )
+    out.append(
+        (
+            "Review threshold",
+            f"At the current threshold ({r['review_threshold']:.2f}) {at['to_review']:.0%} of test cases go to review and the rest are "
+            f"{_f(at['accuracy_of_rest'])} accurate. Pick the threshold where the accuracy of the rest is what your office needs.",
+            [["threshold", "sent to review", "accuracy of the rest"]]
+            + [
+                [f"{c['threshold']:.2f}", f"{c['to_review']:.0%}", _f(c["accuracy_of_rest"])]
+                for c in r["coverage"]
+            ],
+            "coverage",
+        )
+    )
+    out.append(
+        (
+            "By register",
+            "",
+            [["register", "n", "accuracy", "macro-F1"]]
+            + [
+                [k, str(v["n"]), _f(v["accuracy"]), _f(v["macro_f1"])]
+                for k, v in r["by_register"].items()
+            ],
+            None,
+        )
+    )
+    out.append(
+        (
+            "Hard cases",
+            "`hard` cases carry cues that point to another level (e.g. a national agency helping one family).",
+            [["hard", "n", "accuracy", "macro-F1"]]
+            + [
+                [k, str(v["n"]), _f(v["accuracy"]), _f(v["macro_f1"])]
+                for k, v in r["by_hard"].items()
+            ],
+            None,
+        )
+    )
+    out.append(
+        (
+            "Baselines",
+            "Same test split. Keyword rules are written from the label contract (`sw_nlp/resources/keyword_rules.toml`).",
+            [["model", "macro-F1", "accuracy"]]
+            + [[k, _f(v["macro_f1"]), _f(v["accuracy"])] for k, v in r["baselines"].items()],
+            None,
+        )
+    )
     if r.get("learning_curve"):
         lc = r["learning_curve"]
-        out.append(("Learning curve", "Test macro-F1 when training on part of the train split. A curve still rising at the right means more labelled cases will help.",
-                    [["training cases", "macro-F1"]] + [[str(p["n_train"]), _f(p["macro_f1"])] for p in lc], "learning_curve"))
-    out.append(("Top terms per level", "Word features with the largest weight towards each level.",
-                [["level", "terms"]] + [[lv, ", ".join(term for term, _ in terms)] for lv, terms in r["top_terms"].items()], None))
-    out.append(("Misclassified test cases", f"{len(r['misclassified'])} cases; identifiers masked.",
-                [["case", "register", "true", "predicted", "confidence", "top terms", "excerpt"]] +
-                [[m["case_id"], m["register"], m["true"], m["predicted"], _f(m["confidence"]), ", ".join(f"{a} {b:+.2f}" for a, b in m["top_terms"]), m["excerpt"]] for m in r["misclassified"]], None))
+        out.append(
+            (
+                "Learning curve",
+                "Test macro-F1 when training on part of the train split. A curve still rising at the right means more labelled cases will help.",
+                [["training cases", "macro-F1"]]
+                + [[str(p["n_train"]), _f(p["macro_f1"])] for p in lc],
+                "learning_curve",
+            )
+        )
+    out.append(
+        (
+            "Top terms per level",
+            "Word features with the largest weight towards each level.",
+            [["level", "terms"]]
+            + [[lv, ", ".join(term for term, _ in terms)] for lv, terms in r["top_terms"].items()],
+            None,
+        )
+    )
+    out.append(
+        (
+            "Misclassified test cases",
+            f"{len(r['misclassified'])} cases; identifiers masked.",
+            [["case", "register", "true", "predicted", "confidence", "top terms", "excerpt"]]
+            + [
+                [
+                    m["case_id"],
+                    m["register"],
+                    m["true"],
+                    m["predicted"],
+                    _f(m["confidence"]),
+                    ", ".join(f"{a} {b:+.2f}" for a, b in m["top_terms"]),
+                    m["excerpt"],
+                ]
+                for m in r["misclassified"]
+            ],
+            None,
+        )
+    )
     if "comparison" in r:
         c = r["comparison"]
         dm = c["difference_macro_f1"]
-        out.append((f"Comparison with {c['other']}",
-                    f"Macro-F1: this model {t['macro_f1']:.3f}, {c['other']} {c['other_test']['macro_f1']:.3f}; difference {dm['difference']:+.3f} "
-                    f"(paired bootstrap 95% interval {dm['low']:+.3f} to {dm['high']:+.3f}). They disagree on {len(c['disagreements'])} cases.",
-                    [["case", "true", "this", c["other"], "excerpt"]] + [[x["case_id"], x["true"], x["this"], x["other"], x["excerpt"]] for x in c["disagreements"]], None))
+        out.append(
+            (
+                f"Comparison with {c['other']}",
+                f"Macro-F1: this model {t['macro_f1']:.3f}, {c['other']} {c['other_test']['macro_f1']:.3f}; difference {dm['difference']:+.3f} "
+                f"(paired bootstrap 95% interval {dm['low']:+.3f} to {dm['high']:+.3f}). They disagree on {len(c['disagreements'])} cases.",
+                [["case", "true", "this", c["other"], "excerpt"]]
+                + [
+                    [x["case_id"], x["true"], x["this"], x["other"], x["excerpt"]]
+                    for x in c["disagreements"]
+                ],
+                None,
+            )
+        )
     return out
 
 
@@ -303,8 +496,13 @@ def _html(title: str, sections: list, images: dict[str, str]) -> str:
         if figure and figure in images:
             parts.append(f"<img alt='{html.escape(heading)}' src='{images[figure]}'>")
         if table:
-            parts.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in table[0]) + "</tr>")
-            parts += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table[1:]]
+            parts.append(
+                "<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in table[0]) + "</tr>"
+            )
+            parts += [
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                for row in table[1:]
+            ]
             parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)

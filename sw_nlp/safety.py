@@ -36,7 +36,12 @@ _NUMPY_FUNCTIONS = {
     ("numpy.core.numeric", "_frombuffer"),
 }
 _OURS = {("sw_nlp.preprocess", "TextNormalizer"), ("sw_nlp.preprocess", "WordAnalyzer")}
-_BUILTINS = {("builtins", "set"), ("builtins", "frozenset"), ("builtins", "slice"), ("builtins", "complex")}
+_BUILTINS = {
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "slice"),
+    ("builtins", "complex"),
+}
 _CLASS_MODULE_PREFIXES = ("sklearn.", "numpy", "scipy.sparse")
 
 

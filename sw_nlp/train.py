@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,7 +61,9 @@ def cv_splitter(cfg: Config, labels: list[str], groups: list[str] | None) -> tup
     if folds < 2:
         raise InputError(f"too few cases to cross-validate: smallest label has {smallest} case(s)")
     if groups is not None:
-        return StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=cfg.search.seed), folds
+        return StratifiedGroupKFold(
+            n_splits=folds, shuffle=True, random_state=cfg.search.seed
+        ), folds
     return StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.search.seed), folds
 
 
@@ -112,7 +114,10 @@ def select_model(
         "features__char__ngram_range": [tuple(r) for r in search.char_ngrams],
     }
     # min_df moves word and char features together: one sub-grid per value.
-    grids = [grid | {"features__word__min_df": [m], "features__char__min_df": [m]} for m in search.min_df]
+    grids = [
+        grid | {"features__word__min_df": [m], "features__char__min_df": [m]}
+        for m in search.min_df
+    ]
     with tempfile.TemporaryDirectory(prefix="sw-nlp-cv-") as cache:
         pipeline = build_pipeline(cfg).set_params(memory=cache)
         gs = GridSearchCV(
@@ -162,7 +167,12 @@ def select_model(
         "fold_scores": [float(results[f"split{i}_test_score"][best]) for i in range(folds)],
         "grid": grid_rows,
     }
-    log.info("model selection: %d settings x %d folds, best macro-F1 %.4f", len(grid_rows), folds, cv["macro_f1_mean"])
+    log.info(
+        "model selection: %d settings x %d folds, best macro-F1 %.4f",
+        len(grid_rows),
+        folds,
+        cv["macro_f1_mean"],
+    )
     return chosen, cv
 
 
@@ -178,7 +188,9 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
         raise InputError("the train split needs at least two different labels")
     valid_rows = corpus[corpus["split"] == "valid"]
     if valid_rows.empty:
-        groups = train_rows[cfg.search.group_by].tolist() if cfg.search.group_by in train_rows else None
+        groups = (
+            train_rows[cfg.search.group_by].tolist() if cfg.search.group_by in train_rows else None
+        )
         chosen, cv = select_model(texts, labels, cfg, groups=groups)
     else:  # a predefined validation split chooses the settings; the model is fitted on train
         chosen, cv = select_model(
@@ -221,7 +233,9 @@ def run_training(
     if not test_rows.empty:
         truth = labels_for_scheme(test_rows["level"], scheme).tolist()
         metrics["test"] = evaluate(result.classifier, test_rows["text"].tolist(), truth)
-        log.info("test split: macro-F1 %.4f on %d cases", metrics["test"]["macro_f1"], len(test_rows))
+        log.info(
+            "test split: macro-F1 %.4f on %d cases", metrics["test"]["macro_f1"], len(test_rows)
+        )
     corpus_info = {
         "file": Path(data).name,
         "sha256": file_sha256(data),
@@ -245,5 +259,9 @@ def run_training(
 
         scored = corpus.assign(level=labels_for_scheme(corpus["level"], scheme))
         report = build_report(result.classifier, scored, cfg=result.config, cv=result.cv)
-        write_report(report, Path(out_dir) / "report", title=f"sw-nlp evaluation report: {Path(out_dir).name}")
+        write_report(
+            report,
+            Path(out_dir) / "report",
+            title=f"sw-nlp evaluation report: {Path(out_dir).name}",
+        )
     return manifest

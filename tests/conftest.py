@@ -32,12 +32,20 @@ def tiny_corpus_path() -> Path:
 def fast_config() -> Config:
     """Two folds, a two-point grid: model selection still runs, in about a second."""
     return Config().replace(
-        search={"folds": 2, "C": (10.0,), "stem": (False, True), "remove_stopwords": (False,), "n_jobs": 1}
+        search={
+            "folds": 2,
+            "C": (10.0,),
+            "stem": (False, True),
+            "remove_stopwords": (False,),
+            "n_jobs": 1,
+        }
     )
 
 
 @pytest.fixture(scope="session")
-def trained_bundle(tmp_path_factory: pytest.TempPathFactory, tiny_corpus_path: Path, fast_config: Config) -> Path:
+def trained_bundle(
+    tmp_path_factory: pytest.TempPathFactory, tiny_corpus_path: Path, fast_config: Config
+) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "tiny"
     run_training(tiny_corpus_path, out, fast_config)
     return out

@@ -22,8 +22,17 @@ def test_one_row_per_text_in_order_with_errors(tiny_model):
     out = classify_texts(tiny_model, TEXTS, explain=2)
     assert len(out) == len(TEXTS)
     assert list(out.columns) == [
-        "level", "confidence", "proba_mikro", "proba_mezzo", "proba_makro", "proba_global",
-        "runner_up", "needs_review", "review_reason", "top_terms", "error",
+        "level",
+        "confidence",
+        "proba_mikro",
+        "proba_mezzo",
+        "proba_makro",
+        "proba_global",
+        "runner_up",
+        "needs_review",
+        "review_reason",
+        "top_terms",
+        "error",
     ]
     assert out.loc[1, "error"] == "empty text" and out.loc[4, "error"] == "empty text"
     assert out.loc[1, "level"] == "" and out.loc[1, "needs_review"]
@@ -37,8 +46,16 @@ def test_one_row_per_text_in_order_with_errors(tiny_model):
 
 
 def test_review_threshold_drives_the_flag(tiny_model):
-    strict = classify_texts(tiny_model, TEXTS[:1], review=ReviewConfig(threshold=1.0, min_words=1, max_unknown_share=1.0))
-    lax = classify_texts(tiny_model, TEXTS[:1], review=ReviewConfig(threshold=0.0, min_words=1, max_unknown_share=1.0))
+    strict = classify_texts(
+        tiny_model,
+        TEXTS[:1],
+        review=ReviewConfig(threshold=1.0, min_words=1, max_unknown_share=1.0),
+    )
+    lax = classify_texts(
+        tiny_model,
+        TEXTS[:1],
+        review=ReviewConfig(threshold=0.0, min_words=1, max_unknown_share=1.0),
+    )
     assert strict.loc[0, "needs_review"] and strict.loc[0, "review_reason"] == "low confidence"
     assert not lax.loc[0, "needs_review"]
 
@@ -63,8 +80,12 @@ def test_classify_file_keeps_every_row(tmp_path: Path, trained_bundle: Path, suf
     write_csv(src, 13)
     out = tmp_path / f"out{suffix}"
     summary = classify_file(src, out, model=trained_bundle, chunk_size=4, explain=1)
-    back = {".csv": lambda p: pd.read_csv(p, keep_default_na=False), ".jsonl": lambda p: pd.read_json(p, lines=True),
-            ".parquet": pd.read_parquet, ".xlsx": pd.read_excel}[suffix](out)
+    back = {
+        ".csv": lambda p: pd.read_csv(p, keep_default_na=False),
+        ".jsonl": lambda p: pd.read_json(p, lines=True),
+        ".parquet": pd.read_parquet,
+        ".xlsx": pd.read_excel,
+    }[suffix](out)
     assert back["row"].tolist() == list(range(2, 15))
     assert back["kode"].tolist() == [f"K{i}" for i in range(13)]
     assert summary.rows == 13
@@ -93,7 +114,9 @@ def test_dask_engine_matches_the_local_one(tmp_path: Path, trained_bundle: Path)
     src = tmp_path / "in.csv"
     write_csv(src, 17)
     classify_file(src, tmp_path / "local.csv", model=trained_bundle, chunk_size=4)
-    summary = classify_file(src, tmp_path / "dask.csv", model=trained_bundle, chunk_size=4, engine="dask", workers=2)
+    summary = classify_file(
+        src, tmp_path / "dask.csv", model=trained_bundle, chunk_size=4, engine="dask", workers=2
+    )
     assert summary.rows == 17
     assert (tmp_path / "local.csv").read_bytes() == (tmp_path / "dask.csv").read_bytes()
 

@@ -26,7 +26,9 @@ def test_validate_ok_and_bad(tmp_path: Path, tiny_corpus_path: Path, capsys):
     code, out, _ = run(["data", "validate", str(tiny_corpus_path)], capsys)
     assert code == 0 and "levels: mikro 10, mezzo 10, makro 10, global 10" in out
     bad = tmp_path / "bad.csv"
-    bad.write_text(tiny_corpus_path.read_text(encoding="utf-8").replace("T-002", "T-001"), encoding="utf-8")
+    bad.write_text(
+        tiny_corpus_path.read_text(encoding="utf-8").replace("T-002", "T-001"), encoding="utf-8"
+    )
     code, _, err = run(["data", "validate", str(bad)], capsys)
     assert code == 1
     assert f"{bad}:3:case_id: error: duplicate id 'T-001' (first at row 2)" in err
@@ -36,20 +38,29 @@ def test_train_then_classify(tmp_path: Path, tiny_corpus_path: Path, capsys):
     config = tmp_path / "fast.toml"
     config.write_text("[search]\nfolds = 2\nC = [10.0]\nstem = [false]\n")
     bundle = tmp_path / "model"
-    code, out, _ = run(["train", "--data", str(tiny_corpus_path), "--config", str(config), "--out", str(bundle)], capsys)
+    code, out, _ = run(
+        ["train", "--data", str(tiny_corpus_path), "--config", str(config), "--out", str(bundle)],
+        capsys,
+    )
     assert code == 0 and "test macro-F1" in out and (bundle / "model.pkl.gz").is_file()
 
     cases = tmp_path / "cases.csv"
-    pd.DataFrame({"id": ["a", "b"], "teks": [SECRET + " tinggal sendiri, perlu rujukan panti", ""]}).to_csv(cases, index=False)
+    pd.DataFrame(
+        {"id": ["a", "b"], "teks": [SECRET + " tinggal sendiri, perlu rujukan panti", ""]}
+    ).to_csv(cases, index=False)
     result = tmp_path / "out.csv"
-    code, out, err = run(["classify", str(cases), "-o", str(result), "--model", str(bundle)], capsys)
+    code, out, err = run(
+        ["classify", str(cases), "-o", str(result), "--model", str(bundle)], capsys
+    )
     assert code == 0
     frame = pd.read_csv(result, keep_default_na=False)
     assert frame["id"].tolist() == ["a", "b"] and frame["error"].tolist() == ["", "empty text"]
     assert "rows: 2" in err and "errors: 1" in err
     assert "Wartini" not in err + out and "3201012345678901" not in frame.to_csv()
 
-    code, out, _ = run(["predict", "--model", str(bundle), "Negara ASEAN sepakati konvensi"], capsys)
+    code, out, _ = run(
+        ["predict", "--model", str(bundle), "Negara ASEAN sepakati konvensi"], capsys
+    )
     assert code == 0 and out.split("\t")[0] in {"mikro", "mezzo", "makro", "global"}
 
 
@@ -66,5 +77,7 @@ def test_usage_error_exit_code(capsys):
 
 
 def test_python_dash_m_entry_point():
-    done = subprocess.run([sys.executable, "-m", "sw_nlp", "--help"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "sw_nlp", "--help"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0 and "classify" in done.stdout

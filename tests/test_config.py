@@ -13,7 +13,7 @@ def test_defaults_round_trip_through_dict():
 
 def test_toml_overrides_and_converts_lists(tmp_path: Path):
     path = tmp_path / "c.toml"
-    path.write_text('[model]\nC = 3\n[search]\nC = [1, 2]\nword_ngrams = [[1, 1], [1, 3]]\n')
+    path.write_text("[model]\nC = 3\n[search]\nC = [1, 2]\nword_ngrams = [[1, 1], [1, 3]]\n")
     cfg = Config.from_toml(path)
     assert cfg.model.C == 3
     assert cfg.search.C == (1, 2)

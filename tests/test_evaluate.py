@@ -3,7 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 from sw_nlp.evaluate import (
     bootstrap_ci,
@@ -20,9 +25,18 @@ LABELS = ["mikro", "mezzo", "makro", "global"]
 TRUE = ["mikro", "mikro", "mezzo", "makro", "global", "mezzo", "makro", "mikro", "global", "makro"]
 PRED = ["mikro", "mezzo", "mezzo", "makro", "global", "makro", "makro", "mikro", "makro", "makro"]
 PROBA = np.array(
-    [[0.9, 0.05, 0.03, 0.02], [0.4, 0.5, 0.05, 0.05], [0.1, 0.7, 0.1, 0.1], [0.1, 0.1, 0.7, 0.1],
-     [0.05, 0.05, 0.1, 0.8], [0.1, 0.35, 0.45, 0.1], [0.05, 0.05, 0.85, 0.05], [0.6, 0.2, 0.1, 0.1],
-     [0.1, 0.1, 0.45, 0.35], [0.2, 0.2, 0.5, 0.1]]
+    [
+        [0.9, 0.05, 0.03, 0.02],
+        [0.4, 0.5, 0.05, 0.05],
+        [0.1, 0.7, 0.1, 0.1],
+        [0.1, 0.1, 0.7, 0.1],
+        [0.05, 0.05, 0.1, 0.8],
+        [0.1, 0.35, 0.45, 0.1],
+        [0.05, 0.05, 0.85, 0.05],
+        [0.6, 0.2, 0.1, 0.1],
+        [0.1, 0.1, 0.45, 0.35],
+        [0.2, 0.2, 0.5, 0.1],
+    ]
 )
 
 
@@ -30,10 +44,14 @@ def test_score_matches_sklearn():
     s = score(TRUE, PRED, LABELS)
     assert s["accuracy"] == accuracy_score(TRUE, PRED)
     assert s["macro_f1"] == pytest.approx(f1_score(TRUE, PRED, labels=LABELS, average="macro"))
-    assert s["weighted_f1"] == pytest.approx(f1_score(TRUE, PRED, labels=LABELS, average="weighted"))
+    assert s["weighted_f1"] == pytest.approx(
+        f1_score(TRUE, PRED, labels=LABELS, average="weighted")
+    )
     p, r, f, n = precision_recall_fscore_support(TRUE, PRED, labels=LABELS)
     for i, label in enumerate(LABELS):
-        assert s["per_class"][label] == pytest.approx({"precision": p[i], "recall": r[i], "f1": f[i], "support": n[i]})
+        assert s["per_class"][label] == pytest.approx(
+            {"precision": p[i], "recall": r[i], "f1": f[i], "support": n[i]}
+        )
     assert s["confusion"] == confusion_matrix(TRUE, PRED, labels=LABELS).tolist()
 
 
@@ -51,14 +69,21 @@ def test_calibration_by_hand():
     conf = PROBA.max(axis=1)
     correct = np.array(TRUE) == np.array(LABELS)[PROBA.argmax(axis=1)]
     low, high = conf <= 0.5, conf > 0.5
-    expected = low.mean() * abs(conf[low].mean() - correct[low].mean()) + high.mean() * abs(conf[high].mean() - correct[high].mean())
+    expected = low.mean() * abs(conf[low].mean() - correct[low].mean()) + high.mean() * abs(
+        conf[high].mean() - correct[high].mean()
+    )
     assert cal["ece"] == pytest.approx(expected)
     assert [b["count"] for b in cal["bins"]] == [int(low.sum()), int(high.sum())]
 
 
 def test_coverage_curve():
     curve = coverage_curve(TRUE, PROBA, LABELS, thresholds=[0.0, 0.6, 0.99])
-    assert curve[0] == {"threshold": 0.0, "to_review": 0.0, "coverage": 1.0, "accuracy_of_rest": 0.7}
+    assert curve[0] == {
+        "threshold": 0.0,
+        "to_review": 0.0,
+        "coverage": 1.0,
+        "accuracy_of_rest": 0.7,
+    }
     kept = PROBA.max(axis=1) >= 0.6
     assert curve[1]["coverage"] == kept.mean()
     assert np.isnan(curve[2]["accuracy_of_rest"])
@@ -68,19 +93,23 @@ def test_breakdown_uses_labels_present_in_the_group():
     frame = pd.DataFrame({"level": TRUE, "register": ["a"] * 5 + ["b"] * 5})
     out = breakdown(frame, "register", PRED, LABELS)
     assert out["a"]["n"] == 5 and out["a"]["accuracy"] == accuracy_score(TRUE[:5], PRED[:5])
-    present = [l for l in LABELS if l in TRUE[5:]]
-    assert out["b"]["macro_f1"] == pytest.approx(f1_score(TRUE[5:], PRED[5:], labels=present, average="macro"))
+    present = [label for label in LABELS if label in TRUE[5:]]
+    assert out["b"]["macro_f1"] == pytest.approx(
+        f1_score(TRUE[5:], PRED[5:], labels=present, average="macro")
+    )
 
 
 def test_baselines():
     assert majority_baseline(["mikro", "mezzo", "mikro"], 2) == ["mikro", "mikro"]
-    got = keyword_baseline([
-        "Konseling untuk seorang ibu dan anaknya",
-        "Musyawarah desa membentuk posko di balai desa",
-        "Peraturan gubernur berlaku di seluruh kabupaten",
-        "Konvensi PBB tentang hak anak diratifikasi negara-negara",
-        "teks tanpa petunjuk apa pun",
-    ])
+    got = keyword_baseline(
+        [
+            "Konseling untuk seorang ibu dan anaknya",
+            "Musyawarah desa membentuk posko di balai desa",
+            "Peraturan gubernur berlaku di seluruh kabupaten",
+            "Konvensi PBB tentang hak anak diratifikasi negara-negara",
+            "teks tanpa petunjuk apa pun",
+        ]
+    )
     assert got == ["mikro", "mezzo", "makro", "global", "mikro"]
 
 

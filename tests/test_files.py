@@ -1,4 +1,3 @@
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +8,9 @@ from sw_nlp.files import ResultWriter, choose_columns, detect_encoding, open_cas
 
 
 def rows_of(source) -> list[tuple[int, str, str]]:
-    return [(r, t, e) for c in source.chunks for r, t, e in zip(c.rows, c.texts, c.errors, strict=True)]
+    return [
+        (r, t, e) for c in source.chunks for r, t, e in zip(c.rows, c.texts, c.errors, strict=True)
+    ]
 
 
 def test_csv_with_semicolons_bom_and_multiline_text(tmp_path: Path):
@@ -23,7 +24,9 @@ def test_csv_with_semicolons_bom_and_multiline_text(tmp_path: Path):
 
 def test_windows_1252_is_detected_and_noted(tmp_path: Path):
     path = tmp_path / "excel.csv"
-    path.write_bytes("teks\nAnak dengan \u201ckebutuhan khusus\u201d \u2013 caf\u00e9\n".encode("cp1252"))
+    path.write_bytes(
+        "teks\nAnak dengan \u201ckebutuhan khusus\u201d \u2013 caf\u00e9\n".encode("cp1252")
+    )
     source = open_cases(path)
     assert detect_encoding(path) == "cp1252"
     assert source.notes and "Windows-1252" in source.notes[0]
@@ -33,7 +36,10 @@ def test_windows_1252_is_detected_and_noted(tmp_path: Path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("nama,umur\nA,3\n", "no text column found; name it with --text-column. Columns are: nama, umur"),
+        (
+            "nama,umur\nA,3\n",
+            "no text column found; name it with --text-column. Columns are: nama, umur",
+        ),
         ("teks,teks\na,b\n", "duplicate column name"),
         ("\n\n", "empty file"),
     ],
@@ -69,7 +75,9 @@ def test_jsonl_bad_line_becomes_a_row_error(tmp_path: Path):
 def test_xlsx_first_sheet_by_default_and_named_sheet(tmp_path: Path):
     path = tmp_path / "a.xlsx"
     with pd.ExcelWriter(path) as xw:
-        pd.DataFrame({"no": [1, 2], "deskripsi": ["satu", None]}).to_excel(xw, sheet_name="kasus", index=False)
+        pd.DataFrame({"no": [1, 2], "deskripsi": ["satu", None]}).to_excel(
+            xw, sheet_name="kasus", index=False
+        )
         pd.DataFrame({"teks": ["lain"]}).to_excel(xw, sheet_name="lain", index=False)
     source = open_cases(path)
     assert source.notes == ["read sheet 'kasus' of 2"]
@@ -83,7 +91,10 @@ def test_parquet(tmp_path: Path):
     path = tmp_path / "a.parquet"
     pd.DataFrame({"case_id": ["a", "b", "c"], "text": ["x", "y", "z"]}).to_parquet(path)
     source = open_cases(path, chunk_size=2)
-    assert source.total == 3 and [len(c.rows) for c in open_cases(path, chunk_size=2).chunks] == [2, 1]
+    assert source.total == 3 and [len(c.rows) for c in open_cases(path, chunk_size=2).chunks] == [
+        2,
+        1,
+    ]
     assert [t for _, t, _ in rows_of(source)] == ["x", "y", "z"]
 
 
@@ -100,7 +111,11 @@ def test_folder_of_notes_never_drops_a_file(tmp_path: Path):
     document.save(str(tmp_path / "f.docx"))
     (tmp_path / "g.png").write_bytes(b"\x89PNG")
     source = open_cases(tmp_path)
-    got = {c.ids["file"][i]: (c.texts[i], c.errors[i]) for c in source.chunks for i in range(len(c.rows))}
+    got = {
+        c.ids["file"][i]: (c.texts[i], c.errors[i])
+        for c in source.chunks
+        for i in range(len(c.rows))
+    }
     assert list(got) == ["a.md", "b.txt", "c.txt", "d.docx", "e.pdf", "f.docx"]
     assert got["b.txt"] == ("catatan kasus satu", "")
     assert got["c.txt"][1] == "empty file"
@@ -117,7 +132,9 @@ def test_read_note_never_raises(tmp_path: Path):
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", ".xlsx"])
 def test_writer_round_trip_and_no_partial_file_on_error(tmp_path: Path, suffix: str):
     out = tmp_path / f"out{suffix}"
-    frame = pd.DataFrame({"row": [2, 3], "level": ["mikro", ""], "confidence": [0.9, float("nan")]})
+    frame = pd.DataFrame(
+        {"row": [2, 3], "level": ["mikro", ""], "confidence": [0.9, float("nan")]}
+    )
     with ResultWriter(out) as writer:
         writer.write(frame)
         writer.write(frame.assign(row=[4, 5]))

@@ -19,9 +19,13 @@ from hypothesis import strategies as st
 from sw_nlp.cli import main
 
 
-def classify(path: Path, bundle: Path, tmp_path: Path, capsys, *extra: str) -> tuple[int, pd.DataFrame | None, str]:
+def classify(
+    path: Path, bundle: Path, tmp_path: Path, capsys, *extra: str
+) -> tuple[int, pd.DataFrame | None, str]:
     out = tmp_path / "out.csv"
-    code = main(["classify", str(path), "-o", str(out), "--model", str(bundle), "--explain", "1", *extra])
+    code = main(
+        ["classify", str(path), "-o", str(out), "--model", str(bundle), "--explain", "1", *extra]
+    )
     err = capsys.readouterr().err
     frame = pd.read_csv(out, keep_default_na=False, dtype=str) if out.exists() else None
     return code, frame, err
@@ -48,7 +52,9 @@ def test_whole_file_errors_are_one_line(tmp_path, trained_bundle, capsys, name, 
 
 def test_wrong_delimiter_is_sniffed(tmp_path, trained_bundle, capsys):
     path = tmp_path / "semi.csv"
-    path.write_text("id;teks\n1;Seorang lansia, sakit, butuh rujukan\n2;Rapat desa\n", encoding="utf-8")
+    path.write_text(
+        "id;teks\n1;Seorang lansia, sakit, butuh rujukan\n2;Rapat desa\n", encoding="utf-8"
+    )
     code, frame, _ = classify(path, trained_bundle, tmp_path, capsys)
     assert code == 0 and frame["id"].tolist() == ["1", "2"] and (frame["error"] == "").all()
 
@@ -72,9 +78,21 @@ def test_encodings(tmp_path, trained_bundle, capsys, raw):
 def test_odd_values_in_the_text_column(tmp_path, trained_bundle, capsys):
     import json
 
-    texts = [None, 12345, 3.5, "x" * 1_000_000, "   \t ", "\U0001f600\U0001f622", "\x00\x07\x1b", "Seorang ibu butuh bantuan"]
+    texts = [
+        None,
+        12345,
+        3.5,
+        "x" * 1_000_000,
+        "   \t ",
+        "\U0001f600\U0001f622",
+        "\x00\x07\x1b",
+        "Seorang ibu butuh bantuan",
+    ]
     path = tmp_path / "odd.jsonl"
-    path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)),
+        encoding="utf-8",
+    )
     code, frame, _ = classify(path, trained_bundle, tmp_path, capsys)
     assert code == 0 and frame["id"].tolist() == [str(i) for i in range(len(texts))]
     errors = frame["error"].tolist()
@@ -125,12 +143,16 @@ def test_folder_with_bad_files_keeps_a_row_for_each(tmp_path, trained_bundle, ca
     assert frame["file"].tolist() == ["a.txt", "b.txt", "c.docx", "d.pdf", "e.txt", "f.txt"]
     errors = dict(zip(frame["file"], frame["error"], strict=True))
     assert errors["a.txt"] == "" and errors["b.txt"] == "empty file"
-    assert errors["c.docx"].startswith("unreadable .docx") and errors["d.pdf"].startswith("unreadable .pdf")
+    assert errors["c.docx"].startswith("unreadable .docx") and errors["d.pdf"].startswith(
+        "unreadable .pdf"
+    )
     assert errors["e.txt"] == "file not found (broken link?)"
     assert errors["f.txt"] == "file not readable (permission denied)"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(max_size=400))
 def test_any_unicode_string_gets_a_label_and_probabilities(tiny_model, text):
     proba = tiny_model.predict_proba([text])
@@ -138,7 +160,13 @@ def test_any_unicode_string_gets_a_label_and_probabilities(tiny_model, text):
     assert tiny_model.predict([text])[0] in tiny_model.classes_
 
 
-SECRETS = ["3201012345678901", "7371024409870003", "0812-3456-7890", "+62 857 1122 3344", "sari.w@contoh.id"]
+SECRETS = [
+    "3201012345678901",
+    "7371024409870003",
+    "0812-3456-7890",
+    "+62 857 1122 3344",
+    "sari.w@contoh.id",
+]
 
 
 def test_personal_data_never_leaks_into_files_or_logs(tmp_path, tiny_corpus_path, capsys, caplog):
@@ -146,21 +174,61 @@ def test_personal_data_never_leaks_into_files_or_logs(tmp_path, tiny_corpus_path
     import logging
 
     corpus = pd.read_csv(tiny_corpus_path, dtype=str, keep_default_na=False)
-    corpus["text"] = [f"{t} Kontak: NIK {SECRETS[i % 2]}, hp {SECRETS[2 + i % 2]}, {SECRETS[4]}." for i, t in enumerate(corpus["text"])]
+    corpus["text"] = [
+        f"{t} Kontak: NIK {SECRETS[i % 2]}, hp {SECRETS[2 + i % 2]}, {SECRETS[4]}."
+        for i, t in enumerate(corpus["text"])
+    ]
     data = tmp_path / "pii.csv"
     corpus.to_csv(data, index=False)
     config = tmp_path / "fast.toml"
     config.write_text("[search]\nfolds = 2\nC = [10.0]\nstem = [false]\n")
     bundle = tmp_path / "bundle"
     caplog.set_level(logging.DEBUG, logger="sw_nlp")
-    assert main(["-vv", "train", "--data", str(data), "--config", str(config), "--out", str(bundle)]) == 0
-    assert main(["-vv", "evaluate", "--model", str(bundle), "--data", str(data), "--out", str(tmp_path / "rep"), "--no-learning-curve"]) == 0
+    assert (
+        main(["-vv", "train", "--data", str(data), "--config", str(config), "--out", str(bundle)])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "-vv",
+                "evaluate",
+                "--model",
+                str(bundle),
+                "--data",
+                str(data),
+                "--out",
+                str(tmp_path / "rep"),
+                "--no-learning-curve",
+            ]
+        )
+        == 0
+    )
     cases = tmp_path / "cases.csv"
     corpus[["case_id", "text"]].to_csv(cases, index=False)
-    assert main(["-vv", "classify", str(cases), "-o", str(tmp_path / "out.csv"), "--model", str(bundle)]) == 0
+    assert (
+        main(
+            [
+                "-vv",
+                "classify",
+                str(cases),
+                "-o",
+                str(tmp_path / "out.csv"),
+                "--model",
+                str(bundle),
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
-    written = [p for p in tmp_path.rglob("*") if p.is_file() and p not in (data, cases, tmp_path / "out.csv")]
-    assert any(p.name == "report.html" for p in written) and any(p.name == "MODEL_CARD.md" for p in written)
+    written = [
+        p
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p not in (data, cases, tmp_path / "out.csv")
+    ]
+    assert any(p.name == "report.html" for p in written) and any(
+        p.name == "MODEL_CARD.md" for p in written
+    )
     for path in written:
         content = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
         for secret in SECRETS:
@@ -176,10 +244,24 @@ def test_personal_data_never_leaks_into_files_or_logs(tmp_path, tiny_corpus_path
 def test_sigkill_never_leaves_a_partial_output(tmp_path, trained_bundle):
     src = tmp_path / "big.csv"
     text = "Seorang lansia tinggal sendiri dan perlu rujukan ke panti sosial di kecamatan. " * 6
-    pd.DataFrame({"id": range(4_000), "text": [f"{text} {i}" for i in range(4_000)]}).to_csv(src, index=False)
+    pd.DataFrame({"id": range(4_000), "text": [f"{text} {i}" for i in range(4_000)]}).to_csv(
+        src, index=False
+    )
     out = tmp_path / "out.csv"
-    args = [sys.executable, "-m", "sw_nlp", "classify", str(src), "-o", str(out), "--model", str(trained_bundle),
-            "--chunk-size", "100", "--quiet"]
+    args = [
+        sys.executable,
+        "-m",
+        "sw_nlp",
+        "classify",
+        str(src),
+        "-o",
+        str(out),
+        "--model",
+        str(trained_bundle),
+        "--chunk-size",
+        "100",
+        "--quiet",
+    ]
     env = os.environ | {"PYTHONWARNINGS": "ignore"}
 
     def run_and_kill() -> None:

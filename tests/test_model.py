@@ -49,7 +49,9 @@ def test_explain_returns_words_with_signed_weights(tiny_model):
     words = set(analyzer(normalized)) | {analyzer(w)[0] for w in normalized.split() if analyzer(w)}
     for term, _ in terms:  # words (as the word features see them) or n-grams, never char fragments
         assert set(term.split()) <= words
-    assert tiny_model.explain(text, k=2, label="global") != tiny_model.explain(text, k=2, label="mikro")
+    assert tiny_model.explain(text, k=2, label="global") != tiny_model.explain(
+        text, k=2, label="mikro"
+    )
 
 
 def test_explain_unknown_label(tiny_model):

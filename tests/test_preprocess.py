@@ -29,9 +29,20 @@ def normalizer() -> TextNormalizer:
 @pytest.mark.parametrize(
     "raw, expected",
     [
-        ("yg", "yang"), ("dgn", "dengan"), ("tdk", "tidak"), ("gak", "tidak"), ("nggak", "tidak"),
-        ("udh", "sudah"), ("sdh", "sudah"), ("krn", "karena"), ("utk", "untuk"), ("bpk", "bapak"),
-        ("ortu", "orang tua"), ("anak2", "anak-anak"), ("2024", NUMBER_TOKEN), ("dinsos", "dinsos"),
+        ("yg", "yang"),
+        ("dgn", "dengan"),
+        ("tdk", "tidak"),
+        ("gak", "tidak"),
+        ("nggak", "tidak"),
+        ("udh", "sudah"),
+        ("sdh", "sudah"),
+        ("krn", "karena"),
+        ("utk", "untuk"),
+        ("bpk", "bapak"),
+        ("ortu", "orang tua"),
+        ("anak2", "anak-anak"),
+        ("2024", NUMBER_TOKEN),
+        ("dinsos", "dinsos"),
     ],
 )
 def test_normalize_token(raw, expected):

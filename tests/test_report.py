@@ -10,9 +10,19 @@ from sw_nlp.corpus import load_corpus
 from sw_nlp.report import build_report, excerpt, write_report
 
 SECTIONS = [
-    "Data", "Registers", "Headline figures (test split)", "Per level", "Confusion matrix",
-    "Calibration", "Review threshold", "By register", "Hard cases", "Baselines", "Learning curve",
-    "Top terms per level", "Misclassified test cases",
+    "Data",
+    "Registers",
+    "Headline figures (test split)",
+    "Per level",
+    "Confusion matrix",
+    "Calibration",
+    "Review threshold",
+    "By register",
+    "Hard cases",
+    "Baselines",
+    "Learning curve",
+    "Top terms per level",
+    "Misclassified test cases",
 ]
 
 
@@ -22,8 +32,15 @@ def written(trained_bundle: Path, tiny_corpus_path: Path, tmp_path_factory) -> P
 
 
 def test_train_writes_the_report_next_to_the_bundle(written: Path):
-    for name in ("report.html", "report.md", "metrics.json", "figures/confusion.png", "figures/reliability.png",
-                 "figures/coverage.png", "figures/learning_curve.png"):
+    for name in (
+        "report.html",
+        "report.md",
+        "metrics.json",
+        "figures/confusion.png",
+        "figures/reliability.png",
+        "figures/coverage.png",
+        "figures/learning_curve.png",
+    ):
         assert (written / name).is_file(), name
 
 
@@ -42,14 +59,22 @@ def test_metrics_json_agrees_with_the_manifest(written: Path, trained_bundle: Pa
     manifest = json.loads((trained_bundle / "manifest.json").read_text())
     assert metrics["test"]["macro_f1"] == pytest.approx(manifest["metrics"]["test"]["macro_f1"])
     assert metrics["baselines"]["this model"]["macro_f1"] == metrics["test"]["macro_f1"]
-    assert len(metrics["misclassified"]) == metrics["test"]["n"] - round(metrics["test"]["accuracy"] * metrics["test"]["n"])
+    assert len(metrics["misclassified"]) == metrics["test"]["n"] - round(
+        metrics["test"]["accuracy"] * metrics["test"]["n"]
+    )
 
 
 def test_comparison_section(trained_bundle: Path, tiny_corpus_path: Path, tmp_path: Path):
     clf = load_model(trained_bundle)
     cfg = Config.from_dict(clf.manifest["config"])
-    report = build_report(clf, load_corpus(tiny_corpus_path), cfg=cfg, other=clf, other_name="same",
-                          with_learning_curve=False)
+    report = build_report(
+        clf,
+        load_corpus(tiny_corpus_path),
+        cfg=cfg,
+        other=clf,
+        other_name="same",
+        with_learning_curve=False,
+    )
     assert report["comparison"]["difference_macro_f1"]["difference"] == 0.0
     assert report["comparison"]["disagreements"] == []
     paths = write_report(report, tmp_path / "r")

@@ -46,7 +46,12 @@ def test_three_level_scheme_merges_global_into_makro(tiny_corpus_path: Path, fas
 
 def test_training_refuses_an_invalid_corpus(tmp_path: Path, tiny_corpus_path: Path, fast_config):
     bad = tmp_path / "bad.csv"
-    bad.write_text(tiny_corpus_path.read_text(encoding="utf-8").replace(",mikro,casework_family,", ",nasional,casework_family,", 1), encoding="utf-8")
+    bad.write_text(
+        tiny_corpus_path.read_text(encoding="utf-8").replace(
+            ",mikro,casework_family,", ",nasional,casework_family,", 1
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(InputError, match=r"bad.csv:\d+:level: unknown label 'nasional'"):
         run_training(bad, tmp_path / "out", fast_config)
 
@@ -66,8 +71,12 @@ def test_grouped_folds_never_split_a_topic(tiny_corpus_path: Path, fast_config):
     from sw_nlp.train import cv_splitter
 
     train_rows = load_corpus(tiny_corpus_path).query("split == 'train'")
-    splitter, folds = cv_splitter(fast_config, train_rows["level"].tolist(), train_rows["topic"].tolist())
-    for fit_idx, val_idx in splitter.split(train_rows["text"], train_rows["level"], train_rows["topic"]):
+    splitter, folds = cv_splitter(
+        fast_config, train_rows["level"].tolist(), train_rows["topic"].tolist()
+    )
+    for fit_idx, val_idx in splitter.split(
+        train_rows["text"], train_rows["level"], train_rows["topic"]
+    ):
         assert not set(train_rows["topic"].iloc[fit_idx]) & set(train_rows["topic"].iloc[val_idx])
 
 
@@ -77,7 +86,12 @@ def test_one_standard_error_rule_prefers_stronger_regularisation():
     results = {
         "mean_test_score": [0.90, 0.95, 0.96, 0.80],
         "std_test_score": [0.01, 0.02, 0.04, 0.01],
-        "params": [{"classify__C": 1.0}, {"classify__C": 3.0}, {"classify__C": 30.0}, {"classify__C": 0.1}],
+        "params": [
+            {"classify__C": 1.0},
+            {"classify__C": 3.0},
+            {"classify__C": 30.0},
+            {"classify__C": 0.1},
+        ],
     }
     # best 0.96 with se 0.04/2 = 0.02: 0.95 (C=3) is within, 0.90 is not
     assert one_standard_error_choice(results, folds=4) == 1

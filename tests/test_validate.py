@@ -39,14 +39,21 @@ def test_each_problem_names_row_and_column():
             {"case_id": "X-3", "text": " ", "level": "mikro"},
             {"case_id": "X-4", "text": "Program kota.", "level": "nasional"},
             {"case_id": "X-5", "text": "Program kota.", "level": "makro", "method": "group_work"},
-            {"case_id": "X-6", "text": "Pendekatan makro untuk kota.", "level": "makro", "method": "social_policy"},
+            {
+                "case_id": "X-6",
+                "text": "Pendekatan makro untuk kota.",
+                "level": "makro",
+                "method": "social_policy",
+            },
             {"case_id": "X-7", "text": "Rapat RW.", "hard": "ya", "split": "dev"},
         )
     )
     assert "3:case_id:error:duplicate id 'X-1' (first at row 2)" in found
     assert "4:text:error:empty text" in found
     assert any(m.startswith("5:level:error:unknown label 'nasional'") for m in found)
-    assert any(m.startswith("6:method:error:method 'group_work' not valid for makro") for m in found)
+    assert any(
+        m.startswith("6:method:error:method 'group_work' not valid for makro") for m in found
+    )
     assert "7:text:error:label word 'makro' inside the text" in found
     assert any(m.startswith("8:hard:error") for m in found)
     assert any(m.startswith("8:split:error") for m in found)
@@ -69,10 +76,15 @@ def test_near_duplicates_across_splits_are_flagged():
     df = frame(
         {"text": base},
         {"case_id": "X-2", "text": base + " besok pagi", "split": "test"},
-        {"case_id": "X-3", "text": "Pemerintah provinsi menyusun rencana aksi penanganan gelandangan."},
+        {
+            "case_id": "X-3",
+            "text": "Pemerintah provinsi menyusun rencana aksi penanganan gelandangan.",
+        },
     )
     found = messages(df)
-    assert len(found) == 1 and found[0].startswith("3:text:error:near-duplicate of row 2 across the train/test boundary")
+    assert len(found) == 1 and found[0].startswith(
+        "3:text:error:near-duplicate of row 2 across the train/test boundary"
+    )
 
 
 def test_near_duplicates_scores_are_jaccard():
@@ -94,7 +106,14 @@ def test_multiline_and_quoted_texts_keep_row_numbers(tmp_path: Path):
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(COLUMNS)
-        w.writerow([GOOD[c] if c != "text" else 'baris satu,\n"dua"\ntiga keluarga' for c in COLUMNS])
-        w.writerow([GOOD[c] if c not in ("text", "case_id") else {"text": "", "case_id": "X-9"}[c] for c in COLUMNS])
+        w.writerow(
+            [GOOD[c] if c != "text" else 'baris satu,\n"dua"\ntiga keluarga' for c in COLUMNS]
+        )
+        w.writerow(
+            [
+                GOOD[c] if c not in ("text", "case_id") else {"text": "", "case_id": "X-9"}[c]
+                for c in COLUMNS
+            ]
+        )
     problems, _ = validate_corpus(path)
     assert [(p.row, p.column, p.message) for p in problems] == [(3, "text", "empty text")]

@@ -59,7 +59,9 @@ def load_dataset(folder: Path) -> pd.DataFrame:
         if not path.is_file():
             raise FileNotFoundError(path)
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        parts.append(pd.DataFrame({"text": frame["text"], "level": frame["label"], "split": split}))
+        parts.append(
+            pd.DataFrame({"text": frame["text"], "level": frame["label"], "split": split})
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -79,7 +81,7 @@ def run(name: str, folder: Path, grid: str) -> dict:
         "settings": len(result.cv["grid"]),
         "seconds": time.perf_counter() - started,
         "chosen": f"C={chosen.model.C:g}, stem={chosen.preprocess.stem}, stopwords={chosen.preprocess.remove_stopwords}, "
-                  f"word {tuple(chosen.features.word_ngrams)}, char {tuple(chosen.features.char_ngrams)}, min_df={chosen.features.min_df}",
+        f"word {tuple(chosen.features.word_ngrams)}, char {tuple(chosen.features.char_ngrams)}, min_df={chosen.features.min_df}",
     }
 
 
@@ -87,32 +89,56 @@ def table(results: list[dict]) -> str:
     lines = []
     for r in results:
         spec = DATASETS[r["name"]]
-        rows = sorted([*spec["published"].items(), ("**sw-nlp (TF-IDF word+char, logistic regression)**", r["macro_f1"])], key=lambda kv: kv[1])
-        lines += [f"### {spec['title']} (`{r['name']}`)", "", "| model | test macro-F1 |", "| --- | --- |"]
+        rows = sorted(
+            [
+                *spec["published"].items(),
+                ("**sw-nlp (TF-IDF word+char, logistic regression)**", r["macro_f1"]),
+            ],
+            key=lambda kv: kv[1],
+        )
+        lines += [
+            f"### {spec['title']} (`{r['name']}`)",
+            "",
+            "| model | test macro-F1 |",
+            "| --- | --- |",
+        ]
         lines += [f"| {m} | {v:.1f} |" for m, v in rows]
-        lines += ["", f"sw-nlp settings chosen on `valid` (macro-F1 {r['valid_macro_f1']:.1f}) among {r['settings']}: {r['chosen']}; "
-                  f"{r['seconds']:.0f} s on this machine.", ""]
+        lines += [
+            "",
+            f"sw-nlp settings chosen on `valid` (macro-F1 {r['valid_macro_f1']:.1f}) among {r['settings']}: {r['chosen']}; "
+            f"{r['seconds']:.0f} s on this machine.",
+            "",
+        ]
     return "\n".join(lines)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding the dataset folders")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="folder holding the dataset folders"
+    )
     parser.add_argument("--grid", choices=sorted(GRIDS), default="wide")
     args = parser.parse_args()
     results = []
     for name in DATASETS:
         folder = args.data / name
         if not (folder / "train.csv").is_file():
-            print(f"error: {name}: expected {folder}/train.csv, valid.csv, test.csv "
-                  f"(columns id,text,label); pass --data DIR", file=sys.stderr)
+            print(
+                f"error: {name}: expected {folder}/train.csv, valid.csv, test.csv "
+                f"(columns id,text,label); pass --data DIR",
+                file=sys.stderr,
+            )
             return 2
         results.append(run(name, folder, args.grid))
     text = table(results)
     print(text)
     (HERE / "RESULTS.md").write_text(
         "# Public benchmark results\n\nWritten by `python -m benchmarks.public`; published figures from the "
-        "NusaX paper (Winata et al., EACL 2023), test macro-F1 ×100.\n\n" + text, "utf-8")
+        "NusaX paper (Winata et al., EACL 2023), test macro-F1 ×100.\n\n" + text,
+        "utf-8",
+    )
     return 0
 
 

@@ -39,22 +39,46 @@ def test_recorded_test_metrics_are_reproduced(model):
 @pytest.mark.parametrize(
     "text, level",
     [
-        ("Pak Tarno, 66 tahun, tinggal sendirian di gubuk dekat sawah, sakit-sakitan dan tidak punya "
-         "keluarga. Mohon dibantu rujukan ke panti werdha.", "mikro"),
-        ("SAMARINDA – Dinas Sosial Kota Samarinda menjemput seorang anak yang ditelantarkan orang "
-         "tuanya di sebuah kos dan menitipkannya sementara di rumah perlindungan anak.", "mikro"),
-        ("Pengurus panti sosial bina netra membenahi sistem pencatatan penerima manfaat dan membagi "
-         "ulang tugas pengasuh agar pelayanan lebih tertib.", "mezzo"),
-        ("Warga satu kelurahan bergotong royong membuat dapur umum dan jadwal ronda setelah banjir "
-         "merendam permukiman mereka.", "mezzo"),
-        ("Gubernur menandatangani peraturan gubernur tentang rencana aksi daerah penghapusan pekerja "
-         "anak yang wajib dijalankan semua kabupaten dan kota.", "makro"),
-        ("Kementerian menyusun strategi nasional penanganan kemiskinan ekstrem untuk lima tahun ke "
-         "depan bersama Bappenas.", "makro"),
-        ("Negara-negara anggota ASEAN menyepakati deklarasi bersama perlindungan anak dari "
-         "eksploitasi daring yang berlaku lintas negara.", "global"),
-        ("Indonesia menyerahkan laporan periodik pelaksanaan konvensi hak penyandang disabilitas "
-         "kepada komite PBB di Jenewa.", "global"),
+        (
+            "Pak Tarno, 66 tahun, tinggal sendirian di gubuk dekat sawah, sakit-sakitan dan tidak punya "
+            "keluarga. Mohon dibantu rujukan ke panti werdha.",
+            "mikro",
+        ),
+        (
+            "SAMARINDA – Dinas Sosial Kota Samarinda menjemput seorang anak yang ditelantarkan orang "
+            "tuanya di sebuah kos dan menitipkannya sementara di rumah perlindungan anak.",
+            "mikro",
+        ),
+        (
+            "Pengurus panti sosial bina netra membenahi sistem pencatatan penerima manfaat dan membagi "
+            "ulang tugas pengasuh agar pelayanan lebih tertib.",
+            "mezzo",
+        ),
+        (
+            "Warga satu kelurahan bergotong royong membuat dapur umum dan jadwal ronda setelah banjir "
+            "merendam permukiman mereka.",
+            "mezzo",
+        ),
+        (
+            "Gubernur menandatangani peraturan gubernur tentang rencana aksi daerah penghapusan pekerja "
+            "anak yang wajib dijalankan semua kabupaten dan kota.",
+            "makro",
+        ),
+        (
+            "Kementerian menyusun strategi nasional penanganan kemiskinan ekstrem untuk lima tahun ke "
+            "depan bersama Bappenas.",
+            "makro",
+        ),
+        (
+            "Negara-negara anggota ASEAN menyepakati deklarasi bersama perlindungan anak dari "
+            "eksploitasi daring yang berlaku lintas negara.",
+            "global",
+        ),
+        (
+            "Indonesia menyerahkan laporan periodik pelaksanaan konvensi hak penyandang disabilitas "
+            "kepada komite PBB di Jenewa.",
+            "global",
+        ),
     ],
 )
 def test_clear_cases(model, text: str, level: str):
@@ -62,9 +86,11 @@ def test_clear_cases(model, text: str, level: str):
 
 
 def test_big_agency_helping_one_family_stays_individual(model):
-    text = ("JAKARTA – Kementerian Sosial memberikan bantuan kursi roda, sembako dan pendampingan "
-            "kepada seorang ibu penyandang disabilitas dan dua anaknya di Jakarta Utara, kata "
-            "pejabat Kemensos kepada wartawan.")
+    text = (
+        "JAKARTA – Kementerian Sosial memberikan bantuan kursi roda, sembako dan pendampingan "
+        "kepada seorang ibu penyandang disabilitas dan dua anaknya di Jakarta Utara, kata "
+        "pejabat Kemensos kepada wartawan."
+    )
     assert model.predict([text]) == ["mikro"]
 
 
@@ -78,8 +104,10 @@ def test_big_agency_helping_one_family_stays_individual(model):
     ],
 )
 def test_names_places_and_identifiers_do_not_change_the_answer(model, original: str, changed: str):
-    base = ("{x} mengadu ke pekerja sosial karena anaknya tidak sekolah sejak ayahnya meninggal; "
-            "pekerja sosial melakukan kunjungan rumah dan menyusun rencana bantuan untuk keluarga itu.")
+    base = (
+        "{x} mengadu ke pekerja sosial karena anaknya tidak sekolah sejak ayahnya meninggal; "
+        "pekerja sosial melakukan kunjungan rumah dan menyusun rencana bantuan untuk keluarga itu."
+    )
     a = model.predict_proba([base.format(x=original)])
     b = model.predict_proba([base.format(x=changed)])
     assert np.argmax(a) == np.argmax(b)
@@ -90,7 +118,9 @@ def test_names_places_and_identifiers_do_not_change_the_answer(model, original: 
 def test_scope_words_push_towards_wider_levels(model):
     local = "Program pelatihan keterampilan bagi pemuda pengangguran di desa ini."
     wider = "Program pelatihan keterampilan bagi pemuda pengangguran di seluruh kabupaten dan provinsi."
-    world = "Program pelatihan keterampilan bagi pemuda pengangguran di berbagai negara bersama ILO."
+    world = (
+        "Program pelatihan keterampilan bagi pemuda pengangguran di berbagai negara bersama ILO."
+    )
     p_local, p_wider, p_world = model.predict_proba([local, wider, world])
     makro, glob = model.classes_.index("makro"), model.classes_.index("global")
     assert p_wider[makro] > p_local[makro]
