@@ -122,8 +122,17 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
 
 
 def load_model(path: Path | str | None = None) -> CaseClassifier:
-    """Load a bundle after checking it; no path loads the model shipped with sw-nlp."""
-    bundle_dir = Path(path) if path is not None else default_bundle_dir()
+    """Load a bundle after checking it.
+
+    No path: the registry's current model (``models/registry/current`` of this checkout), or
+    the model shipped with sw-nlp when there is no registry.
+    """
+    if path is None:
+        from sw_nlp.registry import current_model_dir
+
+        bundle_dir = current_model_dir()
+    else:
+        bundle_dir = Path(path)
     manifest = read_manifest(bundle_dir)
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sw_nlp.bundle import default_bundle_dir, load_model
+from sw_nlp.bundle import load_model
 from sw_nlp.config import ReviewConfig
 from sw_nlp.errors import InputError
 from sw_nlp.files import Chunk, ResultWriter, open_cases
 from sw_nlp.model import CaseClassifier
+from sw_nlp.registry import current_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def classify_file(
     if engine not in ("local", "dask"):
         raise InputError(f"unknown engine {engine!r}: use local or dask")
     started = time.perf_counter()
-    model_dir = Path(model) if model is not None else default_bundle_dir()
+    model_dir = Path(model) if model is not None else current_model_dir()
     clf = load_model(model_dir)
     review = clf.review
     if review_threshold is not None:

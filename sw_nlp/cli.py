@@ -131,12 +131,13 @@ def evaluate_cmd(
     ] = True,
 ) -> None:
     """Write report.html, report.md and metrics.json for a model on the corpus's test split."""
-    from sw_nlp.bundle import default_bundle_dir, load_model
+    from sw_nlp.bundle import load_model
     from sw_nlp.corpus import load_corpus
+    from sw_nlp.registry import current_model_dir
     from sw_nlp.report import build_report, write_report
 
     paths = Paths.discover()
-    model_dir = model or default_bundle_dir()
+    model_dir = model or current_model_dir(paths.models)
     clf = load_model(model_dir)
     other = load_model(compare) if compare else None
     cfg = Config.from_dict(clf.manifest["config"], source=str(model_dir))  # type: ignore[attr-defined]
@@ -156,6 +157,102 @@ def evaluate_cmd(
     )
     for path in written.values():
         typer.echo(f"wrote {path}")
+
+
+@app.command("retrain")
+def retrain_cmd(
+    add: Annotated[
+        Path,
+        typer.Option(help="CSV of new labelled cases (text, level, method; others optional)."),
+    ],
+    data: Annotated[
+        Path | None, typer.Option(help="Corpus CSV to extend (default: data/corpus/cases.csv).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config.")] = None,
+) -> None:
+    """Add labelled cases, train a challenger, compare it with the current model, register it."""
+    from sw_nlp.train import retrain
+
+    paths = Paths.discover()
+    result = retrain(add, data or paths.corpus, paths.models, _config(config))
+    c, d = result["counts"], result["comparison"]
+    for note in result["notes"]:
+        typer.echo(note, err=True)
+    typer.echo(
+        f"added {c['added']} case(s); skipped {c['duplicate_id']} with a known id, "
+        f"{c['duplicate_text']} with a known text"
+    )
+    typer.echo(
+        f"challenger {result['version']}: test macro-F1 {result['challenger_macro_f1']:.4f} vs "
+        f"{result['champion_macro_f1']:.4f} for {result['champion']} "
+        f"(difference {d['difference']:+.4f}, 95% interval {d['low']:+.4f} to {d['high']:+.4f})"
+    )
+    typer.echo(f"report: {result['path'] / 'report' / 'report.html'}")
+    typer.echo(f"to use it: sw-nlp models promote {result['version']}")
+
+
+@models_app.command("list")
+def models_list_cmd() -> None:
+    """Model versions, the current one marked with *."""
+    from sw_nlp.registry import Registry
+
+    for row in Registry.at(Paths.discover().models).listing():
+        mark = "*" if row["current"] else " "
+        f1 = f"{row['test_macro_f1']:.4f}" if row["test_macro_f1"] is not None else "-"
+        typer.echo(
+            f"{mark} {row['version']:<22} created {row['created']}  test macro-F1 {f1}  corpus rows {row['corpus_rows']}"
+        )
+
+
+@models_app.command("show")
+def models_show_cmd(
+    version: Annotated[str, typer.Argument(help="A version from `models list`.")],
+) -> None:
+    """A version's manifest (JSON)."""
+    import json
+
+    from sw_nlp.bundle import read_manifest
+    from sw_nlp.registry import Registry
+
+    manifest = read_manifest(Registry.at(Paths.discover().models).path(version))
+    manifest.get("metrics", {}).get("cv", {}).pop("grid", None)
+    typer.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
+
+
+@models_app.command("promote")
+def models_promote_cmd(
+    version: Annotated[str, typer.Argument(help="The challenger to make current.")],
+    data: Annotated[Path | None, typer.Option(help="Corpus whose test split decides.")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Promote even if the gate refuses (needs --reason).")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (recorded in the history).")] = None,
+) -> None:
+    """Make a version current if its macro-F1 is not worse than the current model's beyond noise."""
+    from sw_nlp.corpus import load_corpus
+    from sw_nlp.registry import Registry
+
+    paths = Paths.discover()
+    entry = Registry.at(paths.models).promote(
+        version, load_corpus(data or paths.corpus), force=force, reason=reason
+    )
+    g = entry["gate"]
+    typer.echo(
+        f"{entry['action']}: {version} is current (was {entry['previous']}); macro-F1 "
+        f"{g['challenger_macro_f1']:.4f} vs {g['champion_macro_f1']:.4f}, difference {g['difference']:+.4f} "
+        f"[{g['low']:+.4f}, {g['high']:+.4f}]"
+    )
+
+
+@models_app.command("rollback")
+def models_rollback_cmd(
+    reason: Annotated[str | None, typer.Option(help="Why (recorded in the history).")] = None,
+) -> None:
+    """Make the model that was current before the last change current again."""
+    from sw_nlp.registry import Registry
+
+    entry = Registry.at(Paths.discover().models).rollback(reason)
+    typer.echo(f"rolled back: {entry['version']} is current (was {entry['previous']})")
 
 
 @models_app.command("trust")

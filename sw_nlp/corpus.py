@@ -135,3 +135,87 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+REQUIRED_NEW = ("text", "level", "method")
+DEFAULTS_NEW = {
+    "register": "unspecified",
+    "topic": "unspecified",
+    "region": "unspecified",
+    "hard": "false",
+    "split": "train",
+}
+
+
+def read_new_cases(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """An analyst's file of new labelled cases, completed to the corpus columns.
+
+    ``text``, ``level`` (aliases accepted) and ``method`` are required; the other columns
+    default (new cases go to ``train`` unless marked ``test``). Returns the rows and notes;
+    raises InputError naming the first problem by row and column.
+    """
+    from sw_nlp.validate import validate_frame
+
+    frame = read_corpus_frame(path)
+    missing = [c for c in REQUIRED_NEW if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}; columns are: {', '.join(frame.columns)}",
+            path,
+            1,
+        )
+    frame = frame.copy()
+    for column, value in DEFAULTS_NEW.items():
+        if column not in frame.columns:
+            frame[column] = value
+        frame[column] = frame[column].where(frame[column].str.strip() != "", value)
+    if "case_id" not in frame.columns:
+        frame["case_id"] = ""
+    frame = frame[[c for c in COLUMNS]]
+    problems = validate_frame(
+        frame.assign(case_id=[f"new-{i}" for i in range(len(frame))]), check_duplicates=False
+    )
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise InputError(first.message + more, path, first.row, first.column)
+    notes = [p.format(path) for p in problems if not p.is_error]
+    frame["level"] = frame["level"].map(canonical_label)
+    return frame, notes
+
+
+def text_key(text: str) -> str:
+    """The identity of a text for de-duplication: NFKC, lower case, whitespace folded."""
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def merge_cases(corpus: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Append new cases, skipping any whose id or normalised text the corpus already has."""
+    ids = set(corpus["case_id"])
+    texts = {text_key(t) for t in corpus["text"]}
+    numbers = corpus["case_id"].str.extract(r"^SW-(\d+)$")[0].dropna().astype(int)
+    next_number = int(numbers.max()) + 1 if len(numbers) else 1
+    keep, same_id, same_text = [], 0, 0
+    for _, row in new.iterrows():
+        row = row.copy()
+        key = text_key(row["text"])
+        if row["case_id"] and row["case_id"] in ids:
+            same_id += 1
+            continue
+        if key in texts:
+            same_text += 1
+            continue
+        if not row["case_id"]:
+            row["case_id"] = f"SW-{next_number:05d}"
+            next_number += 1
+        ids.add(row["case_id"])
+        texts.add(key)
+        keep.append(row)
+    added = (
+        pd.DataFrame(keep, columns=list(COLUMNS)) if keep else pd.DataFrame(columns=list(COLUMNS))
+    )
+    merged = pd.concat([corpus[list(COLUMNS)], added], ignore_index=True)
+    return merged, {"added": len(keep), "duplicate_id": same_id, "duplicate_text": same_text}

@@ -265,3 +265,63 @@ def run_training(
             title=f"sw-nlp evaluation report: {Path(out_dir).name}",
         )
     return manifest
+
+
+def retrain(add: Path, data: Path, models_dir: Path, cfg: Config | None = None) -> dict[str, Any]:
+    """Add labelled cases, train a challenger, compare it with the current model, register it.
+
+    The corpus file is rewritten with the new rows (atomically); the frozen test split is left
+    as it was. The challenger is registered, not promoted: ``sw-nlp models promote`` decides.
+    """
+    import csv
+    import tempfile
+
+    from sw_nlp.bundle import load_model
+    from sw_nlp.corpus import load_corpus, merge_cases, read_corpus_frame, read_new_cases
+    from sw_nlp.registry import Registry
+    from sw_nlp.report import build_report, write_report
+
+    new, notes = read_new_cases(add)
+    existing = read_corpus_frame(data)
+    merged, counts = merge_cases(existing, new)
+    if counts["added"]:
+        fd, tmp = tempfile.mkstemp(prefix=".cases.", suffix=".part", dir=Path(data).parent)
+        with open(fd, "w", encoding="utf-8", newline="") as handle:
+            merged.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        Path(tmp).replace(data)
+    registry = Registry.at(models_dir)
+    champion_name = registry.current()
+    champion = load_model(registry.path(champion_name))
+    out = registry.new_version_dir()
+    manifest = run_training(data, out, cfg, with_report=False)
+    challenger = load_model(out)
+    corpus = load_corpus(data)
+    report = build_report(
+        challenger,
+        corpus,
+        cfg=Config.from_dict(manifest["config"]),
+        cv=manifest["metrics"]["cv"],
+        other=champion,
+        other_name=f"current ({champion_name})",
+    )
+    write_report(report, out / "report", title=f"sw-nlp challenger {out.name} vs {champion_name}")
+    comparison = report["comparison"]["difference_macro_f1"]
+    registry.record(
+        "register",
+        out.name,
+        champion=champion_name,
+        added=counts,
+        test_macro_f1=manifest["metrics"]["test"]["macro_f1"],
+        difference_vs_champion=comparison,
+    )
+    log.info("registered challenger %s (%d new cases)", out.name, counts["added"])
+    return {
+        "version": out.name,
+        "path": out,
+        "counts": counts,
+        "notes": notes,
+        "comparison": comparison,
+        "challenger_macro_f1": manifest["metrics"]["test"]["macro_f1"],
+        "champion": champion_name,
+        "champion_macro_f1": report["comparison"]["other_test"]["macro_f1"],
+    }

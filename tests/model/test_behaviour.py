@@ -19,7 +19,7 @@ CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus" / "cases.csv"
 
 @pytest.fixture(scope="module")
 def model():
-    return load_model()
+    return load_model(default_bundle_dir())  # the shipped model, whatever is current here
 
 
 def test_default_model_is_the_pinned_one():

@@ -1,0 +1,194 @@
+"""Model versions, one `current` model, and the champion/challenger gate.
+
+Layout under ``models/registry/``: one folder per version (an immutable bundle), a text file
+``current`` naming the version in use (a file, not a symlink, so it works on every OS), and
+``HISTORY.jsonl``, an append-only record of every change: who, when, why and with which
+metrics. Without a registry, the model shipped with sw-nlp is current.
+
+The gate: a challenger is promoted only if its macro-F1 on the frozen test split is not lower
+than the champion's beyond the noise — the upper end of the paired-bootstrap 95% interval of
+(challenger − champion) must not be below zero. ``--force`` overrides it, and the reason is
+recorded.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sw_nlp.bundle import default_bundle_dir, load_model, read_manifest
+from sw_nlp.config import Paths
+from sw_nlp.errors import SwNlpError
+
+log = logging.getLogger(__name__)
+
+SHIPPED = "shipped"  # the name under which the model shipped with sw-nlp appears
+
+
+class RegistryError(SwNlpError):
+    exit_code = 5
+
+
+@dataclass(frozen=True)
+class Registry:
+    root: Path  # models/registry
+
+    @classmethod
+    def at(cls, models_dir: Path) -> Registry:
+        return cls(Path(models_dir) / "registry")
+
+    @property
+    def history_file(self) -> Path:
+        return self.root / "HISTORY.jsonl"
+
+    def versions(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "manifest.json").is_file())
+
+    def path(self, version: str) -> Path:
+        if version == SHIPPED:
+            return default_bundle_dir()
+        path = self.root / version
+        if not (path / "manifest.json").is_file():
+            known = ", ".join([SHIPPED, *self.versions()])
+            raise RegistryError(f"no model version {version!r} (known: {known})")
+        return path
+
+    def current(self) -> str:
+        marker = self.root / "current"
+        if marker.is_file():
+            name = marker.read_text("utf-8").strip()
+            if name:
+                return name
+        return SHIPPED
+
+    def new_version_dir(self) -> Path:
+        """A fresh, sortable version name: v<UTC time>."""
+        stamp = datetime.now(UTC).strftime("v%Y%m%d-%H%M%S")
+        path, n = self.root / stamp, 1
+        while path.exists():
+            n += 1
+            path = self.root / f"{stamp}-{n}"
+        return path
+
+    def history(self) -> list[dict[str, Any]]:
+        if not self.history_file.is_file():
+            return []
+        lines = self.history_file.read_text("utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def record(self, action: str, version: str, **fields: Any) -> dict[str, Any]:
+        entry = {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "who": _user(),
+            "action": action,
+            "version": version,
+            **fields,
+        }
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.history_file, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        return entry
+
+    def _set_current(self, version: str) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / "current.tmp"
+        tmp.write_text(version + "\n", "utf-8")
+        tmp.replace(self.root / "current")
+
+    def listing(self) -> list[dict[str, Any]]:
+        current = self.current()
+        rows = []
+        for version in [SHIPPED, *self.versions()]:
+            manifest = read_manifest(self.path(version))
+            metrics = manifest.get("metrics", {})
+            rows.append(
+                {
+                    "version": version,
+                    "current": version == current,
+                    "created": manifest.get("created"),
+                    "test_macro_f1": metrics.get("test", {}).get("macro_f1"),
+                    "cv_macro_f1": metrics.get("cv", {}).get("macro_f1_mean"),
+                    "corpus_rows": manifest.get("corpus", {}).get("rows"),
+                }
+            )
+        return rows
+
+    def promote(
+        self,
+        version: str,
+        corpus: Any,
+        *,
+        force: bool = False,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Make ``version`` current if it passes the gate against the current model."""
+        from sw_nlp.evaluate import macro_f1, paired_bootstrap
+
+        if force and not reason:
+            raise RegistryError("--force needs --reason: the override is recorded")
+        champion_name = self.current()
+        if version == champion_name:
+            raise RegistryError(f"{version} is already current")
+        challenger = load_model(self.path(version))
+        champion = load_model(self.path(champion_name))
+        test = corpus[corpus["split"] == "test"]
+        if test.empty:
+            raise RegistryError("the corpus has no test split to compare the models on")
+        if challenger.classes_ != champion.classes_ and not force:
+            raise RegistryError(
+                f"{version} predicts {challenger.classes_}, the current model {champion.classes_}: "
+                "not comparable; promote with --force --reason if this is intended"
+            )
+        texts, truth = test["text"].tolist(), test["level"].tolist()
+        a, b = champion.predict(texts), challenger.predict(texts)
+        gate = paired_bootstrap(truth, a, b, challenger.classes_)
+        gate |= {
+            "champion": champion_name,
+            "champion_macro_f1": macro_f1(truth, a, challenger.classes_),
+            "challenger_macro_f1": macro_f1(truth, b, challenger.classes_),
+            "n_test": len(test),
+        }
+        worse = gate["high"] < 0
+        if worse and not force:
+            self.record("refused", version, previous=champion_name, gate=gate)
+            raise RegistryError(
+                f"refused: {version} scores macro-F1 {gate['challenger_macro_f1']:.4f} against "
+                f"{gate['champion_macro_f1']:.4f} for {champion_name}; the difference "
+                f"{gate['difference']:+.4f} (95% interval {gate['low']:+.4f} to {gate['high']:+.4f}) "
+                'is below zero beyond the noise. Override with --force --reason "..."'
+            )
+        self._set_current(version)
+        action = "force-promote" if worse else "promote"
+        return self.record(action, version, previous=champion_name, gate=gate, reason=reason)
+
+    def rollback(self, reason: str | None = None) -> dict[str, Any]:
+        """Make the model that was current before the last promotion current again."""
+        changes = [
+            e for e in self.history() if e["action"] in ("promote", "force-promote", "rollback")
+        ]
+        if not changes:
+            raise RegistryError("nothing to roll back: current has never been changed")
+        previous = changes[-1]["previous"]
+        current = self.current()
+        self._set_current(previous)
+        return self.record("rollback", previous, previous=current, reason=reason)
+
+
+def current_model_dir(models_dir: Path | None = None) -> Path:
+    """The bundle ``load_model()`` and ``classify`` use when no model is named."""
+    registry = Registry.at(models_dir if models_dir is not None else Paths.discover().models)
+    return registry.path(registry.current())
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

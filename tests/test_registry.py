@@ -1,0 +1,165 @@
+"""The retraining loop on small data: add → challenger → gate → promote/refuse → rollback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sw_nlp.bundle import default_bundle_dir, load_model
+from sw_nlp.cli import main
+from sw_nlp.corpus import load_corpus
+from sw_nlp.registry import SHIPPED, Registry, RegistryError
+from sw_nlp.train import run_training
+
+FAST = "[search]\nfolds = 2\nC = [10.0]\nstem = [false]\nremove_stopwords = [false]\nn_jobs = 1\n"
+NEW = [
+    (
+        "Seorang nenek hidup sebatang kara di gubuk, pekerja sosial merujuknya ke panti werdha.",
+        "mikro",
+        "casework_individual",
+    ),
+    (
+        "Warga satu desa membentuk kelompok siaga bencana dan jalur evakuasi bersama perangkat desa.",
+        "mezzo",
+        "community_planning",
+    ),
+    (
+        "Pemerintah provinsi menetapkan peraturan gubernur penanganan anak jalanan di semua kabupaten.",
+        "Makro",
+        "social_policy",
+    ),
+    (
+        "Negara-negara ASEAN menyepakati protokol bersama pemulangan korban perdagangan orang.",
+        "internasional",
+        "international_social_policy",
+    ),
+]
+
+
+@pytest.fixture()
+def home(tmp_path: Path, tiny_corpus_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "data" / "corpus").mkdir(parents=True)
+    shutil.copy(tiny_corpus_path, tmp_path / "data" / "corpus" / "cases.csv")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "fast.toml").write_text(FAST)
+    monkeypatch.setenv("SW_NLP_HOME", str(tmp_path))
+    return tmp_path
+
+
+def garbage_model(home: Path) -> str:
+    """A model trained on shuffled labels: clearly worse than any real one."""
+    corpus = pd.read_csv(home / "data" / "corpus" / "cases.csv", dtype=str, keep_default_na=False)
+    corpus["level"] = np.random.default_rng(0).permutation(corpus["level"].to_numpy())
+    corpus["method"] = corpus["level"].map(
+        {
+            "mikro": "group_work",
+            "mezzo": "mpok",
+            "makro": "social_policy",
+            "global": "international_social_policy",
+        }
+    )
+    path = home / "shuffled.csv"
+    corpus.to_csv(path, index=False)
+    registry = Registry.at(home / "models")
+    out = registry.new_version_dir()
+    from sw_nlp.config import Config
+
+    run_training(path, out, Config.from_toml(home / "fast.toml"), with_report=False)
+    registry.record("register", out.name)
+    return out.name
+
+
+def test_add_rows_registers_a_challenger(home: Path, capsys):
+    add = home / "new.csv"
+    pd.DataFrame(NEW, columns=["text", "level", "method"]).assign(text=lambda f: f["text"]).to_csv(
+        add, index=False
+    )
+    before = load_corpus(home / "data" / "corpus" / "cases.csv")
+    assert main(["retrain", "--add", str(add), "--config", str(home / "fast.toml")]) == 0
+    out = capsys.readouterr()
+    assert "added 4 case(s)" in out.out and "alias 'Makro' read as 'makro'" in out.err
+    after = load_corpus(home / "data" / "corpus" / "cases.csv")
+    assert len(after) == len(before) + 4
+    assert after["case_id"].tail(4).tolist() == ["SW-00001", "SW-00002", "SW-00003", "SW-00004"]
+    assert (after.tail(4)["split"] == "train").all()
+    pd.testing.assert_frame_equal(after.head(len(before)), before)  # the frozen split stays frozen
+    registry = Registry.at(home / "models")
+    [version] = registry.versions()
+    assert registry.current() == SHIPPED  # registered, not promoted
+    assert (registry.root / version / "report" / "report.html").is_file()
+    assert (
+        "## Comparison with current (shipped)"
+        in (registry.root / version / "report" / "report.md").read_text()
+    )
+    assert [e["action"] for e in registry.history()] == ["register"]
+
+    # the same file again adds nothing: same normalised texts
+    assert main(["retrain", "--add", str(add), "--config", str(home / "fast.toml")]) == 0
+    assert (
+        "added 0 case(s); skipped 0 with a known id, 4 with a known text"
+        in capsys.readouterr().out
+    )
+
+
+def test_bad_new_rows_are_named(home: Path, capsys):
+    add = home / "bad.csv"
+    pd.DataFrame([("teks", "nasional", "mpok")], columns=["text", "level", "method"]).to_csv(
+        add, index=False
+    )
+    assert main(["retrain", "--add", str(add)]) == 3
+    assert "bad.csv:2:level: unknown label 'nasional'" in capsys.readouterr().err
+
+
+def test_gate_refuses_worse_accepts_better_and_rollback_restores(home: Path, capsys):
+    registry = Registry.at(home / "models")
+    corpus = load_corpus(home / "data" / "corpus" / "cases.csv")
+    bad = garbage_model(home)
+
+    with pytest.raises(RegistryError, match="refused: .* below zero beyond the noise"):
+        registry.promote(bad, corpus)
+    assert registry.current() == SHIPPED
+    with pytest.raises(RegistryError, match="--force needs --reason"):
+        registry.promote(bad, corpus, force=True)
+    assert main(["models", "promote", bad, "--force", "--reason", "test of the override"]) == 0
+    assert registry.current() == bad
+    assert registry.history()[-1]["reason"] == "test of the override"
+    assert registry.history()[-1]["action"] == "force-promote"
+
+    texts = corpus["text"].tolist()
+    bad_proba = load_model(registry.path(bad)).predict_proba(texts)
+    assert np.array_equal(
+        load_model().predict_proba(texts), bad_proba
+    )  # load_model() follows current
+
+    # the shipped model is better than the garbage one: the gate lets it back in
+    entry = registry.promote(SHIPPED, corpus)
+    assert entry["action"] == "promote" and entry["gate"]["difference"] > 0
+    assert np.array_equal(
+        load_model().predict_proba(texts), load_model(default_bundle_dir()).predict_proba(texts)
+    )
+
+    assert main(["models", "rollback", "--reason", "checking rollback"]) == 0
+    assert registry.current() == bad
+    assert np.array_equal(
+        load_model().predict_proba(texts), bad_proba
+    )  # exactly the previous predictions
+
+    actions = [e["action"] for e in registry.history()]
+    assert actions == ["register", "refused", "force-promote", "promote", "rollback"]
+    assert all({"when", "who", "version"} <= set(e) for e in registry.history())
+    capsys.readouterr()
+    assert main(["models", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert f"* {bad}" in listing and "  shipped" in listing
+    assert main(["models", "show", bad]) == 0
+    assert json.loads(capsys.readouterr().out)["format_version"] == 1
+
+
+def test_rollback_without_history(home: Path):
+    with pytest.raises(RegistryError, match="nothing to roll back"):
+        Registry.at(home / "models").rollback()
