@@ -191,6 +191,69 @@ def retrain_cmd(
     typer.echo(f"to use it: sw-nlp models promote {result['version']}")
 
 
+@app.command("audit")
+def audit_cmd(
+    data: Annotated[
+        Path | None, typer.Option(help="Labelled corpus CSV (default: data/corpus/cases.csv).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config for the audit model.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="CSV to write (default: reports/audit.csv).")
+    ] = None,
+) -> None:
+    """Find likely label errors (out-of-fold confident learning) and conflicting near-duplicates."""
+    from sw_nlp.corpus import load_corpus
+    from sw_nlp.files import ResultWriter
+    from sw_nlp.labelling import audit
+
+    paths = Paths.discover()
+    found = audit(load_corpus(data or paths.corpus), _config(config))
+    out = out or paths.reports / "audit.csv"
+    with ResultWriter(out) as writer:
+        writer.write(found)
+    typer.echo(f"{len(found)} case(s) to review, most suspicious first: {out}")
+    for _, row in found.head(10).iterrows():
+        typer.echo(
+            f"  {row['case_id']}: labelled {row['level']}, looks like {row['suggested']} ({row['reason']})"
+        )
+
+
+@app.command("suggest")
+def suggest_cmd(
+    pool: Annotated[Path, typer.Option(help="Unlabelled cases (CSV, XLSX, JSONL, Parquet).")],
+    n: Annotated[int, typer.Option("-n", min=1, help="How many cases to pick.")] = 50,
+    model: Annotated[
+        Path | None, typer.Option(help="Model bundle (default: the current model).")
+    ] = None,
+    text_column: Annotated[str | None, typer.Option(help="Column holding the case text.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="CSV to write (default: reports/to_label.csv).")
+    ] = None,
+) -> None:
+    """Pick the cases whose labels would teach the model most, diverse, ready to label."""
+    import pandas as pd
+
+    from sw_nlp.bundle import load_model
+    from sw_nlp.files import ResultWriter, open_cases
+    from sw_nlp.labelling import suggest
+
+    paths = Paths.discover()
+    source = open_cases(pool, text_column, chunk_size=10_000)
+    frame = pd.concat(
+        [pd.DataFrame({**chunk.ids, "text": chunk.texts}) for chunk in source.chunks],
+        ignore_index=True,
+    )
+    picked = suggest(load_model(model), frame, n)
+    picked["method"] = ""
+    out = out or paths.reports / "to_label.csv"
+    with ResultWriter(out) as writer:
+        writer.write(picked)
+    typer.echo(
+        f"picked {len(picked)} of {len(frame)} cases: fill in level and method in {out}, then"
+    )
+    typer.echo(f"  sw-nlp retrain --add {out}")
+
+
 @models_app.command("list")
 def models_list_cmd() -> None:
     """Model versions, the current one marked with *."""

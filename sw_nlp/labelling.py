@@ -377,7 +377,8 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
 
 
 def _text(value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    """Cell to text; None, NaN and pd.NA (what spreadsheets leave in empty cells) are empty."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return ""
     return str(value)
 

@@ -81,3 +81,56 @@ def test_python_dash_m_entry_point():
         [sys.executable, "-m", "sw_nlp", "--help"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and "classify" in done.stdout
+
+
+def test_audit_and_suggest_commands(
+    tmp_path: Path, tiny_corpus_path: Path, trained_bundle: Path, capsys
+):
+    out = tmp_path / "audit.csv"
+    config = tmp_path / "fast.toml"
+    config.write_text("[search]\nfolds = 2\nC = [10.0]\n")
+    assert (
+        main(
+            ["audit", "--data", str(tiny_corpus_path), "--config", str(config), "--out", str(out)]
+        )
+        == 0
+    )
+    found = pd.read_csv(out)
+    assert {"case_id", "level", "suggested", "reason", "excerpt"} <= set(found.columns)
+    assert "case(s) to review" in capsys.readouterr().out
+
+    pool = tmp_path / "pool.csv"
+    pd.DataFrame(
+        {
+            "no": range(6),
+            "uraian": [
+                "Seorang anak butuh pendampingan",
+                "Rapat desa soal posko",
+                "Perda provinsi baru",
+                "Konvensi PBB antarnegara",
+                "Kelompok ibu di kelurahan",
+                "Program kota untuk lansia",
+            ],
+        }
+    ).to_csv(pool, index=False)
+    picked = tmp_path / "to_label.csv"
+    assert (
+        main(
+            [
+                "suggest",
+                "--pool",
+                str(pool),
+                "-n",
+                "3",
+                "--model",
+                str(trained_bundle),
+                "--out",
+                str(picked),
+            ]
+        )
+        == 0
+    )
+    frame = pd.read_csv(picked, keep_default_na=False)
+    assert len(frame) == 3 and (frame["level"] == "").all() and "method" in frame.columns
+    assert set(frame["no"].astype(int)) <= set(range(6))
+    assert "sw-nlp retrain --add" in capsys.readouterr().out

@@ -97,8 +97,8 @@ def test_audit_finds_planted_label_errors(corpus: pd.DataFrame):
     assert (found["suggested"] == found["case_id"].map(truth)).sum() >= 8  # the original label
     assert (found["p_suggested"] > found["p_given"]).all()
     assert out["p_given"].is_monotonic_increasing
-    likely = out[out["reason"] == LABEL_ERROR]
-    assert len(likely) and likely["case_id"].isin(flipped).mean() >= 0.5  # the strict tier is precise
+    likely = out[out["reason"] == LABEL_ERROR]  # the strict tier: mostly the planted errors
+    assert len(likely) and likely["case_id"].isin(flipped).mean() >= 0.5
     assert set(out["split"]) <= {"train", "test"}
     assert out["excerpt"].str.len().max() <= 160
 
@@ -129,8 +129,8 @@ def test_audit_odd_input(fast_config: Config):
         audit(pd.DataFrame({"text": ["a b c"]}), fast_config)
     odd = pd.DataFrame(
         {
-            "text": ["", None, "Konseling untuk seorang ibu", "Rapat desa membahas posko"],
-            "level": ["mikro", "mezzo", "mikro", None],
+            "text": ["", None, pd.NA, "Konseling untuk seorang ibu", "Rapat desa membahas"],
+            "level": ["mikro", "mezzo", "makro", "mikro", None],
         }
     )
     out = audit(odd, fast_config)  # nothing a model can judge: no rows, no exception
@@ -151,7 +151,9 @@ def pool(corpus: pd.DataFrame, small_model: CaseClassifier) -> pd.DataFrame:
         for j in (1, 2):
             copy = row.copy()
             copy["case_id"] = f"COPY-{k}-{j}"
-            copy["text"] = row["text"] + (" Mohon ditindaklanjuti." if j == 1 else " Terima kasih.")
+            copy["text"] = row["text"] + (
+                " Mohon ditindaklanjuti." if j == 1 else " Terima kasih."
+            )
             copies.append(copy)
     empty = base.iloc[0].copy()
     empty["case_id"], empty["text"] = "EMPTY", "   "
@@ -177,7 +179,9 @@ def test_suggest_picks_uncertain_diverse_cases(small_model: CaseClassifier, pool
     assert picks["case_id"].is_unique and "EMPTY" not in set(picks["case_id"])
     for a, b in combinations(picks["text"], 2):
         assert jaccard(a, b) < NEAR_DUPLICATE_JACCARD
-    assert picks["margin"].to_numpy() == pytest.approx(margins(small_model, picks["text"].tolist()))
+    assert picks["margin"].to_numpy() == pytest.approx(
+        margins(small_model, picks["text"].tolist())
+    )
     assert picks["margin"].mean() < margins(small_model, pool["text"].tolist()).mean() / 2
     assert (picks["predicted"] != picks["runner_up"]).all()
     assert set(picks["predicted"]) | set(picks["runner_up"]) <= set(LEVELS)
