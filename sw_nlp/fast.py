@@ -1,0 +1,416 @@
+"""Fast inference: the fitted pipeline's own feature matrix, computed for a whole chunk at once.
+
+scikit-learn spends almost all of its prediction time in per-document Python: a regular
+expression per text, then a Python list of character n-grams per word. The model itself is a
+sparse dot product. Every preprocessing step after tokenisation is a function of one token
+(see ``preprocess``), so this module:
+
+1. tokenises the chunk with Arrow string kernels (C++), sending to the exact Python path only
+   the rows where a kernel could differ from Python's ``re`` and ``str.lower`` (identifiers to
+   mask, underscores, characters outside a checked set);
+2. works out each *distinct* token once and caches it: its normalised form(s), whether it is a
+   stopword, its stem, its word-vocabulary id and its character n-gram counts;
+3. builds word n-grams from shifted id arrays (after stopword removal, as scikit-learn does, so
+   a bigram may span a removed stopword) and character n-gram counts as
+   (doc × token counts) @ (token × char n-gram counts);
+4. applies the fitted TF-IDF weights exactly as ``TfidfTransformer.transform`` does.
+
+The result equals the pipeline's ``features`` output (tested on the corpus and on random texts),
+so the fitted classifier gives the same probabilities. It is built from a fitted pipeline at
+load time and is never saved: the bundle stays a plain scikit-learn pipeline. A pipeline this
+module does not support raises ``UnsupportedPipeline`` and callers use the pipeline itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import normalize
+from sklearn.utils.extmath import softmax
+
+from sw_nlp.pii import PII_CANDIDATE, mask_pii
+from sw_nlp.preprocess import (
+    TextNormalizer,
+    WordAnalyzer,
+    clean_text,
+    normalize_token,
+    tokenize,
+)
+
+log = logging.getLogger(__name__)
+
+_STOP, _UNKNOWN = -2, -1  # word-token ids that are not vocabulary tokens
+MAX_CACHED_TOKENS = 1 << 18  # distinct tokens kept between chunks; memory stays bounded
+
+
+class UnsupportedPipeline(Exception):
+    """The fitted pipeline has a shape or setting the fast path does not reproduce."""
+
+
+@dataclass
+class FastBatch:
+    """One chunk's TF-IDF blocks and what batch classification needs besides them."""
+
+    word: sp.csr_matrix
+    char: sp.csr_matrix
+    vocabulary_share: np.ndarray  # share of each text's word tokens seen in training
+    _docs: np.ndarray
+    _tokens: np.ndarray
+    _strings: list[str]
+
+    @property
+    def X(self) -> sp.csr_matrix:
+        """The ``features`` step's output: both blocks side by side."""
+        return sp.hstack([self.word, self.char], format="csr")
+
+    def normalized(self) -> list[str]:
+        """The normalised texts (as ``TextNormalizer`` gives them), rebuilt from token ids."""
+        out: list[list[str]] = [[] for _ in range(self.word.shape[0])]
+        strings = self._strings
+        for d, g in zip(self._docs.tolist(), self._tokens.tolist(), strict=True):
+            out[d].append(strings[g])
+        return [" ".join(words) for words in out]
+
+
+class FastPath:
+    """The fitted pipeline's features and probabilities for a chunk, vectorised over the chunk.
+
+    Holds caches that grow with the distinct tokens seen (bounded by ``MAX_CACHED_TOKENS``),
+    so one instance serves a whole batch job; it is not thread-safe.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._normalizer, self._word, self._char = _check_supported(pipeline)
+        self._classifier = pipeline.steps[-1][1]
+        analyzer: WordAnalyzer = self._word.tokenizer
+        self._word_analyzer = analyzer
+        self._char_analyzer = self._char.build_analyzer()
+        self._lexicon = dict(self._normalizer.lexicon or {})
+        self._low, self._high = self._word.ngram_range
+        self._n_word = len(self._word.vocabulary_)
+        self._n_char = len(self._char.vocabulary_)
+        self._index_word_vocabulary()
+        self._sum_word = sp.identity(self._n_word, format="csr")
+        self._reset_cache()
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def _index_word_vocabulary(self) -> None:
+        """Word n-gram features as integer keys over a table of the tokens they are made of."""
+        token_ids: dict[str, int] = {}
+        grams: list[tuple[list[int], int]] = []
+        for term, feature in self._word.vocabulary_.items():
+            parts = term.split(" ")
+            if not self._low <= len(parts) <= self._high or "" in parts:
+                raise UnsupportedPipeline(f"word feature {len(parts)} tokens long")
+            grams.append(([token_ids.setdefault(p, len(token_ids)) for p in parts], feature))
+        self._token_ids = token_ids
+        base = max(len(token_ids), 1)
+        if base ** self._high >= 2**62:
+            raise UnsupportedPipeline("word n-grams too long for integer keys")
+        self._base = base
+        self._unigram = np.full(base + 1, -1, dtype=np.int64)  # last slot: unknown token
+        keys: dict[int, tuple[list[int], list[int]]] = {}
+        for ids, feature in grams:
+            if len(ids) == 1:
+                self._unigram[ids[0]] = feature
+            else:
+                key = 0
+                for i in ids:
+                    key = key * base + i
+                k, f = keys.setdefault(len(ids), ([], []))
+                k.append(key)
+                f.append(feature)
+        # A hash index (pandas) looks keys up several times faster than a binary search.
+        self._ngram_keys: dict[int, tuple[pd.Index, np.ndarray]] = {
+            n: (pd.Index(np.asarray(k, np.int64)), np.asarray(f, np.int64))
+            for n, (k, f) in keys.items()
+        }
+
+    def _reset_cache(self) -> None:
+        self._raw: dict[str, tuple[int, ...]] = {}  # raw token -> final token ids
+        self._final: dict[str, int] = {}  # final (normalised) token -> id
+        self._strings: list[str] = []
+        self._word_id: list[int] = []  # final token -> word-token id, _STOP or _UNKNOWN
+        self._char_rows: list[tuple[list[int], list[int]]] = []
+        self._word_array = np.zeros(0, np.int64)
+        self._char_matrix = sp.csr_matrix((0, self._n_char), dtype=np.float64)
+
+    # -- per distinct token ------------------------------------------------------------------
+
+    def _final_id(self, token: str) -> int:
+        found = self._final.get(token)
+        if found is not None:
+            return found
+        new = len(self._strings)
+        self._final[token] = new
+        self._strings.append(token)
+        words = self._word_analyzer(token)
+        if not words:
+            self._word_id.append(_STOP)
+        elif len(words) == 1 and not any(c.isspace() for c in words[0]):
+            self._word_id.append(self._token_ids.get(words[0], _UNKNOWN))
+        else:
+            raise UnsupportedPipeline("the word analyzer split a token")
+        counts: dict[int, int] = {}
+        vocabulary = self._char.vocabulary_
+        for gram in self._char_analyzer(token):
+            j = vocabulary.get(gram)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        self._char_rows.append((list(counts), list(counts.values())))
+        return new
+
+    def _piece_ids(self, piece: str) -> tuple[int, ...]:
+        """Final token ids of a whitespace-free piece of text (``"anak-anak,"``, ``"(lansia)"``)."""
+        found = self._raw.get(piece)
+        if found is None:
+            normalizer = self._normalizer
+            found = self._raw[piece] = tuple(
+                self._final_id(t)
+                for token in tokenize(piece)
+                for t in normalize_token(
+                    token, self._lexicon, normalizer.numbers_as_token
+                ).split()
+            )
+        return found
+
+    def _sync_tables(self) -> None:
+        """Grow the array forms of the token tables to cover tokens added in this chunk."""
+        known = self._char_matrix.shape[0]
+        if known == len(self._strings):
+            return
+        self._word_array = np.asarray(self._word_id, np.int64)
+        rows = self._char_rows[known:]
+        indptr = np.cumsum([0] + [len(r[0]) for r in rows])
+        indices = np.fromiter((j for r in rows for j in r[0]), np.int32, int(indptr[-1]))
+        data = np.fromiter((c for r in rows for c in r[1]), np.float64, int(indptr[-1]))
+        block = sp.csr_matrix((data, indices, indptr), shape=(len(rows), self._n_char))
+        self._char_matrix = sp.vstack([self._char_matrix, block], format="csr")
+
+    # -- per chunk ---------------------------------------------------------------------------
+
+    def features(self, texts: Sequence[str]) -> FastBatch:
+        """``pipeline[:-1].transform(texts)``, as two TF-IDF blocks (word, char)."""
+        if len(self._raw) > MAX_CACHED_TOKENS or len(self._strings) > MAX_CACHED_TOKENS:
+            self._reset_cache()
+        n = len(texts)
+        docs, tokens = self._tokens(texts)
+        self._sync_tables()
+        word_counts, share = self._word_counts(n, docs, tokens)
+        char_counts = self._char_counts(n, docs, tokens)
+        return FastBatch(
+            _tfidf(self._word, word_counts),
+            _tfidf(self._char, char_counts),
+            share,
+            docs,
+            tokens,
+            self._strings,
+        )
+
+    def predict_proba(self, batch: FastBatch) -> np.ndarray:
+        """The classifier's probabilities, columns in its ``classes_`` order.
+
+        A multinomial logistic regression's decision function is computed block by block,
+        which saves joining the blocks; anything else gets the joined matrix.
+        """
+        clf = self._classifier
+        if not isinstance(clf, LogisticRegression) or len(clf.classes_) <= 2:
+            return clf.predict_proba(batch.X)
+        coef = clf.coef_
+        scores = batch.word @ coef[:, : self._n_word].T
+        scores += batch.char @ coef[:, self._n_word :].T
+        scores += clf.intercept_
+        return softmax(np.asarray(scores), copy=False)
+
+    def _tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Document index and final token id of every token of the chunk, documents in order.
+
+        The tokenizer's matches never contain whitespace, so a text's tokens are the tokens of
+        its whitespace-separated pieces, in order, and each distinct piece is tokenised once.
+        Cleaning (NFKC, control characters, lower case) and identifier masking reduce to
+        Arrow's ASCII lower-casing on rows that are ASCII once the safe symbols are replaced
+        and hold nothing to mask; the other rows are cleaned and masked in Python.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = pa.array(texts, type=pa.string())
+        ascii_rows = pc.string_is_ascii(array)
+        if not pc.all(ascii_rows).as_py():
+            array = pc.replace_substring_regex(array, pattern=_safe_symbols(), replacement="#")
+            ascii_rows = pc.string_is_ascii(array)
+        python = pc.invert(ascii_rows)
+        if self._normalizer.mask_pii:
+            python = pc.or_(python, pc.match_substring_regex(array, PII_CANDIDATE))
+        lowered = pc.ascii_lower(array)
+        python_rows = np.flatnonzero(python.to_numpy(zero_copy_only=False)).tolist()
+        if python_rows:
+            mask = self._normalizer.mask_pii
+            cleaned = [clean_text(mask_pii(texts[i]) if mask else texts[i]) for i in python_rows]
+            lowered = pc.replace_with_mask(lowered, python, pa.array(cleaned, type=pa.string()))
+        pieces = pc.ascii_split_whitespace(lowered)
+        piece_docs = pc.list_parent_indices(pieces).to_numpy().astype(np.int64)
+        flat = pieces.flatten()
+
+        encoded = pc.dictionary_encode(flat)
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        mapped = [self._piece_ids(p) for p in encoded.dictionary.to_pylist()]
+        lengths = np.fromiter((len(m) for m in mapped), np.int64, len(mapped))
+        ids = np.fromiter((g for m in mapped for g in m), np.int64, int(lengths.sum()))
+        starts = np.cumsum(lengths) - lengths
+        per_piece = lengths[codes]
+        total = int(per_piece.sum())
+        out_docs = np.repeat(piece_docs, per_piece)
+        within = np.arange(total) - np.repeat(np.cumsum(per_piece) - per_piece, per_piece)
+        return out_docs, ids[np.repeat(starts[codes], per_piece) + within]
+
+    def _word_counts(
+        self, n: int, docs: np.ndarray, tokens: np.ndarray
+    ) -> tuple[sp.csr_matrix, np.ndarray]:
+        ids = self._word_array[tokens] if len(tokens) else np.zeros(0, np.int64)
+        keep = ids != _STOP
+        ids, docs = ids[keep], docs[keep]
+        ids = np.where(ids == _UNKNOWN, self._base, ids)  # the unigram table's unknown slot
+        # One column per n-gram size, one row per token position: read row by row, the
+        # features come out grouped by document, which is all a CSR matrix needs.
+        sizes = sorted(self._ngram_keys)
+        found = np.full((len(ids), 1 + len(sizes)), -1, np.int64)
+        unigram = self._unigram[ids]
+        if self._low == 1:
+            found[:, 0] = unigram
+        for column, size in enumerate(sizes, 1):
+            keys, features = self._ngram_keys[size]
+            if len(ids) < size:
+                continue
+            span = len(ids) - size + 1
+            valid = np.ones(span, bool)
+            key = np.zeros(span, np.int64)
+            for offset in range(size):
+                part = ids[offset : offset + span]
+                valid &= part != self._base
+                valid &= docs[offset : offset + span] == docs[:span]
+                key = key * self._base + np.where(part == self._base, 0, part)
+            where = np.flatnonzero(valid)
+            pos = keys.get_indexer(key[where])
+            hit = pos >= 0
+            found[where[hit], column] = features[pos[hit]]
+        flat = found.ravel()
+        hits = flat >= 0
+        feature_docs = np.repeat(docs, found.shape[1])[hits]
+        occurrences = sp.csr_matrix(
+            (np.ones(int(hits.sum())), flat[hits], _indptr(feature_docs, n)),
+            shape=(n, self._n_word),
+        )
+        counts = occurrences @ self._sum_word  # sums repeated features of a row
+        total = np.bincount(docs, minlength=n)
+        known = np.bincount(docs[unigram >= 0], minlength=n)
+        share = np.divide(known, total, out=np.zeros(n), where=total > 0)
+        return counts.tocsr(), share
+
+    def _char_counts(self, n: int, docs: np.ndarray, tokens: np.ndarray) -> sp.csr_matrix:
+        """Char n-gram counts as (doc × token occurrences) @ (token × char n-gram counts).
+
+        Repeated tokens in a row are summed by the product itself. The product's column
+        indices are left unsorted: sorting them would cost as much as the product, and only
+        changes the order of floating-point sums (by ~1e-16), not a count.
+        """
+        per_doc = sp.csr_matrix(
+            (np.ones(len(tokens)), tokens, _indptr(docs, n)), shape=(n, len(self._strings))
+        )
+        return (per_doc @ self._char_matrix).tocsr()
+
+
+def _indptr(sorted_docs: np.ndarray, n: int) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(np.bincount(sorted_docs, minlength=n))])
+
+
+def _tfidf(vectorizer: TfidfVectorizer, counts: sp.csr_matrix) -> sp.csr_matrix:
+    """``TfidfTransformer.transform`` step by step, from the vectorizer's public attributes."""
+    X = counts.astype(vectorizer.dtype, copy=False)
+    if vectorizer.sublinear_tf:
+        # 1 + log(count); most counts are 1, which stay 1.0 exactly as log(1) + 1 does.
+        many = X.data > 1.0
+        X.data[many] = np.log(X.data[many]) + 1.0
+    if vectorizer.use_idf:
+        X.data *= vectorizer.idf_[X.indices]
+    if vectorizer.norm is not None:
+        X = normalize(X, norm=vectorizer.norm, copy=False)
+    return X
+
+
+def _check_supported(pipeline: Pipeline) -> tuple[TextNormalizer, TfidfVectorizer, TfidfVectorizer]:
+    steps = dict(pipeline.steps)
+    normalizer, features = steps.get("normalize"), steps.get("features")
+    if not isinstance(normalizer, TextNormalizer) or not isinstance(features, FeatureUnion):
+        raise UnsupportedPipeline("steps are not normalize + features")
+    if len(pipeline.steps) != 3 or features.transformer_weights:
+        raise UnsupportedPipeline("unexpected steps or weighted features")
+    blocks = dict(features.transformer_list)
+    word, char = blocks.get("word"), blocks.get("char")
+    if list(blocks) != ["word", "char"] or not all(
+        isinstance(v, TfidfVectorizer) for v in (word, char)
+    ):
+        raise UnsupportedPipeline("features are not word + char TF-IDF")
+    assert isinstance(word, TfidfVectorizer) and isinstance(char, TfidfVectorizer)
+    common = {"lowercase": False, "preprocessor": None, "strip_accents": None, "binary": False}
+    for vec in (word, char):
+        params = vec.get_params()
+        if any(params[k] != v for k, v in common.items()) or vec.stop_words is not None:
+            raise UnsupportedPipeline("vectorizer preprocessing the fast path does not mirror")
+        if vec.norm not in ("l2", "l1", None):
+            raise UnsupportedPipeline(f"norm {vec.norm!r}")
+    if word.analyzer != "word" or not isinstance(word.tokenizer, WordAnalyzer):
+        raise UnsupportedPipeline("word block does not use WordAnalyzer")
+    if char.analyzer != "char_wb":
+        raise UnsupportedPipeline(f"char analyzer {char.analyzer!r}")
+    if word.ngram_range[0] < 1 or word.ngram_range[1] > 3:
+        raise UnsupportedPipeline(f"word n-grams {word.ngram_range}")
+    return normalizer, word, char
+
+
+@cache
+def _safe_symbols() -> str:
+    """A character class of non-ASCII symbols that act exactly like ``#`` in every step.
+
+    Curly quotes, dashes, bullets, ellipses, arrows, emoji: punctuation or symbols that NFKC
+    and ``str.lower`` leave alone, that are neither word characters nor whitespace for
+    Python's ``re`` and that no identifier pattern uses. Replacing them by ``#`` keeps a row on
+    the ASCII path without changing a single token.
+    """
+    blocks = [(0x80, 0x2FF), (0x2000, 0x2BFF), (0x3000, 0x303F), (0xFE30, 0xFE4F),
+              (0x1F000, 0x1FAFF)]  # fmt: skip
+    control = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]")
+    word_or_space = re.compile(r"[\w\s]")
+    safe = [
+        c
+        for lo, hi in blocks
+        for c in map(chr, range(lo, hi + 1))
+        if unicodedata.category(c)[0] in "PS"
+        and unicodedata.normalize("NFKC", c) == c
+        and c.lower() == c
+        and not word_or_space.match(c)
+        and not control.match(c)
+        and unicodedata.combining(c) == 0
+    ]
+    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in safe) + "]"
+
+
+def build_fast_path(pipeline: Pipeline) -> FastPath | None:
+    """The fast path for a fitted pipeline, or None (with the reason logged) if unsupported."""
+    try:
+        return FastPath(pipeline)
+    except UnsupportedPipeline as exc:
+        log.info("fast inference not available, using the pipeline itself: %s", exc)
+        return None
+
