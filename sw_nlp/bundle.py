@@ -121,11 +121,12 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(path: Path | str | None = None) -> CaseClassifier:
+def load_model(path: Path | str | None = None, *, fast: bool = True) -> CaseClassifier:
     """Load a bundle after checking it.
 
     No path: the registry's current model (``models/registry/current`` of this checkout), or
-    the model shipped with sw-nlp when there is no registry.
+    the model shipped with sw-nlp when there is no registry. ``fast=False`` predicts with the
+    scikit-learn pipeline itself rather than the fast path built from it (same numbers).
     """
     if path is None:
         from sw_nlp.registry import current_model_dir
@@ -176,7 +177,7 @@ def load_model(path: Path | str | None = None) -> CaseClassifier:
     cfg = Config.from_dict(
         {"review": manifest.get("config", {}).get("review", {})}, source=str(bundle_dir)
     )
-    clf = CaseClassifier(pipeline, review=cfg.review)
+    clf = CaseClassifier(pipeline, review=cfg.review, fast=fast)
     clf.manifest = manifest  # type: ignore[attr-defined]
     return clf
 

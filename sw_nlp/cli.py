@@ -391,6 +391,14 @@ def classify_cmd(
     scheduler: Annotated[
         str | None, typer.Option(help="Address of a running Dask scheduler.")
     ] = None,
+    exact_path: Annotated[
+        bool,
+        typer.Option(
+            "--exact-path",
+            help="Predict with the scikit-learn pipeline itself, not the fast path (same "
+            "numbers, slower; for checking and benchmarks).",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", help="No progress bar and no summary.")
     ] = False,
@@ -412,6 +420,7 @@ def classify_cmd(
         chunk_size=chunk_size,
         engine=engine,
         scheduler=scheduler,
+        fast=not exact_path,
         progress=terminal_progress if show_progress else None,
     )
     if show_progress:

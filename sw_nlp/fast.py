@@ -29,6 +29,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -116,7 +117,7 @@ class FastPath:
             grams.append(([token_ids.setdefault(p, len(token_ids)) for p in parts], feature))
         self._token_ids = token_ids
         base = max(len(token_ids), 1)
-        if base ** self._high >= 2**62:
+        if base**self._high >= 2**62:
             raise UnsupportedPipeline("word n-grams too long for integer keys")
         self._base = base
         self._unigram = np.full(base + 1, -1, dtype=np.int64)  # last slot: unknown token
@@ -179,9 +180,7 @@ class FastPath:
             found = self._raw[piece] = tuple(
                 self._final_id(t)
                 for token in tokenize(piece)
-                for t in normalize_token(
-                    token, self._lexicon, normalizer.numbers_as_token
-                ).split()
+                for t in normalize_token(token, self._lexicon, normalizer.numbers_as_token).split()
             )
         return found
 
@@ -349,7 +348,9 @@ def _tfidf(vectorizer: TfidfVectorizer, counts: sp.csr_matrix) -> sp.csr_matrix:
     return X
 
 
-def _check_supported(pipeline: Pipeline) -> tuple[TextNormalizer, TfidfVectorizer, TfidfVectorizer]:
+def _check_supported(
+    pipeline: Pipeline,
+) -> tuple[TextNormalizer, TfidfVectorizer, TfidfVectorizer]:
     steps = dict(pipeline.steps)
     normalizer, features = steps.get("normalize"), steps.get("features")
     if not isinstance(normalizer, TextNormalizer) or not isinstance(features, FeatureUnion):
@@ -413,4 +414,3 @@ def build_fast_path(pipeline: Pipeline) -> FastPath | None:
     except UnsupportedPipeline as exc:
         log.info("fast inference not available, using the pipeline itself: %s", exc)
         return None
-

@@ -6,6 +6,7 @@ the bundle format: ``explain`` and later the fast path look them up.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,8 +20,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from sw_nlp.config import Config, ReviewConfig
 from sw_nlp.corpus import order_labels
+from sw_nlp.fast import FastBatch, FastPath, UnsupportedPipeline, build_fast_path
 from sw_nlp.features import build_features
 from sw_nlp.preprocess import TextNormalizer, WordAnalyzer, build_lexicon
+
+log = logging.getLogger(__name__)
 
 
 def build_pipeline(cfg: Config) -> Pipeline:
@@ -53,19 +57,30 @@ class CaseClassifier:
 
     It supports a case worker's decision and never makes it: ``predict_proba`` and
     ``explain`` are there so that a person can see how sure the model is, and why.
+
+    With ``fast=True`` (the default) predictions go through ``sw_nlp.fast``, which computes the
+    pipeline's own numbers a chunk at a time; a pipeline it does not support, or any text it
+    cannot handle, goes through the pipeline itself. ``fast=False`` always uses the pipeline.
     """
 
-    def __init__(self, pipeline: Pipeline, review: ReviewConfig | None = None) -> None:
+    def __init__(
+        self, pipeline: Pipeline, review: ReviewConfig | None = None, fast: bool = True
+    ) -> None:
         check_is_fitted(pipeline, msg="CaseClassifier needs a fitted pipeline")
         self.pipeline = pipeline
         self.review = review or ReviewConfig()
         fitted = list(pipeline.classes_)
         self.classes_: list[str] = order_labels(fitted)
         self._columns = np.array([fitted.index(label) for label in self.classes_])
+        self._fast: FastPath | None = build_fast_path(pipeline) if fast else None
+
+    @property
+    def uses_fast_path(self) -> bool:
+        return self._fast is not None
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities, one column per label in ``classes_`` order (mikro, mezzo, …)."""
-        return self.pipeline.predict_proba(_as_list(texts))[:, self._columns]
+        return self.analyse(_as_list(texts), k=0).proba
 
     def predict(self, texts: Iterable[str]) -> list[str]:
         proba = self.predict_proba(texts)
@@ -88,9 +103,19 @@ class CaseClassifier:
         Batch classification needs all three; normalising and vectorising once is what keeps
         explanations affordable on large files.
         """
-        normalized = self.pipeline.named_steps["normalize"].transform(_as_list(texts))
-        X = self.pipeline.named_steps["features"].transform(normalized).tocsr()
-        raw = self.pipeline.named_steps["classify"].predict_proba(X)
+        texts = _as_list(texts)
+        batch = self._fast_batch(texts)
+        if batch is not None and self._fast is not None:
+            raw = self._fast.predict_proba(batch)
+            shares = batch.vocabulary_share
+            if k > 0:
+                X, normalized = batch.X, batch.normalized()
+        else:
+            normalized = self.pipeline.named_steps["normalize"].transform(texts)
+            X = self.pipeline.named_steps["features"].transform(normalized).tocsr()
+            raw = self.pipeline.named_steps["classify"].predict_proba(X)
+            word = self.pipeline.named_steps["features"].transformer_list[0][1]
+            shares = np.array([_share(word.tokenizer(t), word.vocabulary_) for t in normalized])
         fitted = list(self.pipeline.classes_)
         explanations: list[list[tuple[str, float]]] = []
         if k > 0:
@@ -101,11 +126,19 @@ class CaseClassifier:
             for i, text in enumerate(normalized):
                 target = fitted.index(label) if label is not None else int(raw[i].argmax())
                 explanations.append(self._explain_row(text, X[i], centred[target], k))
-        word = self.pipeline.named_steps["features"].transformer_list[0][1]
-        shares = np.array([_share(word.tokenizer(t), word.vocabulary_) for t in normalized])
         return Analysis(
             proba=raw[:, self._columns], explanations=explanations, vocabulary_share=shares
         )
+
+    def _fast_batch(self, texts: list[str]) -> FastBatch | None:
+        if self._fast is None or not texts:
+            return None
+        try:
+            return self._fast.features(texts)
+        except UnsupportedPipeline as exc:  # found only on some text: stop using it
+            log.warning("fast inference turned off, using the pipeline itself: %s", exc)
+            self._fast = None
+            return None
 
     def _explain_row(
         self, normalized: str, row: Any, weights: np.ndarray, k: int
