@@ -75,7 +75,8 @@ class FastBatch:
         return sp.hstack([self.word, self.char], format="csr")
 
     def normalized(self) -> list[str]:
-        """The normalised texts (as ``TextNormalizer`` gives them), rebuilt from token ids."""
+        """The normalised texts, rebuilt from token ids: ``TextNormalizer``'s tokens, one space
+        apart (a lexicon entry of bare spaces leaves extra spaces in its output, not here)."""
         out: list[list[str]] = [[] for _ in range(self.word.shape[0])]
         strings = self._strings
         for d, g in zip(self._docs.tolist(), self._tokens.tolist(), strict=True):

@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sw_nlp.pii import EMAIL_TOKEN, NIK_TOKEN, PHONE_TOKEN, URL_TOKEN, mask_pii
@@ -43,3 +43,26 @@ def test_masking_is_linear_on_long_runs():
     mask_pii("x" * 1_000_000 + "@" + "y" * 1_000_000)
     mask_pii("a.b-c+" * 200_000)
     assert time.perf_counter() - started < 5  # quadratic backtracking would take minutes
+
+
+_ASCII_PII = st.lists(
+    st.sampled_from(
+        ["0812", "-", " ", ".", "3456", "7890", "+62", "62", "(+62)", "8", "@", "a", "www.",
+         "http://", "HTTPS://", "3201", "\x0b", "\x1c", "\t", "_", "x", "08", "123"]
+    ),
+    max_size=20,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.one_of(_ASCII_PII, st.text(alphabet=st.characters(max_codepoint=127))))
+def test_text_without_a_candidate_is_left_alone(text):
+    """The fast path masks in Python only where PII_CANDIDATE (RE2, in Arrow) finds something."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from sw_nlp.pii import PII_CANDIDATE
+
+    candidate = pc.match_substring_regex(pa.array([text]), PII_CANDIDATE)[0].as_py()
+    if not candidate:
+        assert mask_pii(text) == text

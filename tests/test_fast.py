@@ -1,0 +1,222 @@
+"""The fast path must give the fitted pipeline's own numbers, on every kind of text.
+
+Equality is checked on the feature matrix (1e-12), the probabilities (1e-9), the labels and
+the normalised texts, for the shipped model on the real corpus, for models trained with every
+preprocessing setting, and on random texts built from the characters that make the fast path
+take a detour (identifiers, non-ASCII letters, odd whitespace, placeholders, hyphens).
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sw_nlp.fast as fast
+from sw_nlp.bundle import load_model
+from sw_nlp.config import Config
+from sw_nlp.corpus import load_corpus
+from sw_nlp.fast import FastPath, UnsupportedPipeline, build_fast_path
+from sw_nlp.model import CaseClassifier, build_pipeline
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def assert_same(pipeline, texts: list[str], path: FastPath | None = None) -> None:
+    path = path or FastPath(pipeline)
+    batch = path.features(texts)
+    expected = pipeline[:-1].transform(texts)
+    assert batch.X.shape == expected.shape
+    assert abs(batch.X - expected).max() <= 1e-12 if expected.nnz else batch.X.nnz == 0
+    want = pipeline.named_steps["normalize"].transform(texts)
+    assert [t.split() for t in batch.normalized()] == [t.split() for t in want]
+    proba, want = path.predict_proba(batch), pipeline.predict_proba(texts)
+    np.testing.assert_allclose(proba, want, rtol=0, atol=1e-9)
+    assert (proba.argmax(axis=1) == want.argmax(axis=1)).all()
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_model(None, fast=False).pipeline
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus(REPO / "data" / "corpus" / "cases.csv")
+
+
+def test_shipped_model_on_the_whole_corpus(shipped, corpus):
+    assert_same(shipped, corpus["text"].tolist())
+
+
+def test_shipped_model_in_chunks_with_a_warm_and_a_reset_cache(shipped, corpus, monkeypatch):
+    texts = corpus["text"].tolist()[:600]
+    path = FastPath(shipped)
+    for start in range(0, 600, 200):  # later chunks hit the cache built by earlier ones
+        assert_same(shipped, texts[start : start + 200], path)
+    monkeypatch.setattr(fast, "MAX_CACHED_TOKENS", 50)  # every chunk starts afresh
+    for start in range(0, 600, 200):
+        assert_same(shipped, texts[start : start + 200], path)
+
+
+def test_vocabulary_share_matches_the_pipeline_path(shipped, corpus):
+    texts = corpus["text"].tolist()[:300] + ["", "zzz qqq xxyyzz", "yang dan di"]
+    quick = CaseClassifier(shipped).analyse(texts, k=0).vocabulary_share
+    exact = CaseClassifier(shipped, fast=False).analyse(texts, k=0).vocabulary_share
+    np.testing.assert_allclose(quick, exact, rtol=0, atol=1e-12)
+
+
+def test_explanations_are_the_same_on_both_paths(shipped, corpus):
+    texts = corpus["text"].tolist()[:40]
+    quick = CaseClassifier(shipped).analyse(texts, k=3).explanations
+    exact = CaseClassifier(shipped, fast=False).analyse(texts, k=3).explanations
+    assert quick == exact
+
+
+SETTINGS = [
+    {"preprocess": {"stem": True, "remove_stopwords": True}},
+    {"preprocess": {"mask_pii": False, "numbers_as_token": False}},
+    {"features": {"word_ngrams": (1, 3), "char_ngrams": (3, 4), "min_df": 1}},
+    {"features": {"word_ngrams": (2, 2), "min_df": 1, "max_char_features": 500}},
+]
+
+
+@pytest.mark.parametrize("changes", SETTINGS, ids=lambda c: str(c)[:60])
+def test_every_preprocessing_setting(changes, tiny_corpus_path, corpus):
+    frame = pd.read_csv(tiny_corpus_path)
+    pipeline = build_pipeline(Config().replace(**changes))
+    pipeline.fit(frame["text"].tolist(), frame["level"].tolist())
+    assert_same(pipeline, frame["text"].tolist() + corpus["text"].tolist()[:200])
+
+
+def test_lexicon_entries_that_expand_or_vanish(tiny_corpus_path):
+    frame = pd.read_csv(tiny_corpus_path)
+    pipeline = build_pipeline(Config())
+    lexicon = dict(pipeline.named_steps["normalize"].lexicon)
+    lexicon.update({"ortu": "orang tua", "dll": "dan lain lain", "eh": "", "spasi": "  "})
+    pipeline.set_params(normalize__lexicon=lexicon)
+    pipeline.fit(frame["text"].tolist(), frame["level"].tolist())
+    texts = ["ortu anak itu, dll. eh spasi!", "eh", "ORTU-nya dll dll", "spasi spasi ortu"]
+    assert_same(pipeline, texts + frame["text"].tolist())
+
+
+# Fragments that send a row off the plain ASCII route, or test a tokeniser rule.
+FRAGMENTS = [
+    "anak", "keluarga", "desa", "kabupaten", "yg", "gak", "anak2", "ortu", "lansia",
+    "anak-anak", "-", "--", "a-", "-b", "_", "_nik_", "__x_", "_abc_def", "x_y",
+    "0812-3456-7890", "+62 812 3456 789", "(+62)81234567890", "3201012345678901",
+    "3201.0123.4567.8901", "budi@contoh.id", "a@b", "www.dinsos.go.id", "https://x.id/a?b",
+    "“kutip”", "—", "…", "•", "é", "É", "İstanbul", "ΑΣ", "ſ", "ǅ", "①", "２０２４", "٣",
+    "\u00a0", "\u2028", "\u200b", "\u0301", "\x0b", "\x1c", "\x85", "\t", "\n", "🙏", "👍🏽",
+    "ﬁ", "Ⅻ", "㎏", "2024", "3", "rp.500.000", "dll.,", "(anak)", "a/b", "PBB", "UNHCR",
+]  # fmt: skip
+SEPARATORS = [" ", "  ", "\n", ", ", ". ", "", "-", "\t"]
+texts_strategy = st.lists(
+    st.lists(
+        st.one_of(
+            st.sampled_from(FRAGMENTS),
+            st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=8),
+            st.text(min_size=1, max_size=4),
+        ),
+        max_size=12,
+    ).flatmap(
+        lambda parts: st.lists(
+            st.sampled_from(SEPARATORS), min_size=len(parts), max_size=len(parts)
+        ).map(lambda seps: "".join(p + s for p, s in zip(parts, seps, strict=True)))
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(texts=texts_strategy)
+def test_random_texts(shipped, texts):
+    assert_same(shipped, texts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=texts_strategy)
+def test_random_texts_with_stemming(texts):
+    assert_same(_stemming_pipeline(), texts)
+
+
+_CACHE: dict[str, object] = {}
+
+
+def _stemming_pipeline():
+    if "stem" not in _CACHE:
+        frame = pd.read_csv(REPO / "tests" / "fixtures" / "tiny_corpus.csv")
+        pipeline = build_pipeline(
+            Config().replace(
+                preprocess={"stem": True, "remove_stopwords": True}, features={"min_df": 1}
+            )
+        )
+        _CACHE["stem"] = pipeline.fit(frame["text"].tolist(), frame["level"].tolist())
+    return _CACHE["stem"]
+
+
+# -- fallback ---------------------------------------------------------------------------------
+
+
+def test_unsupported_pipelines_fall_back_to_the_pipeline(tiny_corpus_path, caplog):
+    frame = pd.read_csv(tiny_corpus_path)
+    pipeline = build_pipeline(Config())
+    pipeline.set_params(features__char__analyzer="char")  # not char_wb: not reproduced
+    pipeline.fit(frame["text"].tolist(), frame["level"].tolist())
+    with caplog.at_level(logging.INFO, logger="sw_nlp.fast"):
+        assert build_fast_path(pipeline) is None
+    assert "fast inference not available" in caplog.text
+    clf = CaseClassifier(pipeline)
+    assert not clf.uses_fast_path
+    texts = frame["text"].tolist()
+    proba = clf.predict_proba(texts)
+    np.testing.assert_allclose(proba, pipeline.predict_proba(texts)[:, clf._columns], atol=0)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"features__word__ngram_range": (1, 4)},
+        {"features__word__lowercase": True},
+        {"features__char__binary": True},
+        {"features__word__tokenizer": None, "features__word__token_pattern": r"(?u)\b\w+\b"},
+    ],
+)
+def test_each_unsupported_setting_is_detected(change, tiny_corpus_path):
+    frame = pd.read_csv(tiny_corpus_path)
+    pipeline = build_pipeline(Config()).set_params(**change)
+    pipeline.fit(frame["text"].tolist(), frame["level"].tolist())
+    with pytest.raises(UnsupportedPipeline):
+        FastPath(pipeline)
+
+
+def test_a_failure_on_some_text_switches_to_the_pipeline(tiny_model, monkeypatch, caplog):
+    clf = CaseClassifier(tiny_model.pipeline)
+    assert clf.uses_fast_path
+
+    def refuse(self, texts):
+        raise UnsupportedPipeline("the word analyzer split a token")
+
+    monkeypatch.setattr(FastPath, "features", refuse)
+    texts = ["Lansia terlantar di desa, perlu kunjungan rumah."]
+    with caplog.at_level(logging.WARNING, logger="sw_nlp.model"):
+        proba = clf.predict_proba(texts)
+    assert "fast inference turned off" in caplog.text
+    assert not clf.uses_fast_path
+    np.testing.assert_allclose(
+        proba, tiny_model.pipeline.predict_proba(texts)[:, clf._columns], atol=0
+    )
+
+
+def test_load_model_can_skip_the_fast_path(trained_bundle):
+    assert load_model(trained_bundle).uses_fast_path
+    assert not load_model(trained_bundle, fast=False).uses_fast_path
