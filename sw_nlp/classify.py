@@ -7,6 +7,7 @@ through it in chunks (optionally over several processes) and writes the result a
 from __future__ import annotations
 
 import ctypes
+import itertools
 import logging
 import sys
 import time
@@ -70,52 +71,63 @@ def classify_texts(
     n = len(texts)
     errors = list(errors) if errors is not None else [""] * n
     texts = [t[:MAX_TEXT_CHARS] if isinstance(t, str) else "" for t in texts]
-    for i, text in enumerate(texts):
-        if not errors[i] and not text.strip():
-            errors[i] = "empty text"
-    ok = [i for i in range(n) if not errors[i]]
+    errors = [e or ("" if t.strip() else "empty text") for t, e in zip(texts, errors, strict=True)]
+    ok = np.array([not e for e in errors], dtype=bool)
     labels = clf.classes_
     proba = np.full((n, len(labels)), np.nan)
-    level = [""] * n
-    runner_up = [""] * n
+    level = np.full(n, "", dtype=object)
+    runner_up = np.full(n, "", dtype=object)
     confidence = np.full(n, np.nan)
-    reasons = ["" for _ in range(n)]
-    terms = [""] * n
-    if ok:
-        good = [texts[i] for i in ok]
+    reasons = np.where(ok, "", "error").astype(object)
+    terms = np.full(n, "", dtype=object)
+    rows = np.flatnonzero(ok)
+    if len(rows):
+        good = [texts[i] for i in rows.tolist()]
         analysis = clf.analyse(good, explain)
         p = analysis.proba
-        proba[ok] = p
-        order = np.argsort(-p, axis=1)
-        words = [len(t.split()) for t in good]
-        for j, i in enumerate(ok):
-            level[i] = labels[order[j, 0]]
-            runner_up[i] = labels[order[j, 1]] if len(labels) > 1 else ""
-            confidence[i] = p[j, order[j, 0]]
-            why = []
-            if confidence[i] < review.threshold:
-                why.append("low confidence")
-            if words[j] < review.min_words:
-                why.append("too short")
-            if 1.0 - analysis.vocabulary_share[j] > review.max_unknown_share:
-                why.append("mostly unknown words")
-            reasons[i] = "; ".join(why)
-            if explain > 0:
-                terms[i] = "; ".join(
-                    f"{term} {weight:+.3f}" for term, weight in analysis.explanations[j]
-                )
-    for i in range(n):
-        if errors[i]:
-            reasons[i] = "error"
+        proba[rows] = p
+        order = np.argsort(-p, axis=1, kind="stable")
+        names = np.array(labels, dtype=object)
+        level[rows] = names[order[:, 0]]
+        if len(labels) > 1:
+            runner_up[rows] = names[order[:, 1]]
+        confidence[rows] = p[np.arange(len(rows)), order[:, 0]]
+        # split(maxsplit=m) stops counting at m + 1 words: enough to tell "fewer than m".
+        m = review.min_words
+        short = np.fromiter((len(t.split(maxsplit=m)) < m for t in good), bool, len(good))
+        flags = (
+            confidence[rows] < review.threshold,
+            short,
+            1.0 - analysis.vocabulary_share > review.max_unknown_share,
+        )
+        reasons[rows] = [_REASONS[key] for key in zip(*(f.tolist() for f in flags), strict=True)]
+        if explain > 0:
+            terms[rows] = [
+                "; ".join(f"{term} {weight:+.3f}" for term, weight in found)
+                for found in analysis.explanations
+            ]
     out = pd.DataFrame({"level": level, "confidence": np.round(confidence, 4)})
     for k, label in enumerate(labels):
         out[f"proba_{label}"] = np.round(proba[:, k], 4)
     out["runner_up"] = runner_up
-    out["needs_review"] = [bool(r) for r in reasons]
+    out["needs_review"] = reasons != ""
     out["review_reason"] = reasons
     out["top_terms"] = terms
     out["error"] = errors
     return out
+
+
+# Every combination of (low confidence, too short, mostly unknown words) as review text.
+_REASONS = {
+    key: "; ".join(
+        why
+        for why, on in zip(
+            ("low confidence", "too short", "mostly unknown words"), key, strict=True
+        )
+        if on
+    )
+    for key in itertools.product((False, True), repeat=3)
+}
 
 
 def _result_frame(chunk: Chunk, result: pd.DataFrame) -> pd.DataFrame:

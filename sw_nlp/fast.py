@@ -151,7 +151,12 @@ class FastPath:
         }
 
     def _reset_cache(self) -> None:
-        self._raw: dict[str, tuple[int, ...]] = {}  # raw token -> final token ids
+        # Whitespace-free piece of text -> its final token ids, as slices of one flat list.
+        self._piece_index: dict[str, int] = {}
+        self._piece_start: list[int] = []
+        self._piece_len: list[int] = []
+        self._piece_ids: list[int] = []
+        self._piece_arrays = (np.zeros(0, np.int64),) * 3
         self._final: dict[str, int] = {}  # final (normalised) token -> id
         self._strings: list[str] = []
         self._word_id: list[int] = []  # final token -> word-token id, _STOP or _UNKNOWN
@@ -185,20 +190,27 @@ class FastPath:
         self._char_rows.append((list(counts), list(counts.values())))
         return new
 
-    def _piece_ids(self, piece: str) -> tuple[int, ...]:
-        """Final token ids of a whitespace-free piece of text (``"anak-anak,"``, ``"(lansia)"``)."""
-        found = self._raw.get(piece)
-        if found is None:
-            normalizer = self._normalizer
-            found = self._raw[piece] = tuple(
-                self._final_id(t)
-                for token in tokenize(piece)
-                for t in normalize_token(token, self._lexicon, normalizer.numbers_as_token).split()
-            )
-        return found
+    def _add_piece(self, piece: str) -> int:
+        """Tokenise and normalise a new whitespace-free piece (``"anak-anak,"``, ``"(lansia)"``)."""
+        numbers = self._normalizer.numbers_as_token
+        ids = [
+            self._final_id(t)
+            for token in tokenize(piece)
+            for t in normalize_token(token, self._lexicon, numbers).split()
+        ]
+        index = self._piece_index[piece] = len(self._piece_len)
+        self._piece_start.append(len(self._piece_ids))
+        self._piece_len.append(len(ids))
+        self._piece_ids.extend(ids)
+        return index
 
     def _sync_tables(self) -> None:
         """Grow the array forms of the token tables to cover tokens added in this chunk."""
+        if len(self._piece_arrays[0]) != len(self._piece_start):
+            self._piece_arrays = tuple(
+                np.asarray(values, np.int64)
+                for values in (self._piece_start, self._piece_len, self._piece_ids)
+            )
         known = self._char_matrix.shape[0]
         if known == len(self._strings):
             return
@@ -214,11 +226,10 @@ class FastPath:
 
     def features(self, texts: Sequence[str]) -> FastBatch:
         """``pipeline[:-1].transform(texts)``, as two TF-IDF blocks (word, char)."""
-        if len(self._raw) > MAX_CACHED_TOKENS or len(self._strings) > MAX_CACHED_TOKENS:
+        if len(self._piece_len) > MAX_CACHED_TOKENS or len(self._strings) > MAX_CACHED_TOKENS:
             self._reset_cache()
         n = len(texts)
         docs, tokens = self._tokens(texts)
-        self._sync_tables()
         word_counts, share = self._word_counts(n, docs, tokens)
         char_counts = self._char_counts(n, docs, tokens)
         return FastBatch(
@@ -248,7 +259,9 @@ class FastPath:
         for tf, (weights, idf_squared) in zip(
             (batch.word_tf, batch.char_tf), self._folded, strict=True
         ):
-            norms = np.sqrt(tf.power(2) @ idf_squared)
+            # Not tf.power(2): scipy would first sort the indices of every row (slow).
+            squared = sp.csr_matrix((tf.data**2, tf.indices, tf.indptr), shape=tf.shape)
+            norms = np.sqrt(squared @ idf_squared)
             norms[norms == 0.0] = 1.0
             scores += (tf @ weights) / norms[:, None]
         return softmax(scores, copy=False)
@@ -286,7 +299,11 @@ class FastPath:
         array = pa.array(texts, type=pa.string())
         ascii_rows = pc.string_is_ascii(array)
         if not pc.all(ascii_rows).as_py():
-            array = pc.replace_substring_regex(array, pattern=_safe_symbols(), replacement="#")
+            others = pc.invert(ascii_rows)
+            simpler = pc.replace_substring_regex(
+                array.filter(others), pattern=_safe_symbols(), replacement="#"
+            )
+            array = pc.replace_with_mask(array, others, simpler)
             ascii_rows = pc.string_is_ascii(array)
         python = pc.invert(ascii_rows)
         if self._normalizer.mask_pii:
@@ -302,16 +319,20 @@ class FastPath:
         flat = pieces.flatten()
 
         encoded = pc.dictionary_encode(flat)
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        mapped = [self._piece_ids(p) for p in encoded.dictionary.to_pylist()]
-        lengths = np.fromiter((len(m) for m in mapped), np.int64, len(mapped))
-        ids = np.fromiter((g for m in mapped for g in m), np.int64, int(lengths.sum()))
-        starts = np.cumsum(lengths) - lengths
-        per_piece = lengths[codes]
-        total = int(per_piece.sum())
-        out_docs = np.repeat(piece_docs, per_piece)
-        within = np.arange(total) - np.repeat(np.cumsum(per_piece) - per_piece, per_piece)
-        return out_docs, ids[np.repeat(starts[codes], per_piece) + within]
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        distinct = encoded.dictionary.to_pylist()
+        known = self._piece_index.get
+        index = np.fromiter((known(p, -1) for p in distinct), np.int64, len(distinct))
+        for i in np.flatnonzero(index < 0).tolist():
+            index[i] = self._add_piece(distinct[i])
+        self._sync_tables()
+        start, length, ids = self._piece_arrays
+        occurrence = index[codes]
+        per_piece = length[occurrence]
+        owner = np.repeat(np.arange(len(codes)), per_piece)  # the piece each token comes from
+        first = np.cumsum(per_piece) - per_piece
+        within = np.arange(len(owner)) - first[owner]
+        return piece_docs[owner], ids[start[occurrence][owner] + within]
 
     def _word_counts(
         self, n: int, docs: np.ndarray, tokens: np.ndarray
@@ -406,9 +427,8 @@ def _sublinear(vectorizer: TfidfVectorizer, counts: sp.csr_matrix) -> sp.csr_mat
     """The tf step of ``TfidfTransformer.transform``: ``1 + log(count)`` when sublinear."""
     X = counts.astype(vectorizer.dtype, copy=False)
     if vectorizer.sublinear_tf:
-        # Most counts are 1, which stay 1.0 exactly as log(1) + 1 does.
-        many = X.data > 1.0
-        X.data[many] = np.log(X.data[many]) + 1.0
+        np.log(X.data, X.data)
+        X.data += 1.0
     return X
 
 
