@@ -1,31 +1,43 @@
-"""Benchmark ``sw-nlp classify`` end to end, side by side with fastText, on the same rows.
+"""Benchmark ``sw-nlp classify`` end to end, both inference paths beside fastText, same rows.
 
-Run on demand, not in the test suite:
+Run on demand, not in the test suite (needs ``pip install fasttext`` for the peer):
 
-    python benchmarks/bench_classify.py                      # 10k and 100k rows
-    python benchmarks/bench_classify.py --sizes 10000 100000 1000000
+    python benchmarks/bench_classify.py                           # 100k and 1M rows
+    python benchmarks/bench_classify.py --sizes 20000 --exact-max 20000   # a quick look
 
-For each size it builds a CSV of corpus-like texts (about 80 words each, cut from and joined
-out of corpus texts), runs ``sw-nlp classify`` in a fresh process and reports rows/s end to end
-and that process's peak memory. The peer is fastText (``pip install fasttext``), trained
-supervised on the same train split and asked to predict the same rows (a list at a time; with
-NumPy 2 its ``predict`` on a single string raises). Figures go to stdout as one table.
+For each size it writes one CSV of corpus-like texts (about 80 words each, stitched from
+corpus texts) and runs, each in a fresh process, on exactly those rows:
+
+- ``sw-nlp classify`` on the fast path, pinned to one core (``taskset -c 0``);
+- the same with ``--workers 2`` (not pinned: two worker processes and the reader/writer);
+- ``sw-nlp classify --exact-path`` (the scikit-learn pipeline itself), pinned to one core,
+  for sizes up to ``--exact-max`` (it is the slow one: ~1,000 rows/s);
+- fastText, pinned to one core, trained on the same train split (25 epochs, word bigrams):
+  end to end as a user would run it over the same file (read the CSV in chunks of 2,000,
+  predict every label's probability, write level, confidence and the four probabilities as
+  CSV), and its ``predict`` call alone on the texts already in memory.
+
+Figures: rows/s over the whole process run (start-up and model loading included) and the
+process's peak resident memory (VmHWM); with ``--workers 2`` also each worker's peak. ``--explain 0`` is the default because fastText
+gives no explanations; pass ``--explain 3`` to see what explanations cost.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "data" / "corpus" / "cases.csv"
 WORDS_PER_TEXT = 80
+LEVELS = ("mikro", "mezzo", "makro", "global")
 
 
 def corpus_rows() -> list[dict[str, str]]:
@@ -53,29 +65,103 @@ def write_input(texts: list[str], path: Path) -> None:
         writer.writerows((i, t) for i, t in enumerate(texts))
 
 
-_CHILD = """
-import resource, sys
-from sw_nlp.cli import main
-code = main(sys.argv[1:])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
-sys.exit(code)
+# Peak memory is the process's own high-water mark (VmHWM): ``ru_maxrss`` survives exec on
+# Linux, so a child would report its parent's peak (here, the 1M texts held in memory).
+_PEAK = """
+def peak_kb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 """
 
+_SW_NLP = (
+    """
+import json, resource, sys, time
+started = time.perf_counter()
+from sw_nlp.cli import main
+"""
+    + _PEAK
+    + """
+code = main(sys.argv[1:])
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_kb": peak_kb(),
+                  "workers_peak_kb": workers}), file=sys.stderr)
+sys.exit(code)
+"""
+)
 
-def run_classify(src: Path, out: Path, extra: list[str]) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one fresh `sw-nlp classify` process."""
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, "classify", str(src), "-o", str(out), "--quiet", *extra],
-        check=True,
-        capture_output=True,
-        text=True,
+_FASTTEXT = (
+    """
+import csv, json, resource, sys, time
+started = time.perf_counter()
+import fasttext, numpy as np, pandas as pd
+model_path, src, out = sys.argv[1:4]
+levels = ["mikro", "mezzo", "makro", "global"]
+model = fasttext.load_model(model_path)
+first = True
+with open(out, "w", encoding="utf-8", newline="") as handle:
+    for frame in pd.read_csv(src, chunksize=2000, dtype=str, keep_default_na=False):
+        texts = [" ".join(t.lower().split()) for t in frame["text"]]
+        labels, probs = model.predict(texts, k=-1)
+        rows = [dict(zip(ls, ps)) for ls, ps in zip(labels, probs)]
+        result = pd.DataFrame({
+            "id": frame["id"],
+            "level": [ls[0].removeprefix("__label__") for ls in labels],
+            "confidence": np.round([ps[0] for ps in probs], 4),
+        })
+        for level in levels:
+            result[f"proba_{level}"] = np.round(
+                [r.get(f"__label__{level}", 0.0) for r in rows], 4)
+        result.to_csv(handle, header=first, index=False)
+        first = False
+seconds = time.perf_counter() - started
+texts = [" ".join(t.lower().split()) for t in
+         pd.read_csv(src, dtype=str, keep_default_na=False)["text"]]
+t0 = time.perf_counter()
+for i in range(0, len(texts), 10000):
+    model.predict(texts[i:i + 10000])
+predict = time.perf_counter() - t0
+"""
+    + _PEAK
+    + """
+print(json.dumps({"seconds": seconds, "predict_seconds": predict, "peak_kb": peak_kb()}),
+      file=sys.stderr)
+"""
+)
+
+
+def _pin(one_core: bool) -> list[str]:
+    return ["taskset", "-c", "0"] if one_core and shutil.which("taskset") else []
+
+
+def _run(command: list[str]) -> dict[str, float]:
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def run_sw_nlp(src: Path, out: Path, extra: list[str], one_core: bool) -> dict[str, float]:
+    return _run(
+        [
+            *_pin(one_core),
+            sys.executable,
+            "-c",
+            _SW_NLP,
+            "classify",
+            str(src),
+            "-o",
+            str(out),
+            "--quiet",
+            *extra,
+        ]  # fmt: skip
     )
-    seconds = time.perf_counter() - started
-    return seconds, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
-def fasttext_rate(rows: list[dict[str, str]], texts: list[str], workdir: Path) -> float | None:
+def train_fasttext(rows: list[dict[str, str]], workdir: Path) -> Path | None:
     try:
         import fasttext
     except ImportError:
@@ -86,41 +172,80 @@ def fasttext_rate(rows: list[dict[str, str]], texts: list[str], workdir: Path) -
             if r["split"] == "train":
                 handle.write(f"__label__{r['level']} {' '.join(r['text'].lower().split())}\n")
     model = fasttext.train_supervised(str(train), epoch=25, wordNgrams=2, verbose=0, thread=2)
-    lowered = [t.lower() for t in texts]
-    started = time.perf_counter()
-    for i in range(0, len(lowered), 10_000):
-        model.predict(lowered[i : i + 10_000])
-    return len(texts) / (time.perf_counter() - started)
+    path = workdir / "ft.bin"
+    model.save_model(str(path))
+    return path
+
+
+def _reporter(n: int, figures: dict[str, float]):  # noqa: ANN202
+    def show(name: str, seconds: float, peak_kb: float, key: str) -> None:
+        figures[key] = n / seconds
+        print(f"{n:>10,}  {name:<34} {n / seconds:>9,.0f} {peak_kb / 1024:>8,.0f}", flush=True)
+
+    return show
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--explain", type=int, default=3, help="top terms per row (0 is faster)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--explain", type=int, default=0, help="top terms per row")
+    parser.add_argument(
+        "--exact-max", type=int, default=100_000, help="largest size for --exact-path"
+    )
     args = parser.parse_args()
     rows = corpus_rows()
-    print(
-        f"{'rows':>10} {'sw-nlp rows/s':>14} {'peak MB':>8} {'fastText rows/s':>16} {'fastText/sw-nlp':>16}"
-    )
+    pinned = "taskset -c 0" if shutil.which("taskset") else "not pinned (no taskset)"
+    print(f"one core: {pinned}; --explain {args.explain}\n")
+    header = f"{'rows':>10}  {'run':<34} {'rows/s':>9} {'peak MB':>8}"
+    print(header)
+    print("-" * len(header))
     with tempfile.TemporaryDirectory(prefix="sw-nlp-bench-") as tmp:
         work = Path(tmp)
+        ft_model = train_fasttext(rows, work)
         for n in args.sizes:
-            texts = make_texts(rows, n)
             src = work / f"in_{n}.csv"
-            write_input(texts, src)
-            seconds, peak = run_classify(
-                src,
-                work / f"out_{n}.csv",
-                ["--workers", str(args.workers), "--explain", str(args.explain)],
-            )
-            ours = n / seconds
-            peer = fasttext_rate(rows, texts, work)
-            ratio = f"{peer / ours:.1f}x" if peer else "n/a"
-            peer_s = f"{peer:,.0f}" if peer else "not installed"
-            print(f"{n:>10,} {ours:>14,.0f} {peak:>8,.0f} {peer_s:>16} {ratio:>16}", flush=True)
+            write_input(make_texts(rows, n), src)
+            figures: dict[str, float] = {}
+            show = _reporter(n, figures)
+
+            explain = ["--explain", str(args.explain)]
+            r = run_sw_nlp(src, work / "out.csv", explain, one_core=True)
+            show("sw-nlp fast path, 1 core", r["seconds"], r["peak_kb"], "fast")
+            r = run_sw_nlp(src, work / "out.csv", [*explain, "--workers", "2"], one_core=False)
+            show("sw-nlp fast path, --workers 2", r["seconds"], r["peak_kb"], "fast2")
+            print(f"{'':>10}  {'  (each worker process, peak)':<34} {'':>9} "
+                  f"{r['workers_peak_kb'] / 1024:>8,.0f}")  # fmt: skip
+            if n <= args.exact_max:
+                r = run_sw_nlp(src, work / "out.csv", [*explain, "--exact-path"], one_core=True)
+                show("sw-nlp exact path, 1 core", r["seconds"], r["peak_kb"], "exact")
+            if ft_model is not None:
+                r = _run(
+                    [
+                        *_pin(True),
+                        sys.executable,
+                        "-c",
+                        _FASTTEXT,
+                        str(ft_model),
+                        str(src),
+                        str(work / "ft_out.csv"),
+                    ]  # fmt: skip
+                )
+                show("fastText end to end, 1 core", r["seconds"], r["peak_kb"], "ft")
+                figures["ft_predict"] = n / r["predict_seconds"]
+                print(f"{n:>10,}  {'fastText predict() only, 1 core':<34} "
+                      f"{figures['ft_predict']:>9,.0f} {'':>8}")  # fmt: skip
+            ratios = [f"2 workers / 1 core {figures['fast2'] / figures['fast']:.2f}"]
+            if "exact" in figures:
+                ratios.append(f"fast / exact {figures['fast'] / figures['exact']:.1f}")
+            if "ft" in figures:
+                ratios.append(f"fast / fastText end to end {figures['fast'] / figures['ft']:.2f}")
+                ratios.append(
+                    f"fast / fastText predict() {figures['fast'] / figures['ft_predict']:.2f}"
+                )
+            print(f"{'':>10}  ratios: " + "; ".join(ratios))
+            print(flush=True)
 
 
 if __name__ == "__main__":
