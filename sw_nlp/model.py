@@ -108,8 +108,6 @@ class CaseClassifier:
         if batch is not None and self._fast is not None:
             raw = self._fast.predict_proba(batch)
             shares = batch.vocabulary_share
-            if k > 0:
-                X, normalized = batch.X, batch.normalized()
         else:
             normalized = self.pipeline.named_steps["normalize"].transform(texts)
             X = self.pipeline.named_steps["features"].transform(normalized).tocsr()
@@ -118,11 +116,15 @@ class CaseClassifier:
             shares = np.array([_share(word.tokenizer(t), word.vocabulary_) for t in normalized])
         fitted = list(self.pipeline.classes_)
         explanations: list[list[tuple[str, float]]] = []
-        if k > 0:
-            coef = self.pipeline.named_steps["classify"].coef_
-            if coef.shape[0] == 1:  # binary: one row of weights for the second class
-                coef = np.vstack([-coef[0], coef[0]]) / 2
-            centred = coef - coef.mean(axis=0)
+        if k > 0 and batch is not None and self._fast is not None:
+            targets = (
+                np.full(len(texts), fitted.index(label))
+                if label is not None
+                else raw.argmax(axis=1)
+            )
+            explanations = self._fast.explain(batch, targets, self._centred_coef, k)
+        elif k > 0:
+            centred = self._centred_coef
             for i, text in enumerate(normalized):
                 target = fitted.index(label) if label is not None else int(raw[i].argmax())
                 explanations.append(self._explain_row(text, X[i], centred[target], k))
@@ -182,6 +184,14 @@ class CaseClassifier:
             for token, count in tokens:
                 credit[shown[token]] += share * count
         return credit
+
+    @cached_property
+    def _centred_coef(self) -> np.ndarray:
+        """Weights against the average label: explanations say what set this label apart."""
+        coef = self.pipeline.named_steps["classify"].coef_
+        if coef.shape[0] == 1:  # binary: one row of weights for the second class
+            coef = np.vstack([-coef[0], coef[0]]) / 2
+        return coef - coef.mean(axis=0)
 
     @cached_property
     def _feature_terms(self) -> tuple[np.ndarray, list[str]]:

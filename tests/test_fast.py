@@ -72,11 +72,19 @@ def test_vocabulary_share_matches_the_pipeline_path(shipped, corpus):
     np.testing.assert_allclose(quick, exact, rtol=0, atol=1e-12)
 
 
-def test_explanations_are_the_same_on_both_paths(shipped, corpus):
-    texts = corpus["text"].tolist()[:40]
-    quick = CaseClassifier(shipped).analyse(texts, k=3).explanations
-    exact = CaseClassifier(shipped, fast=False).analyse(texts, k=3).explanations
-    assert quick == exact
+def _same_explanations(quick, exact) -> None:
+    assert len(quick) == len(exact)
+    for q, e in zip(quick, exact, strict=True):
+        assert [t for t, _ in q] == [t for t, _ in e]
+        assert [v for _, v in q] == pytest.approx([v for _, v in e], abs=1e-6)
+
+
+@pytest.mark.parametrize("label", [None, "global"])
+def test_explanations_are_the_same_on_both_paths(shipped, corpus, label):
+    texts = corpus["text"].tolist()[:300] + ["", "yang dan", "anak anak anak"]
+    quick = CaseClassifier(shipped).analyse(texts, k=4, label=label).explanations
+    exact = CaseClassifier(shipped, fast=False).analyse(texts, k=4, label=label).explanations
+    _same_explanations(quick, exact)
 
 
 SETTINGS = [
@@ -148,6 +156,16 @@ def test_random_texts(shipped, texts):
 @example(texts=["anak anak ǅanak "])  # Sastrawi stems "džanak" to two words
 def test_random_texts_with_stemming(texts):
     assert_same(_stemming_pipeline(), texts)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(texts=texts_strategy)
+def test_explanations_of_random_texts(shipped, texts):
+    quick = CaseClassifier(shipped).analyse(texts, k=3).explanations
+    exact = CaseClassifier(shipped, fast=False).analyse(texts, k=3).explanations
+    _same_explanations(quick, exact)
 
 
 _CACHE: dict[str, object] = {}
