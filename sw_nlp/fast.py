@@ -366,21 +366,40 @@ class FastPath:
         return self._top_terms(scores, k)
 
     def _top_terms(self, scores: sp.csr_matrix, k: int) -> list[list[tuple[str, float]]]:
+        """The k entries of each row largest in absolute value, ties broken by the term."""
         names = self._word_names
         extra = list(self._extra_terms)
-        rows = np.repeat(np.arange(scores.shape[0]), np.diff(scores.indptr))
+        n = scores.shape[0]
+        rows = np.repeat(np.arange(n), np.diff(scores.indptr))
         keep = scores.data != 0.0
         values, terms, rows = scores.data[keep], scores.indices[keep], rows[keep]
-        order = np.argsort(-np.abs(values), kind="stable")
-        order = order[np.argsort(rows[order], kind="stable")]
-        starts = np.searchsorted(rows[order], np.arange(scores.shape[0] + 1))
+        # Per row, the k-th largest |value| (k rounds of "remove the row's maximum"): every
+        # entry at least that large is a candidate, so only a handful per row are sorted.
+        size = np.abs(values)
+        left = size.copy()
+        floor = np.zeros(n)
+        for _ in range(k):
+            present = np.flatnonzero(np.bincount(rows, minlength=n))
+            if not len(present):
+                break
+            starts = np.searchsorted(rows, present)
+            top = np.full(n, np.inf)
+            top[present] = np.maximum.reduceat(left, starts)
+            floor = np.where(np.isfinite(top), top, floor)
+            left = np.where(left >= top[rows], -1.0, left)
+        chosen = np.flatnonzero(size >= floor[rows])
+        bounds = np.searchsorted(rows[chosen], np.arange(n + 1))
+        picked_terms = terms[chosen].tolist()
+        picked_values = values[chosen].tolist()
         out: list[list[tuple[str, float]]] = []
-        for r in range(scores.shape[0]):
-            # A few more than k, so that ties at the k-th place are settled by the term itself.
-            pick = order[starts[r] : min(starts[r + 1], starts[r] + k + 3)]
+        for r in range(n):
             found = [
                 (names[t] if t < len(names) else extra[t - len(names)], v)
-                for t, v in zip(terms[pick].tolist(), values[pick].tolist(), strict=True)
+                for t, v in zip(
+                    picked_terms[bounds[r] : bounds[r + 1]],
+                    picked_values[bounds[r] : bounds[r + 1]],
+                    strict=True,
+                )
             ]
             found.sort(key=lambda tv: (-abs(tv[1]), tv[0]))
             out.append([(term, round(value, 6)) for term, value in found[:k]])
