@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 # Word-token ids that are not vocabulary tokens: unknown, a stopword, a token that the word
 # analyzer turns into something with a space in it.
 _UNKNOWN, _STOP, _IRREGULAR = -1, -2, -3
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_CACHED_TOKENS = 1 << 18  # distinct tokens kept between chunks; memory stays bounded
 
 
@@ -417,7 +418,13 @@ class FastPath:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        array = pa.array(texts, type=pa.string())
+        try:
+            array = pa.array(texts, type=pa.string())
+        except UnicodeEncodeError:
+            # Lone surrogates (a JSON "\\ud800" escape) cannot become UTF-8. Every step treats
+            # one as it treats "#" (not a word character, not space), so they become "#".
+            texts = [_SURROGATE.sub("#", t) for t in texts]
+            array = pa.array(texts, type=pa.string())
         ascii_rows = pc.string_is_ascii(array)
         if not pc.all(ascii_rows).as_py():
             others = pc.invert(ascii_rows)

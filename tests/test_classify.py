@@ -126,3 +126,33 @@ def test_unknown_engine(tmp_path: Path, trained_bundle: Path):
     write_csv(src, 1)
     with pytest.raises(InputError, match="unknown engine 'spark'"):
         classify_file(src, tmp_path / "o.csv", model=trained_bundle, engine="spark")
+
+
+def test_jsonl_with_a_lone_surrogate_escape_is_classified(tmp_path: Path, trained_bundle: Path):
+    """json.loads turns "\\ud800" into a lone surrogate, which UTF-8 (and Arrow) refuses."""
+    src = tmp_path / "cases.jsonl"
+    src.write_text(
+        '{"id": 1, "text": "Ibu lansia \\ud800 tinggal sendiri, perlu kunjungan rumah"}\n'
+        '{"id": 2, "text": "Dinas sosial provinsi menyusun rencana aksi daerah"}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    summary = classify_file(src, out, model=trained_bundle, explain=2)
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert summary.rows == 2 and summary.errors == 0
+    assert list(frame["error"]) == ["", ""]
+    assert all(frame["level"] != "")
+
+
+def test_exact_path_gives_the_same_output(tmp_path: Path, trained_bundle: Path):
+    src = tmp_path / "in.csv"
+    texts = [
+        "Lansia terlantar di desa",
+        "ASEAN dan PBB",
+        "Bpk R udh 3 hr gak kerja, hp 0812-3456-7890",
+    ]
+    pd.DataFrame({"text": texts * 20}).to_csv(src, index=False)
+    fast, exact = tmp_path / "fast.csv", tmp_path / "exact.csv"
+    classify_file(src, fast, model=trained_bundle)
+    classify_file(src, exact, model=trained_bundle, fast=False)
+    assert fast.read_text(encoding="utf-8") == exact.read_text(encoding="utf-8")

@@ -122,7 +122,7 @@ FRAGMENTS = [
     "3201.0123.4567.8901", "budi@contoh.id", "a@b", "www.dinsos.go.id", "https://x.id/a?b",
     "“kutip”", "—", "…", "•", "é", "É", "İstanbul", "ΑΣ", "ſ", "ǅ", "①", "２０２４", "٣",
     "\u00a0", "\u2028", "\u200b", "\u0301", "\x0b", "\x1c", "\x85", "\t", "\n", "🙏", "👍🏽",
-    "ﬁ", "Ⅻ", "㎏", "2024", "3", "rp.500.000", "dll.,", "(anak)", "a/b", "PBB", "UNHCR",
+    "ﬁ", "Ⅻ", "㎏", "\ud800", "x\udfffy", "2024", "3", "rp.500.000", "dll.,", "(anak)", "a/b", "PBB", "UNHCR",
 ]  # fmt: skip
 SEPARATORS = [" ", "  ", "\n", ", ", ". ", "", "-", "\t"]
 texts_strategy = st.lists(
