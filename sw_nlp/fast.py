@@ -1,30 +1,35 @@
-"""Fast inference: the fitted pipeline's own feature matrix, computed for a whole chunk at once.
+"""Fast inference: the fitted pipeline's own numbers, computed for a whole chunk at once.
 
 scikit-learn spends almost all of its prediction time in per-document Python: a regular
 expression per text, then a Python list of character n-grams per word. The model itself is a
 sparse dot product. Every preprocessing step after tokenisation is a function of one token
 (see ``preprocess``), so this module:
 
-1. tokenises the chunk with Arrow string kernels (C++), sending to the exact Python path only
-   the rows where a kernel could differ from Python's ``re`` and ``str.lower`` (identifiers to
-   mask, underscores, characters outside a checked set);
-2. works out each *distinct* token once and caches it: its normalised form(s), whether it is a
+1. splits the chunk's texts at whitespace with Arrow string kernels (C++). The tokenizer's
+   matches never span whitespace, so each distinct piece (``"anak-anak,"``) is tokenised once,
+   in Python, and cached. Rows where Arrow's lower-casing could differ from Python's
+   ``clean_text`` (letters outside ASCII) or that may hold an identifier to mask are cleaned
+   and masked in Python first;
+2. works out each distinct token once and caches it: its normalised form(s), whether it is a
    stopword, its stem, its word-vocabulary id and its character n-gram counts;
 3. builds word n-grams from shifted id arrays (after stopword removal, as scikit-learn does, so
    a bigram may span a removed stopword) and character n-gram counts as
-   (doc × token counts) @ (token × char n-gram counts);
-4. applies the fitted TF-IDF weights exactly as ``TfidfTransformer.transform`` does.
+   (doc × token occurrences) @ (token × char n-gram counts);
+4. applies sublinear tf as ``TfidfTransformer`` does, and folds idf weights and l2 row norms
+   into the logistic regression's scores;
+5. explains every row of the chunk at once (the terms ``CaseClassifier.explain`` gives).
 
-The result equals the pipeline's ``features`` output (tested on the corpus and on random texts),
-so the fitted classifier gives the same probabilities. It is built from a fitted pipeline at
-load time and is never saved: the bundle stays a plain scikit-learn pipeline. A pipeline this
-module does not support raises ``UnsupportedPipeline`` and callers use the pipeline itself.
+The probabilities equal the pipeline's to float rounding (tests: corpus, every preprocessing
+setting, random texts). It is built from a fitted pipeline at load time and never saved: the
+bundle stays a plain scikit-learn pipeline. A pipeline this module does not reproduce raises
+``UnsupportedPipeline`` and callers use the pipeline itself.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,7 +104,7 @@ class FastPath:
     """The fitted pipeline's features and probabilities for a chunk, vectorised over the chunk.
 
     Holds caches that grow with the distinct tokens seen (bounded by ``MAX_CACHED_TOKENS``),
-    so one instance serves a whole batch job; it is not thread-safe.
+    so one instance serves a whole batch job; a lock keeps them whole when threads share it.
     """
 
     def __init__(self, pipeline: Pipeline) -> None:
@@ -118,7 +123,17 @@ class FastPath:
         for term, index in self._word.vocabulary_.items():
             self._word_names[index] = term
         self._folded = self._fold_coefficients()
+        self._lock = threading.Lock()
         self._reset_cache()
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state.pop("_lock")
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -244,6 +259,10 @@ class FastPath:
 
     def features(self, texts: Sequence[str]) -> FastBatch:
         """``pipeline[:-1].transform(texts)``, as two TF-IDF blocks (word, char)."""
+        with self._lock:
+            return self._features(texts)
+
+    def _features(self, texts: Sequence[str]) -> FastBatch:
         if len(self._piece_len) > MAX_CACHED_TOKENS or len(self._strings) > MAX_CACHED_TOKENS:
             self._reset_cache()
         n = len(texts)
@@ -313,6 +332,12 @@ class FastPath:
         occur, and credited to the token's shown form (its stem). ``weights`` holds one row of
         (centred) coefficients per class; ``targets`` the row to use for each text.
         """
+        with self._lock:
+            return self._explain(batch, targets, weights, k)
+
+    def _explain(
+        self, batch: FastBatch, targets: np.ndarray, weights: np.ndarray, k: int
+    ) -> list[list[tuple[str, float]]]:
         n = batch.word_tf.shape[0]
         word_x = _idf_and_norm(self._word, batch.word_tf)
         char_x = _idf_and_norm(self._char, batch.char_tf)

@@ -239,3 +239,27 @@ def test_a_failure_on_some_text_switches_to_the_pipeline(tiny_model, monkeypatch
 def test_load_model_can_skip_the_fast_path(trained_bundle):
     assert load_model(trained_bundle).uses_fast_path
     assert not load_model(trained_bundle, fast=False).uses_fast_path
+
+
+def test_threads_can_share_one_classifier_and_it_pickles(shipped, corpus):
+    import pickle
+    import threading
+
+    texts = corpus["text"].tolist()[:400]
+    want = shipped.predict_proba(texts)
+    clf = CaseClassifier(shipped)
+    results: dict[int, np.ndarray] = {}
+
+    def run(i: int) -> None:
+        results[i] = clf.predict_proba(texts[i * 50 :] + texts[: i * 50])  # different orders
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, got in results.items():
+        np.testing.assert_allclose(got, np.roll(want, -i * 50, axis=0)[:, clf._columns], atol=1e-9)
+    again = pickle.loads(pickle.dumps(clf))
+    assert again.uses_fast_path
+    np.testing.assert_allclose(again.predict_proba(texts), want[:, clf._columns], atol=1e-9)
