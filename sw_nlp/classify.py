@@ -247,7 +247,8 @@ def classify_file(
         for frame in results():
             writer.write(frame)
             summary.rows += len(frame)
-            summary.per_level.update(lv for lv in frame["level"] if lv)
+            levels = frame["level"].value_counts()
+            summary.per_level.update({lv: int(c) for lv, c in levels.items() if lv})
             summary.needs_review += int(frame["needs_review"].sum())
             summary.errors += int((frame["error"] != "").sum())
             if progress:

@@ -226,10 +226,12 @@ def _parser_message(exc: Exception) -> str:
 
 
 def _chunk_from_frame(frame: pd.DataFrame, start: int, text: str, ids: list[str]) -> Chunk:
+    values = frame[text].tolist()
     return Chunk(
         rows=list(range(start, start + len(frame))),
         ids={c: frame[c].tolist() for c in ids},
-        texts=[_as_text(v) for v in frame[text].tolist()],
+        # CSV columns come as str already (dtype=str); the check is cheaper than converting.
+        texts=values if all(type(v) is str for v in values) else [_as_text(v) for v in values],
     )
 
 
