@@ -31,6 +31,7 @@ import logging
 import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -62,8 +63,42 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_CACHED_TOKENS = 1 << 18  # distinct tokens kept between chunks; memory stays bounded
 
 
+class _Growing:
+    """A 1-D array grown by appending, in amortised constant time per item.
+
+    ``view`` is the filled part, without a copy; take it again after appending, since growing
+    may move the buffer.
+    """
+
+    def __init__(self, dtype: type) -> None:
+        self._buffer = np.zeros(1024, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: Sequence[float] | np.ndarray) -> None:
+        end = self.size + len(values)
+        if end > len(self._buffer):
+            bigger = np.zeros(max(end, 2 * len(self._buffer)), dtype=self._buffer.dtype)
+            bigger[: self.size] = self._buffer[: self.size]
+            self._buffer = bigger
+        self._buffer[self.size : end] = values
+        self.size = end
+
+    @property
+    def view(self) -> np.ndarray:
+        return self._buffer[: self.size]
+
+
 class UnsupportedPipeline(Exception):
     """The fitted pipeline has a shape or setting the fast path does not reproduce."""
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """The token tables an explanation of a batch needs, as they were when it was built."""
+
+    presence: sp.csr_matrix  # token -> char n-grams it holds (1.0 each)
+    shown: np.ndarray  # token -> term id in explanations
+    extra_terms: dict[str, int]  # explanation terms that are not word features
 
 
 @dataclass
@@ -81,6 +116,7 @@ class FastBatch:
     _docs: np.ndarray
     _tokens: np.ndarray
     _strings: list[str]
+    _tables: _Tables  # as they were for this batch, whatever the cache does later
 
     @property
     def X(self) -> sp.csr_matrix:
@@ -112,7 +148,7 @@ class FastPath:
         self._classifier = pipeline.steps[-1][1]
         analyzer: WordAnalyzer = self._word.tokenizer
         self._word_analyzer = analyzer
-        self._char_analyzer = self._char.build_analyzer()
+        self._char_low, self._char_high = self._char.ngram_range
         self._lexicon = dict(self._normalizer.lexicon or {})
         self._low, self._high = self._word.ngram_range
         self._n_word = len(self._word.vocabulary_)
@@ -170,24 +206,43 @@ class FastPath:
         }
 
     def _reset_cache(self) -> None:
-        # Whitespace-free piece of text -> its final token ids, as slices of one flat list.
+        # Whitespace-free piece of text -> its final token ids, as slices of one flat array.
         self._piece_index: dict[str, int] = {}
-        self._piece_start: list[int] = []
-        self._piece_len: list[int] = []
-        self._piece_ids: list[int] = []
-        self._piece_arrays = (np.zeros(0, np.int64),) * 3
         self._final: dict[str, int] = {}  # final (normalised) token -> id
         self._strings: list[str] = []
-        self._word_id: list[int] = []  # final token -> word-token id, _STOP or _UNKNOWN
-        self._shown_term: list[int] = []  # final token -> term id in explanations
         self._extra_terms: dict[str, int] = {}  # shown terms that are not word features
-        self._shown_array = np.zeros(0, np.int64)
-        self._char_presence = sp.csr_matrix((0, self._n_char), dtype=np.float64)
-        self._char_rows: list[tuple[list[int], list[int]]] = []
-        self._word_array = np.zeros(0, np.int64)
-        self._char_matrix = sp.csr_matrix((0, self._n_char), dtype=np.float64)
+        # Arrays grown in place, a chunk's new entries at a time (see _sync_tables):
+        # piece -> (start, length) in piece_ids; final token -> word-token id (or _STOP, ...),
+        # term id in explanations, and its char n-gram counts as the parts of a CSR matrix.
+        self._tables = {
+            name: _Growing(dtype)
+            for name, dtype in (
+                ("piece_start", np.int64), ("piece_len", np.int64), ("piece_ids", np.int64),
+                ("word_id", np.int64), ("shown_term", np.int64), ("char_indptr", np.int32),
+                ("char_indices", np.int32), ("char_counts", np.float64), ("char_ones", np.float64),
+            )
+        }  # fmt: skip
+        self._tables["char_indptr"].extend([0])
+        self._pending: dict[str, list[float]] = {name: [] for name in self._tables}
+        self._n_piece_ids = 0
+        self._n_char_entries = 0
+        self._sync_tables()
 
     # -- per distinct token ------------------------------------------------------------------
+
+    def _char_grams(self, token: str) -> list[str]:
+        """``char_wb`` n-grams of one token, as scikit-learn makes them: the token padded with
+        a space each side; a padded token no longer than n is emitted once, whole, and then
+        no longer n is tried."""
+        padded = f" {token} "
+        size = len(padded)
+        grams: list[str] = []
+        for n in range(self._char_low, self._char_high + 1):
+            if size <= n:
+                grams.append(padded)
+                break
+            grams.extend([padded[i : i + n] for i in range(size - n + 1)])
+        return grams
 
     def _final_id(self, token: str) -> int:
         found = self._final.get(token)
@@ -196,16 +251,12 @@ class FastPath:
         words = self._word_analyzer(token)
         if not words:
             word_id = _STOP
-        elif len(words) == 1 and not any(c.isspace() for c in words[0]):
+        elif len(words) == 1 and words[0].split() == words:  # no whitespace inside
             word_id = self._token_ids.get(words[0], _UNKNOWN)
         else:  # a stem with a space in it (the stemmer's output on odd letters)
             word_id = _IRREGULAR
-        counts: dict[int, int] = {}
-        vocabulary = self._char.vocabulary_
-        for gram in self._char_analyzer(token):
-            j = vocabulary.get(gram)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
+        counts = Counter(map(self._char.vocabulary_.get, self._char_grams(token)))
+        counts.pop(None, None)  # n-grams outside the vocabulary
         # What an explanation calls this token: its stem, or itself when it is a stopword.
         shown = words[0] if words else token
         term = self._word.vocabulary_.get(shown)
@@ -214,9 +265,14 @@ class FastPath:
         new = len(self._strings)
         self._final[token] = new
         self._strings.append(token)
-        self._word_id.append(word_id)
-        self._shown_term.append(term)
-        self._char_rows.append((list(counts), list(counts.values())))
+        pending = self._pending
+        pending["word_id"].append(word_id)
+        pending["shown_term"].append(term)
+        pending["char_indices"].extend(counts)
+        pending["char_counts"].extend(counts.values())
+        pending["char_ones"].extend([1] * len(counts))
+        self._n_char_entries += len(counts)
+        pending["char_indptr"].append(self._n_char_entries)
         return new
 
     def _add_piece(self, piece: str) -> int:
@@ -227,33 +283,28 @@ class FastPath:
             for token in tokenize(piece)
             for t in normalize_token(token, self._lexicon, numbers).split()
         ]
-        index = self._piece_index[piece] = len(self._piece_len)
-        self._piece_start.append(len(self._piece_ids))
-        self._piece_len.append(len(ids))
-        self._piece_ids.extend(ids)
+        index = self._piece_index[piece] = len(self._piece_index)
+        pending = self._pending
+        pending["piece_start"].append(self._n_piece_ids)
+        pending["piece_len"].append(len(ids))
+        pending["piece_ids"].extend(ids)
+        self._n_piece_ids += len(ids)
         return index
 
     def _sync_tables(self) -> None:
-        """Grow the array forms of the token tables to cover tokens added in this chunk."""
-        if len(self._piece_arrays[0]) != len(self._piece_start):
-            self._piece_arrays = tuple(
-                np.asarray(values, np.int64)
-                for values in (self._piece_start, self._piece_len, self._piece_ids)
-            )
-        known = self._char_matrix.shape[0]
-        if known == len(self._strings):
-            return
-        self._word_array = np.asarray(self._word_id, np.int64)
-        self._shown_array = np.asarray(self._shown_term, np.int64)
-        rows = self._char_rows[known:]
-        indptr = np.cumsum([0] + [len(r[0]) for r in rows])
-        indices = np.fromiter((j for r in rows for j in r[0]), np.int32, int(indptr[-1]))
-        data = np.fromiter((c for r in rows for c in r[1]), np.float64, int(indptr[-1]))
-        block = sp.csr_matrix((data, indices, indptr), shape=(len(rows), self._n_char))
-        self._char_matrix = sp.vstack([self._char_matrix, block], format="csr")
-        presence = self._char_matrix.copy()
-        presence.data[:] = 1.0
-        self._char_presence = presence
+        """Move the chunk's new entries into the arrays; take array and matrix views of them."""
+        for name, values in self._pending.items():
+            if values:
+                self._tables[name].extend(values)
+                values.clear()
+        view = {name: table.view for name, table in self._tables.items()}
+        self._piece_arrays = (view["piece_start"], view["piece_len"], view["piece_ids"])
+        self._word_array = view["word_id"]
+        self._shown_array = view["shown_term"]
+        shape = (len(self._strings), self._n_char)
+        parts = (view["char_indices"], view["char_indptr"])
+        self._char_matrix = _csr_view(view["char_counts"], *parts, shape)
+        self._char_presence = _csr_view(view["char_ones"], *parts, shape)
 
     # -- per chunk ---------------------------------------------------------------------------
 
@@ -263,7 +314,7 @@ class FastPath:
             return self._features(texts)
 
     def _features(self, texts: Sequence[str]) -> FastBatch:
-        if len(self._piece_len) > MAX_CACHED_TOKENS or len(self._strings) > MAX_CACHED_TOKENS:
+        if len(self._piece_index) > MAX_CACHED_TOKENS or len(self._strings) > MAX_CACHED_TOKENS:
             self._reset_cache()
         n = len(texts)
         docs, tokens = self._tokens(texts)
@@ -277,6 +328,7 @@ class FastPath:
             docs,
             tokens,
             self._strings,
+            _Tables(self._char_presence, self._shown_array, self._extra_terms),
         )
 
     def predict_proba(self, batch: FastBatch) -> np.ndarray:
@@ -348,11 +400,12 @@ class FastPath:
 
         # How many occurrences of the row's tokens contain each n-gram: the same product as
         # the counts, over presence instead of counts, so its entries line up with char_x's.
-        docs, tokens = batch._docs, batch._tokens
+        docs, tokens, tables = batch._docs, batch._tokens, batch._tables
+        presence = tables.presence
         per_doc = sp.csr_matrix(
-            (np.ones(len(tokens)), tokens, _indptr(docs, n)), shape=(n, len(self._strings))
+            (np.ones(len(tokens)), tokens, _indptr(docs, n)), shape=(n, presence.shape[0])
         )
-        owners = (per_doc @ self._char_presence).tocsr()
+        owners = (per_doc @ presence).tocsr()
         if not (
             np.array_equal(owners.indptr, char_x.indptr)
             and np.array_equal(owners.indices, char_x.indices)
@@ -365,10 +418,9 @@ class FastPath:
         share = char_values / owners.data
 
         # Each distinct (row, token) pair collects the shares of the n-grams its token holds.
-        size = len(self._strings)
+        size = presence.shape[0]
         pair, count = np.unique(docs * size + tokens, return_counts=True)
         pair_doc, pair_token = np.divmod(pair, size)
-        presence = self._char_presence
         lengths = np.diff(presence.indptr)[pair_token]
         pair_of = np.repeat(np.arange(len(pair)), lengths)
         within = np.arange(len(pair_of)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
@@ -377,24 +429,25 @@ class FastPath:
                         pair_doc[pair_of], grams)  # fmt: skip
         credit = np.bincount(pair_of, weights=found, minlength=len(pair)) * count
 
-        width = self._n_word + len(self._extra_terms)
+        width = self._n_word + len(tables.extra_terms)
         scores = sp.csr_matrix(
             (
                 np.concatenate([word_values, credit]),
                 (
                     np.concatenate([word_rows, pair_doc]),
-                    np.concatenate([word_x.indices, self._shown_array[pair_token]]),
+                    np.concatenate([word_x.indices, tables.shown[pair_token]]),
                 ),
             ),
             shape=(n, width),
         )
         scores.sum_duplicates()
-        return self._top_terms(scores, k)
+        return self._top_terms(scores, k, list(tables.extra_terms))
 
-    def _top_terms(self, scores: sp.csr_matrix, k: int) -> list[list[tuple[str, float]]]:
+    def _top_terms(
+        self, scores: sp.csr_matrix, k: int, extra: list[str]
+    ) -> list[list[tuple[str, float]]]:
         """The k entries of each row largest in absolute value, ties broken by the term."""
         names = self._word_names
-        extra = list(self._extra_terms)
         n = scores.shape[0]
         rows = np.repeat(np.arange(n), np.diff(scores.indptr))
         keep = scores.data != 0.0
@@ -570,6 +623,15 @@ class FastPath:
             (np.ones(len(tokens)), tokens, _indptr(docs, n)), shape=(n, len(self._strings))
         )
         return (per_doc @ self._char_matrix).tocsr()
+
+
+def _csr_view(
+    data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """A CSR matrix over existing arrays: scipy's constructor would copy them every chunk."""
+    matrix = sp.csr_matrix(shape, dtype=data.dtype)
+    matrix.data, matrix.indices, matrix.indptr = data, indices, indptr
+    return matrix
 
 
 def _lookup(
