@@ -4,6 +4,7 @@ Run on demand, not in the test suite (needs ``pip install fasttext`` for the pee
 
     python benchmarks/bench_classify.py                           # 100k and 1M rows
     python benchmarks/bench_classify.py --sizes 20000 --exact-max 20000   # a quick look
+    python benchmarks/bench_classify.py --sizes 100000 --new-words 0.05   # unseen words
 
 For each size it writes one CSV of corpus-like texts (about 80 words each, stitched from
 corpus texts) and runs, each in a fresh process, on exactly those rows:
@@ -29,6 +30,7 @@ import csv
 import json
 import random
 import shutil
+import string
 import subprocess
 import sys
 import tempfile
@@ -45,8 +47,14 @@ def corpus_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def make_texts(rows: list[dict[str, str]], n: int, seed: int = 7) -> list[str]:
-    """n texts of about 80 words, each stitched from random corpus texts."""
+def make_texts(
+    rows: list[dict[str, str]], n: int, seed: int = 7, new_words: float = 0.0
+) -> list[str]:
+    """n texts of about 80 words, each stitched from random corpus texts.
+
+    ``new_words`` replaces that share of the words with random letter strings, as names,
+    places and typos do in real files: every one is a word the model has never seen.
+    """
     rng = random.Random(seed)
     pool = [r["text"].split() for r in rows]
     texts = []
@@ -54,7 +62,11 @@ def make_texts(rows: list[dict[str, str]], n: int, seed: int = 7) -> list[str]:
         words: list[str] = []
         while len(words) < WORDS_PER_TEXT:
             words.extend(rng.choice(pool))
-        texts.append(" ".join(words[:WORDS_PER_TEXT]))
+        words = words[:WORDS_PER_TEXT]
+        for i in range(len(words)):
+            if new_words and rng.random() < new_words:
+                words[i] = "".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 9)))
+        texts.append(" ".join(words))
     return texts
 
 
@@ -194,10 +206,16 @@ def main() -> None:
     parser.add_argument(
         "--exact-max", type=int, default=100_000, help="largest size for --exact-path"
     )
+    parser.add_argument(
+        "--new-words",
+        type=float,
+        default=0.0,
+        help="share of words replaced by never-seen random words (0.2: one in five)",
+    )
     args = parser.parse_args()
     rows = corpus_rows()
     pinned = "taskset -c 0" if shutil.which("taskset") else "not pinned (no taskset)"
-    print(f"one core: {pinned}; --explain {args.explain}\n")
+    print(f"one core: {pinned}; --explain {args.explain}; new words {args.new_words:.0%}\n")
     header = f"{'rows':>10}  {'run':<34} {'rows/s':>9} {'peak MB':>8}"
     print(header)
     print("-" * len(header))
@@ -206,7 +224,7 @@ def main() -> None:
         ft_model = train_fasttext(rows, work)
         for n in args.sizes:
             src = work / f"in_{n}.csv"
-            write_input(make_texts(rows, n), src)
+            write_input(make_texts(rows, n, new_words=args.new_words), src)
             figures: dict[str, float] = {}
             show = _reporter(n, figures)
 
