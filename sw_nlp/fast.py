@@ -255,8 +255,14 @@ class FastPath:
             word_id = self._token_ids.get(words[0], _UNKNOWN)
         else:  # a stem with a space in it (the stemmer's output on odd letters)
             word_id = _IRREGULAR
-        counts = Counter(map(self._char.vocabulary_.get, self._char_grams(token)))
-        counts.pop(None, None)  # n-grams outside the vocabulary
+        found = [
+            j for j in map(self._char.vocabulary_.get, self._char_grams(token)) if j is not None
+        ]
+        if len(set(found)) == len(found):  # the usual case: no n-gram twice in one word
+            columns, counts = found, [1] * len(found)
+        else:
+            counted = Counter(found)
+            columns, counts = list(counted), list(counted.values())
         # What an explanation calls this token: its stem, or itself when it is a stopword.
         shown = words[0] if words else token
         term = self._word.vocabulary_.get(shown)
@@ -268,19 +274,21 @@ class FastPath:
         pending = self._pending
         pending["word_id"].append(word_id)
         pending["shown_term"].append(term)
-        pending["char_indices"].extend(counts)
-        pending["char_counts"].extend(counts.values())
-        pending["char_ones"].extend([1] * len(counts))
-        self._n_char_entries += len(counts)
+        pending["char_indices"].extend(columns)
+        pending["char_counts"].extend(counts)
+        pending["char_ones"].extend([1] * len(columns))
+        self._n_char_entries += len(columns)
         pending["char_indptr"].append(self._n_char_entries)
         return new
 
     def _add_piece(self, piece: str) -> int:
         """Tokenise and normalise a new whitespace-free piece (``"anak-anak,"``, ``"(lansia)"``)."""
         numbers = self._normalizer.numbers_as_token
+        # Most pieces are one plain word, which is its own only token: no regex needed.
+        tokens = [piece] if piece.isascii() and piece.isalnum() else tokenize(piece)
         ids = [
             self._final_id(t)
-            for token in tokenize(piece)
+            for token in tokens
             for t in normalize_token(token, self._lexicon, numbers).split()
         ]
         index = self._piece_index[piece] = len(self._piece_index)
