@@ -47,6 +47,7 @@ from sklearn.utils.extmath import softmax
 
 from sw_nlp.pii import PII_CANDIDATE, mask_pii
 from sw_nlp.preprocess import (
+    CONTROL_CHARACTERS,
     TextNormalizer,
     WordAnalyzer,
     clean_text,
@@ -403,26 +404,19 @@ class FastPath:
         char_x = _idf_and_norm(self._char, batch.char_tf)
         word_rows = np.repeat(np.arange(n), np.diff(word_x.indptr))
         word_values = word_x.data * weights[targets[word_rows], word_x.indices]
-        char_rows = np.repeat(np.arange(n), np.diff(char_x.indptr))
-        char_values = char_x.data * weights[targets[char_rows], self._n_word + char_x.indices]
-
         # How many occurrences of the row's tokens contain each n-gram: the same product as
         # the counts, over presence instead of counts, so its entries line up with char_x's.
         docs, tokens, tables = batch._docs, batch._tokens, batch._tables
         presence = tables.presence
-        per_doc = sp.csr_matrix(
-            (np.ones(len(tokens)), tokens, _indptr(docs, n)), shape=(n, presence.shape[0])
-        )
-        owners = (per_doc @ presence).tocsr()
+        owners = (_occurrences(n, docs, tokens, presence.shape[0]) @ presence).tocsr()
         if not (
             np.array_equal(owners.indptr, char_x.indptr)
             and np.array_equal(owners.indices, char_x.indices)
-        ):
+        ):  # scipy's product ordered them differently: line them up by sorting both
             owners.sort_indices()
-            char_x = char_x.copy()
-            order = _row_sort_order(char_x)
-            char_x.indices, char_values = char_x.indices[order], char_values[order]
-            char_rows = char_rows[order]
+            char_x.sort_indices()
+        char_rows = np.repeat(np.arange(n), np.diff(char_x.indptr))
+        char_values = char_x.data * weights[targets[char_rows], self._n_word + char_x.indices]
         share = char_values / owners.data
 
         # Each distinct (row, token) pair collects the shares of the n-grams its token holds.
@@ -627,10 +621,12 @@ class FastPath:
         indices are left unsorted: sorting them would cost as much as the product, and only
         changes the order of floating-point sums (by ~1e-16), not a count.
         """
-        per_doc = sp.csr_matrix(
-            (np.ones(len(tokens)), tokens, _indptr(docs, n)), shape=(n, len(self._strings))
-        )
-        return (per_doc @ self._char_matrix).tocsr()
+        return (_occurrences(n, docs, tokens, len(self._strings)) @ self._char_matrix).tocsr()
+
+
+def _occurrences(n: int, docs: np.ndarray, tokens: np.ndarray, width: int) -> sp.csr_matrix:
+    """Rows × token ids, one entry per occurrence (repeats are summed by any product)."""
+    return sp.csr_matrix((np.ones(len(tokens)), tokens, _indptr(docs, n)), shape=(n, width))
 
 
 def _csr_view(
@@ -668,12 +664,6 @@ def _lookup(
         out[q_lo:q_hi] = dense[(rows[q_lo:q_hi] - start) * width + columns[q_lo:q_hi]]
         dense[flat] = 0.0
     return out
-
-
-def _row_sort_order(matrix: sp.csr_matrix) -> np.ndarray:
-    """The permutation of a CSR matrix's entries that sorts the columns within each row."""
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    return np.lexsort((matrix.indices, rows))
 
 
 def _indptr(sorted_docs: np.ndarray, n: int) -> np.ndarray:
@@ -742,7 +732,6 @@ def _safe_symbols() -> str:
     """
     blocks = [(0x80, 0x2FF), (0x2000, 0x2BFF), (0x3000, 0x303F), (0xFE30, 0xFE4F),
               (0x1F000, 0x1FAFF)]  # fmt: skip
-    control = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]")
     word_or_space = re.compile(r"[\w\s]")
     safe = [
         c
@@ -752,7 +741,7 @@ def _safe_symbols() -> str:
         and unicodedata.normalize("NFKC", c) == c
         and c.lower() == c
         and not word_or_space.match(c)
-        and not control.match(c)
+        and not CONTROL_CHARACTERS.match(c)
         and unicodedata.combining(c) == 0
     ]
     return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in safe) + "]"

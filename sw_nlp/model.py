@@ -80,7 +80,11 @@ class CaseClassifier:
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities, one column per label in ``classes_`` order (mikro, mezzo, …)."""
-        return self.analyse(_as_list(texts), k=0).proba
+        texts = _as_list(texts)
+        batch = self._fast_batch(texts)
+        if batch is not None and self._fast is not None:
+            return self._fast.predict_proba(batch)[:, self._columns]
+        return self.pipeline.predict_proba(texts)[:, self._columns]
 
     def predict(self, texts: Iterable[str]) -> list[str]:
         proba = self.predict_proba(texts)

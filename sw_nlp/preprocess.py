@@ -26,7 +26,9 @@ from sw_nlp.pii import mask_pii
 NUMBER_TOKEN = "_angka_"
 # Placeholders first (so `_nik_` survives whole), then words with inner hyphens (anak-anak).
 _TOKENIZER = RegexpTokenizer(r"_[a-z]+_|\w+(?:-\w+)*")
-_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]")
+CONTROL_CHARACTERS = re.compile(
+    r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]"
+)
 _REDUPLICATION = re.compile(r"^([^\W\d_]{2,})2$")  # anak2 -> anak-anak, as people type it
 _DIGITS = re.compile(r"^\d+$")
 
@@ -34,7 +36,7 @@ _DIGITS = re.compile(r"^\d+$")
 def clean_text(text: str) -> str:
     """NFKC, control and zero-width characters to spaces, lower case."""
     text = unicodedata.normalize("NFKC", text)
-    return _CONTROL.sub(" ", text).lower()
+    return CONTROL_CHARACTERS.sub(" ", text).lower()
 
 
 def tokenize(text: str) -> list[str]:

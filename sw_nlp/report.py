@@ -367,28 +367,13 @@ def _sections(r: dict[str, Any]) -> list[tuple[str, str, list[list[str]] | None,
             "coverage",
         )
     )
+    out.append(_breakdown("By register", "", "register", r["by_register"]))
     out.append(
-        (
-            "By register",
-            "",
-            [["register", "n", "accuracy", "macro-F1"]]
-            + [
-                [k, str(v["n"]), _f(v["accuracy"]), _f(v["macro_f1"])]
-                for k, v in r["by_register"].items()
-            ],
-            None,
-        )
-    )
-    out.append(
-        (
+        _breakdown(
             "Hard cases",
             "`hard` cases carry cues that point to another level (e.g. a national agency helping one family).",
-            [["hard", "n", "accuracy", "macro-F1"]]
-            + [
-                [k, str(v["n"]), _f(v["accuracy"]), _f(v["macro_f1"])]
-                for k, v in r["by_hard"].items()
-            ],
-            None,
+            "hard",
+            r["by_hard"],
         )
     )
     out.append(
@@ -506,3 +491,11 @@ def _html(title: str, sections: list, images: dict[str, str]) -> str:
             parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _breakdown(
+    title: str, note: str, column: str, groups: dict[str, dict[str, Any]]
+) -> tuple[str, str, list[list[str]], None]:
+    """A report section: n, accuracy and macro-F1 for each group of test cases."""
+    rows = [[k, str(v["n"]), _f(v["accuracy"]), _f(v["macro_f1"])] for k, v in groups.items()]
+    return title, note, [[column, "n", "accuracy", "macro-F1"], *rows], None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import string
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -168,19 +169,15 @@ def test_explanations_of_random_texts(shipped, texts):
     _same_explanations(quick, exact)
 
 
-_CACHE: dict[str, object] = {}
-
-
+@cache
 def _stemming_pipeline():
-    if "stem" not in _CACHE:
-        frame = pd.read_csv(REPO / "tests" / "fixtures" / "tiny_corpus.csv")
-        pipeline = build_pipeline(
-            Config().replace(
-                preprocess={"stem": True, "remove_stopwords": True}, features={"min_df": 1}
-            )
+    frame = pd.read_csv(REPO / "tests" / "fixtures" / "tiny_corpus.csv")
+    pipeline = build_pipeline(
+        Config().replace(
+            preprocess={"stem": True, "remove_stopwords": True}, features={"min_df": 1}
         )
-        _CACHE["stem"] = pipeline.fit(frame["text"].tolist(), frame["level"].tolist())
-    return _CACHE["stem"]
+    )
+    return pipeline.fit(frame["text"].tolist(), frame["level"].tolist())
 
 
 # -- fallback ---------------------------------------------------------------------------------
