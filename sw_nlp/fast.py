@@ -13,10 +13,10 @@ sparse dot product. Every preprocessing step after tokenisation is a function of
 2. works out each distinct token once and caches it: its normalised form(s), whether it is a
    stopword, its stem, its word-vocabulary id and its character n-gram counts;
 3. builds word n-grams from shifted id arrays (after stopword removal, as scikit-learn does, so
-   a bigram may span a removed stopword) and character n-gram counts as
-   (doc × token occurrences) @ (token × char n-gram counts);
-4. applies sublinear tf as ``TfidfTransformer`` does, and folds idf weights and l2 row norms
-   into the logistic regression's scores;
+   a bigram may span a removed stopword), looked up as integer keys in a hash index;
+4. counts each row's character n-grams from its tokens' cached n-gram counts, applies
+   sublinear tf and the l2 norms, and takes the logistic regression's scores with the idf
+   folded into its coefficients, in one compiled loop per block (``sw_nlp.kernels``);
 5. explains every row of the chunk at once (the terms ``CaseClassifier.explain`` gives).
 
 The probabilities equal the pipeline's to float rounding (tests: corpus, every preprocessing
@@ -34,7 +34,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import softmax
 
+from sw_nlp.kernels import add_block_scores, sublinear_table
 from sw_nlp.pii import PII_CANDIDATE, mask_pii
 from sw_nlp.preprocess import (
     CONTROL_CHARACTERS,
@@ -95,8 +96,9 @@ class UnsupportedPipeline(Exception):
 
 @dataclass(frozen=True)
 class _Tables:
-    """The token tables an explanation of a batch needs, as they were when it was built."""
+    """The token tables a batch needs later, as they were when it was built."""
 
+    counts: sp.csr_matrix  # token -> its char n-gram counts
     presence: sp.csr_matrix  # token -> char n-grams it holds (1.0 each)
     shown: np.ndarray  # token -> term id in explanations
     extra_terms: dict[str, int]  # explanation terms that are not word features
@@ -104,20 +106,39 @@ class _Tables:
 
 @dataclass
 class FastBatch:
-    """One chunk's term frequencies per block and what batch classification needs besides them.
+    """One chunk's tokens and word features, from which each consumer takes what it needs.
 
-    ``word_tf`` and ``char_tf`` hold counts after the sublinear step (``1 + log(count)``);
-    idf weights and row norms are applied on the way to probabilities, or by ``X``.
+    Probabilities come straight from these (``FastPath.predict_proba``); the term-frequency
+    matrices that explanations and ``X`` need are built on first use only.
     """
 
-    word_tf: sp.csr_matrix
-    char_tf: sp.csr_matrix
+    word_occurrences: sp.csr_matrix  # rows × word features, one entry per occurrence
     _vectorizers: tuple[TfidfVectorizer, TfidfVectorizer]
     vocabulary_share: np.ndarray  # share of each text's word tokens seen in training
     _docs: np.ndarray
     _tokens: np.ndarray
     _strings: list[str]
     _tables: _Tables  # as they were for this batch, whatever the cache does later
+
+    @property
+    def n_rows(self) -> int:
+        return self.word_occurrences.shape[0]
+
+    @cached_property
+    def word_tf(self) -> sp.csr_matrix:
+        """Word counts after the sublinear step (``1 + log(count)``), before idf and norm."""
+        width = self.word_occurrences.shape[1]
+        summed = self.word_occurrences @ sp.identity(width, format="csr")  # repeats summed
+        return _sublinear(self._vectorizers[0], summed.tocsr())
+
+    @cached_property
+    def char_tf(self) -> sp.csr_matrix:
+        """Char n-gram counts as (row × token occurrences) @ (token × n-gram counts), after
+        the sublinear step. Column indices are left unsorted: sorting would cost as much as
+        the product and changes only the order of float sums (by ~1e-16), not a count."""
+        counts = self._tables.counts
+        occurrences = _occurrences(self.n_rows, self._docs, self._tokens, counts.shape[0])
+        return _sublinear(self._vectorizers[1], (occurrences @ counts).tocsr())
 
     @property
     def X(self) -> sp.csr_matrix:
@@ -130,7 +151,7 @@ class FastBatch:
     def normalized(self) -> list[str]:
         """The normalised texts, rebuilt from token ids: ``TextNormalizer``'s tokens, one space
         apart (a lexicon entry of bare spaces leaves extra spaces in its output, not here)."""
-        out: list[list[str]] = [[] for _ in range(self.word_tf.shape[0])]
+        out: list[list[str]] = [[] for _ in range(self.n_rows)]
         strings = self._strings
         for d, g in zip(self._docs.tolist(), self._tokens.tolist(), strict=True):
             out[d].append(strings[g])
@@ -155,7 +176,13 @@ class FastPath:
         self._n_word = len(self._word.vocabulary_)
         self._n_char = len(self._char.vocabulary_)
         self._index_word_vocabulary()
-        self._sum_word = sp.identity(self._n_word, format="csr")
+        # The word block's features are their own items (one feature each, count 1).
+        self._word_items = (
+            np.arange(self._n_word + 1, dtype=np.int32),
+            np.arange(self._n_word, dtype=np.int32),
+            np.ones(self._n_word, dtype=np.int32),
+        )
+        self._tf_tables = tuple(sublinear_table(v.sublinear_tf) for v in (self._word, self._char))
         self._word_names = [""] * self._n_word
         for term, index in self._word.vocabulary_.items():
             self._word_names[index] = term
@@ -220,7 +247,7 @@ class FastPath:
             for name, dtype in (
                 ("piece_start", np.int64), ("piece_len", np.int64), ("piece_ids", np.int64),
                 ("word_id", np.int64), ("shown_term", np.int64), ("char_indptr", np.int32),
-                ("char_indices", np.int32), ("char_counts", np.float64), ("char_ones", np.float64),
+                ("char_indices", np.int32), ("char_counts", np.int32), ("char_ones", np.float64),
             )
         }  # fmt: skip
         self._tables["char_indptr"].extend([0])
@@ -325,19 +352,13 @@ class FastPath:
     def _features(self, texts: Sequence[str]) -> FastBatch:
         if len(self._piece_index) > MAX_CACHED_TOKENS or len(self._strings) > MAX_CACHED_TOKENS:
             self._reset_cache()
-        n = len(texts)
         docs, tokens = self._tokens(texts)
-        word_counts, share = self._word_counts(n, docs, tokens)
-        char_counts = self._char_counts(n, docs, tokens)
+        word_occurrences, share = self._word_occurrences(len(texts), docs, tokens)
+        tables = _Tables(
+            self._char_matrix, self._char_presence, self._shown_array, self._extra_terms
+        )
         return FastBatch(
-            _sublinear(self._word, word_counts),
-            _sublinear(self._char, char_counts),
-            (self._word, self._char),
-            share,
-            docs,
-            tokens,
-            self._strings,
-            _Tables(self._char_presence, self._shown_array, self._extra_terms),
+            word_occurrences, (self._word, self._char), share, docs, tokens, self._strings, tables
         )
 
     def predict_proba(self, batch: FastBatch) -> np.ndarray:
@@ -351,20 +372,23 @@ class FastPath:
         clf = self._classifier
         if self._folded is None:
             return clf.predict_proba(batch.X)
-        scores = np.array(clf.intercept_, dtype=np.float64)[None, :].repeat(
-            batch.word_tf.shape[0], axis=0
-        )
-        for tf, (weights, idf_squared) in zip(
-            (batch.word_tf, batch.char_tf), self._folded, strict=True
-        ):
-            # Not tf.power(2): scipy would first sort the indices of every row (slow).
-            squared = sp.csr_matrix((tf.data**2, tf.indices, tf.indptr), shape=tf.shape)
-            norms = np.sqrt(squared @ idf_squared)
-            norms[norms == 0.0] = 1.0
-            scores += (tf @ weights) / norms[:, None]
+        n = batch.n_rows
+        scores = np.array(clf.intercept_, dtype=np.float64)[None, :].repeat(n, axis=0)
+        word_weights, char_weights = self._folded
+        words = batch.word_occurrences
+        add_block_scores(
+            words.indptr, words.indices, words.data, *self._word_items,
+            self._tf_tables[0], self._word.sublinear_tf, word_weights, scores,
+        )  # fmt: skip
+        counts = batch._tables.counts
+        add_block_scores(
+            _indptr(batch._docs, n), batch._tokens, np.ones(len(batch._tokens), np.int32),
+            counts.indptr, counts.indices, counts.data,
+            self._tf_tables[1], self._char.sublinear_tf, char_weights, scores,
+        )  # fmt: skip
         return softmax(scores, copy=False)
 
-    def _fold_coefficients(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    def _fold_coefficients(self) -> list[np.ndarray] | None:
         clf = self._classifier
         blocks = (self._word, self._char)
         if (
@@ -378,7 +402,7 @@ class FastPath:
         for vectorizer, width in zip(blocks, (self._n_word, self._n_char), strict=True):
             idf = vectorizer.idf_ if vectorizer.use_idf else np.ones(width)
             coef = clf.coef_[:, start : start + width]
-            folded.append((np.ascontiguousarray((coef * idf).T), idf**2))
+            folded.append(np.column_stack([(coef * idf).T, idf**2]))  # see add_block_scores
             start += width
         return folded
 
@@ -399,7 +423,7 @@ class FastPath:
     def _explain(
         self, batch: FastBatch, targets: np.ndarray, weights: np.ndarray, k: int
     ) -> list[list[tuple[str, float]]]:
-        n = batch.word_tf.shape[0]
+        n = batch.n_rows
         word_x = _idf_and_norm(self._word, batch.word_tf)
         char_x = _idf_and_norm(self._char, batch.char_tf)
         word_rows = np.repeat(np.arange(n), np.diff(word_x.indptr))
@@ -542,9 +566,10 @@ class FastPath:
         within = np.arange(len(owner)) - first[owner]
         return piece_docs[owner], ids[start[occurrence][owner] + within]
 
-    def _word_counts(
+    def _word_occurrences(
         self, n: int, docs: np.ndarray, tokens: np.ndarray
     ) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Rows × word features, one entry per occurrence, and each row's vocabulary share."""
         all_docs = docs
         ids = self._word_array[tokens] if len(tokens) else np.zeros(0, np.int64)
         irregular = np.unique(docs[ids == _IRREGULAR])
@@ -580,16 +605,15 @@ class FastPath:
         hits = flat >= 0
         feature_docs = np.repeat(docs, found.shape[1])[hits]
         occurrences = sp.csr_matrix(
-            (np.ones(int(hits.sum())), flat[hits], _indptr(feature_docs, n)),
+            (np.ones(int(hits.sum()), np.int32), flat[hits], _indptr(feature_docs, n)),
             shape=(n, self._n_word),
         )
-        counts = (occurrences @ self._sum_word).tocsr()  # sums repeated features of a row
         total = np.bincount(docs, minlength=n)
         known = np.bincount(docs[unigram >= 0], minlength=n)
         share = np.divide(known, total, out=np.zeros(n), where=total > 0)
         if len(irregular):
-            counts = counts + self._irregular_rows(n, irregular, all_docs, tokens, share)
-        return counts, share
+            occurrences = occurrences + self._irregular_rows(n, irregular, all_docs, tokens, share)
+        return occurrences, share
 
     def _irregular_rows(
         self,
@@ -612,16 +636,7 @@ class FastPath:
                     c.append(j)
             words = self._word_analyzer(text)
             share[d] = sum(w in vocabulary for w in words) / len(words) if words else 0.0
-        return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, self._n_word))
-
-    def _char_counts(self, n: int, docs: np.ndarray, tokens: np.ndarray) -> sp.csr_matrix:
-        """Char n-gram counts as (doc × token occurrences) @ (token × char n-gram counts).
-
-        Repeated tokens in a row are summed by the product itself. The product's column
-        indices are left unsorted: sorting them would cost as much as the product, and only
-        changes the order of floating-point sums (by ~1e-16), not a count.
-        """
-        return (_occurrences(n, docs, tokens, len(self._strings)) @ self._char_matrix).tocsr()
+        return sp.csr_matrix((np.ones(len(r), np.int32), (r, c)), shape=(n, self._n_word))
 
 
 def _occurrences(n: int, docs: np.ndarray, tokens: np.ndarray, width: int) -> sp.csr_matrix:
