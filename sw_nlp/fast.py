@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -45,7 +44,14 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import softmax
 
-from sw_nlp.kernels import add_block_scores, sublinear_table
+from sw_nlp.kernels import (
+    STOP,
+    add_block_scores,
+    build_key_table,
+    expand_pieces,
+    sublinear_table,
+    word_ngrams,
+)
 from sw_nlp.pii import PII_CANDIDATE, mask_pii
 from sw_nlp.preprocess import (
     CONTROL_CHARACTERS,
@@ -60,7 +66,7 @@ log = logging.getLogger(__name__)
 
 # Word-token ids that are not vocabulary tokens: unknown, a stopword, a token that the word
 # analyzer turns into something with a space in it.
-_UNKNOWN, _STOP, _IRREGULAR = -1, -2, -3
+_UNKNOWN, _STOP, _IRREGULAR = -1, STOP, -3
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_CACHED_TOKENS = 1 << 18  # distinct tokens kept between chunks; memory stays bounded
 
@@ -227,11 +233,15 @@ class FastPath:
                 k, f = keys.setdefault(len(ids), ([], []))
                 k.append(key)
                 f.append(feature)
-        # A hash index (pandas) looks keys up several times faster than a binary search.
-        self._ngram_keys: dict[int, tuple[pd.Index, np.ndarray]] = {
-            n: (pd.Index(np.asarray(k, np.int64)), np.asarray(f, np.int64))
-            for n, (k, f) in keys.items()
-        }
+        # One hash table per n-gram size (rows 0 and 1 unused), all of one power-of-two size.
+        size = 1 << max(4, 2 * max((len(k) for k, _ in keys.values()), default=1)).bit_length()
+        self._ngram_tables = (
+            np.full((self._high + 1, size), -1, np.int64),
+            np.full((self._high + 1, size), -1, np.int64),
+        )
+        for n, (k, f) in keys.items():
+            slots, values = build_key_table(np.asarray(k, np.int64), np.asarray(f, np.int64), size)
+            self._ngram_tables[0][n], self._ngram_tables[1][n] = slots, values
 
     def _reset_cache(self) -> None:
         # Whitespace-free piece of text -> its final token ids, as slices of one flat array.
@@ -558,61 +568,25 @@ class FastPath:
         for i in np.flatnonzero(index < 0).tolist():
             index[i] = self._add_piece(distinct[i])
         self._sync_tables()
-        start, length, ids = self._piece_arrays
-        occurrence = index[codes]
-        per_piece = length[occurrence]
-        owner = np.repeat(np.arange(len(codes)), per_piece)  # the piece each token comes from
-        first = np.cumsum(per_piece) - per_piece
-        within = np.arange(len(owner)) - first[owner]
-        return piece_docs[owner], ids[start[occurrence][owner] + within]
+        return expand_pieces(piece_docs, index[codes], *self._piece_arrays)
 
     def _word_occurrences(
         self, n: int, docs: np.ndarray, tokens: np.ndarray
     ) -> tuple[sp.csr_matrix, np.ndarray]:
         """Rows × word features, one entry per occurrence, and each row's vocabulary share."""
-        all_docs = docs
         ids = self._word_array[tokens] if len(tokens) else np.zeros(0, np.int64)
         irregular = np.unique(docs[ids == _IRREGULAR])
-        keep = ids != _STOP
         if len(irregular):  # their rows are counted by the vectorizer's own analyzer below
-            keep &= ~np.isin(docs, irregular)
-        ids, docs = ids[keep], docs[keep]
-        ids = np.where(ids == _UNKNOWN, self._base, ids)  # the unigram table's unknown slot
-        # One column per n-gram size, one row per token position: read row by row, the
-        # features come out grouped by document, which is all a CSR matrix needs.
-        sizes = sorted(self._ngram_keys)
-        found = np.full((len(ids), 1 + len(sizes)), -1, np.int64)
-        unigram = self._unigram[ids]
-        if self._low == 1:
-            found[:, 0] = unigram
-        for column, size in enumerate(sizes, 1):
-            keys, features = self._ngram_keys[size]
-            if len(ids) < size:
-                continue
-            span = len(ids) - size + 1
-            valid = np.ones(span, bool)
-            key = np.zeros(span, np.int64)
-            for offset in range(size):
-                part = ids[offset : offset + span]
-                valid &= part != self._base
-                valid &= docs[offset : offset + span] == docs[:span]
-                key = key * self._base + np.where(part == self._base, 0, part)
-            where = np.flatnonzero(valid)
-            pos = keys.get_indexer(key[where])
-            hit = pos >= 0
-            found[where[hit], column] = features[pos[hit]]
-        flat = found.ravel()
-        hits = flat >= 0
-        feature_docs = np.repeat(docs, found.shape[1])[hits]
-        occurrences = sp.csr_matrix(
-            (np.ones(int(hits.sum()), np.int32), flat[hits], _indptr(feature_docs, n)),
-            shape=(n, self._n_word),
+            ids = np.where(np.isin(docs, irregular), _STOP, ids)
+        row_ptr, features, known, total = word_ngrams(
+            n, docs, ids, self._unigram, self._low, self._high, self._base, *self._ngram_tables
         )
-        total = np.bincount(docs, minlength=n)
-        known = np.bincount(docs[unigram >= 0], minlength=n)
+        occurrences = _csr_view(
+            np.ones(len(features), np.int32), features, row_ptr, (n, self._n_word)
+        )
         share = np.divide(known, total, out=np.zeros(n), where=total > 0)
         if len(irregular):
-            occurrences = occurrences + self._irregular_rows(n, irregular, all_docs, tokens, share)
+            occurrences = occurrences + self._irregular_rows(n, irregular, docs, tokens, share)
         return occurrences, share
 
     def _irregular_rows(
