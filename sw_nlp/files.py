@@ -17,9 +17,11 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from sw_nlp.errors import InputError
@@ -203,7 +205,9 @@ def _open_delimited(
             reader = pd.read_csv(
                 path,
                 sep=delimiter,
-                dtype=str,
+                # object, not str: every cell stays the text the parser read, as Python str
+                # objects (pandas' str dtype would copy them into Arrow and back out again).
+                dtype=object,
                 keep_default_na=False,
                 encoding=encoding,
                 encoding_errors="replace",
@@ -230,7 +234,7 @@ def _chunk_from_frame(frame: pd.DataFrame, start: int, text: str, ids: list[str]
     return Chunk(
         rows=list(range(start, start + len(frame))),
         ids={c: frame[c].tolist() for c in ids},
-        # CSV columns come as str already (dtype=str); the check is cheaper than converting.
+        # CSV cells come as str already; the check is cheaper than converting.
         texts=values if all(type(v) is str for v in values) else [_as_text(v) for v in values],
     )
 
@@ -472,7 +476,9 @@ class ResultWriter:
                 self._handle = (
                     open(self._tmp, "w", encoding="utf-8", newline="") if self._tmp else sys.stdout
                 )
-            frame.to_csv(self._handle, index=False, header=not self._started, lineterminator="\n")
+            _with_decimals_as_text(frame).to_csv(
+                self._handle, index=False, header=not self._started, lineterminator="\n"
+            )
         elif self.suffix == ".jsonl":
             if self._handle is None:
                 self._handle = open(self._tmp, "w", encoding="utf-8")  # type: ignore[arg-type]
@@ -510,6 +516,34 @@ class ResultWriter:
             self._tmp.replace(self.path)  # type: ignore[arg-type]
         else:
             self._tmp.unlink(missing_ok=True)
+
+
+@cache
+def _four_decimals() -> np.ndarray:
+    """How ``to_csv`` writes 0, 0.0001, …, 1 (``repr`` of each float), then NaN (empty)."""
+    return np.array([repr(k / 10_000) for k in range(10_001)] + [""], dtype=object)
+
+
+def _with_decimals_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with float columns of values rounded to 4 decimals in [0, 1] (confidence and
+    probabilities) as the exact text ``to_csv`` would write for them, looked up in a table.
+
+    pandas formats every float on its own, which was half the cost of writing a result row;
+    the output bytes are the same. Any other float column is left to pandas.
+    """
+    columns = {}
+    for name, column in frame.items():
+        if column.dtype == np.float64:
+            values = column.to_numpy()
+            missing = np.isnan(values)
+            with np.errstate(over="ignore", invalid="ignore"):  # inf and huge values: left
+                steps = np.rint(np.where(missing, 0.0, values) * 10_000)
+            exact = missing | ((steps / 10_000 == values) & ~np.signbit(values))
+            if exact.all() and ((steps >= 0) & (steps <= 10_000)).all():
+                index = np.where(missing, 10_001, steps).astype(np.int64)
+                column = pd.Series(_four_decimals()[index], index=column.index, dtype=object)
+        columns[name] = column
+    return pd.DataFrame(columns)
 
 
 def _umask() -> int:

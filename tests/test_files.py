@@ -1,10 +1,20 @@
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from sw_nlp.errors import InputError
-from sw_nlp.files import ResultWriter, choose_columns, detect_encoding, open_cases, read_note
+from sw_nlp.files import (
+    ResultWriter,
+    _with_decimals_as_text,
+    choose_columns,
+    detect_encoding,
+    open_cases,
+    read_note,
+)
 
 
 def rows_of(source) -> list[tuple[int, str, str]]:
@@ -183,3 +193,26 @@ def test_shipped_example_notes_are_read_whole():
     ]:
         text, error = read_note(notes / name)
         assert error == "" and expected in text, name
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(0, 10_000).map(lambda k: round(k / 10_000, 4)),
+            st.just(float("nan")),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.just(-0.0),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+@example([1.7e308, -1.7e308, float("inf"), 0.00005, 1.00001])
+def test_csv_writer_writes_floats_exactly_as_pandas(values):
+    """The table of 4-decimal strings changes nothing in the bytes, whatever the floats."""
+    with np.errstate(over="ignore", invalid="ignore"):  # np.round of a huge float
+        rounded = np.round(np.array(values), 4)
+    frame = pd.DataFrame({"p": rounded, "q": np.array(values)})
+    plain = frame.to_csv(index=False, lineterminator="\n")
+    assert _with_decimals_as_text(frame).to_csv(index=False, lineterminator="\n") == plain
