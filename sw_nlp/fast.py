@@ -49,6 +49,8 @@ from sw_nlp.kernels import (
     add_block_scores,
     build_key_table,
     expand_pieces,
+    insert_pieces,
+    split_pieces,
     sublinear_table,
     word_ngrams,
 )
@@ -244,8 +246,11 @@ class FastPath:
             self._ngram_tables[0][n], self._ngram_tables[1][n] = slots, values
 
     def _reset_cache(self) -> None:
-        # Whitespace-free piece of text -> its final token ids, as slices of one flat array.
-        self._piece_index: dict[str, int] = {}
+        # Whitespace-free pieces of text, found by their bytes in a hash table (see
+        # kernels.split_pieces), and their final token ids, as slices of one flat array.
+        self._n_pieces = 0
+        self._piece_slots = np.full((1 << 12, 2), -1, np.int64)
+        self._pending_bytes = bytearray()
         self._final: dict[str, int] = {}  # final (normalised) token -> id
         self._strings: list[str] = []
         self._extra_terms: dict[str, int] = {}  # shown terms that are not word features
@@ -256,11 +261,13 @@ class FastPath:
             name: _Growing(dtype)
             for name, dtype in (
                 ("piece_start", np.int64), ("piece_len", np.int64), ("piece_ids", np.int64),
+                ("piece_hash", np.uint64), ("piece_bytes_at", np.int64), ("piece_bytes", np.uint8),
                 ("word_id", np.int64), ("shown_term", np.int64), ("char_indptr", np.int32),
                 ("char_indices", np.int32), ("char_counts", np.int32), ("char_ones", np.float64),
             )
         }  # fmt: skip
         self._tables["char_indptr"].extend([0])
+        self._tables["piece_bytes_at"].extend([0])
         self._pending: dict[str, list[float]] = {name: [] for name in self._tables}
         self._n_piece_ids = 0
         self._n_char_entries = 0
@@ -319,8 +326,9 @@ class FastPath:
         pending["char_indptr"].append(self._n_char_entries)
         return new
 
-    def _add_piece(self, piece: str) -> int:
-        """Tokenise and normalise a new whitespace-free piece (``"anak-anak,"``, ``"(lansia)"``)."""
+    def _add_piece(self, piece: str, raw: bytes, key: int) -> int:
+        """Tokenise and normalise a new whitespace-free piece (``"anak-anak,"``, ``"(lansia)"``)
+        given with its UTF-8 bytes and their hash."""
         numbers = self._normalizer.numbers_as_token
         # Most pieces are one plain word, which is its own only token: no regex needed.
         tokens = [piece] if piece.isascii() and piece.isalnum() else tokenize(piece)
@@ -329,8 +337,14 @@ class FastPath:
             for token in tokens
             for t in normalize_token(token, self._lexicon, numbers).split()
         ]
-        index = self._piece_index[piece] = len(self._piece_index)
+        index = self._n_pieces
+        self._n_pieces += 1
         pending = self._pending
+        pending["piece_hash"].append(key)
+        self._pending_bytes += raw
+        pending["piece_bytes_at"].append(
+            len(self._pending_bytes) + self._tables["piece_bytes"].size
+        )
         pending["piece_start"].append(self._n_piece_ids)
         pending["piece_len"].append(len(ids))
         pending["piece_ids"].extend(ids)
@@ -343,8 +357,12 @@ class FastPath:
             if values:
                 self._tables[name].extend(values)
                 values.clear()
+        if self._pending_bytes:
+            self._tables["piece_bytes"].extend(np.frombuffer(self._pending_bytes, np.uint8))
+            self._pending_bytes.clear()
         view = {name: table.view for name, table in self._tables.items()}
         self._piece_arrays = (view["piece_start"], view["piece_len"], view["piece_ids"])
+        self._piece_keys = (view["piece_hash"], view["piece_bytes_at"], view["piece_bytes"])
         self._word_array = view["word_id"]
         self._shown_array = view["shown_term"]
         shape = (len(self._strings), self._n_char)
@@ -360,7 +378,7 @@ class FastPath:
             return self._features(texts)
 
     def _features(self, texts: Sequence[str]) -> FastBatch:
-        if len(self._piece_index) > MAX_CACHED_TOKENS or len(self._strings) > MAX_CACHED_TOKENS:
+        if self._n_pieces > MAX_CACHED_TOKENS or len(self._strings) > MAX_CACHED_TOKENS:
             self._reset_cache()
         docs, tokens = self._tokens(texts)
         word_occurrences, share = self._word_occurrences(len(texts), docs, tokens)
@@ -556,19 +574,38 @@ class FastPath:
             mask = self._normalizer.mask_pii
             cleaned = [clean_text(mask_pii(texts[i]) if mask else texts[i]) for i in python_rows]
             lowered = pc.replace_with_mask(lowered, python, pa.array(cleaned, type=pa.string()))
-        pieces = pc.ascii_split_whitespace(lowered)
-        piece_docs = pc.list_parent_indices(pieces).to_numpy().astype(np.int64)
-        flat = pieces.flatten()
+        data, offsets = _utf8(lowered)
+        rows, ids, starts, ends, hashes = split_pieces(
+            data, offsets, self._piece_slots, *self._piece_keys[1:]
+        )
+        unknown = np.flatnonzero(ids < 0)
+        if len(unknown):
+            first = self._n_pieces
+            new: dict[bytes, int] = {}
+            for i, start, end, key in zip(
+                unknown.tolist(),
+                starts[unknown].tolist(),
+                ends[unknown].tolist(),
+                hashes[unknown].tolist(),
+                strict=True,
+            ):
+                raw = data[start:end].tobytes()
+                found = new.get(raw)
+                if found is None:
+                    found = new[raw] = self._add_piece(raw.decode("utf-8"), raw, key)
+                ids[i] = found
+            self._sync_tables()
+            self._enter_pieces(first)
+        return expand_pieces(rows, ids, *self._piece_arrays)
 
-        encoded = pc.dictionary_encode(flat)
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
-        distinct = encoded.dictionary.to_pylist()
-        known = self._piece_index.get
-        index = np.fromiter((known(p, -1) for p in distinct), np.int64, len(distinct))
-        for i in np.flatnonzero(index < 0).tolist():
-            index[i] = self._add_piece(distinct[i])
-        self._sync_tables()
-        return expand_pieces(piece_docs, index[codes], *self._piece_arrays)
+    def _enter_pieces(self, first: int) -> None:
+        """Put pieces ``first`` onwards into the hash table, first doubling it if it would be
+        more than half full."""
+        if 2 * self._n_pieces > len(self._piece_slots):
+            size = 1 << (4 * self._n_pieces).bit_length()
+            self._piece_slots = np.full((size, 2), -1, np.int64)
+            first = 0
+        insert_pieces(self._piece_slots, self._piece_keys[0], first, self._n_pieces)
 
     def _word_occurrences(
         self, n: int, docs: np.ndarray, tokens: np.ndarray
@@ -616,6 +653,14 @@ class FastPath:
 def _occurrences(n: int, docs: np.ndarray, tokens: np.ndarray, width: int) -> sp.csr_matrix:
     """Rows × token ids, one entry per occurrence (repeats are summed by any product)."""
     return sp.csr_matrix((np.ones(len(tokens)), tokens, _indptr(docs, n)), shape=(n, width))
+
+
+def _utf8(array: object) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of an Arrow string array and each text's offsets into them (no copy)."""
+    _, offsets, data = array.buffers()  # type: ignore[attr-defined]
+    first = array.offset  # type: ignore[attr-defined]
+    bounds = np.frombuffer(offsets, np.int32)[first : first + len(array) + 1]  # type: ignore[arg-type]
+    return (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)), bounds
 
 
 def _csr_view(

@@ -218,3 +218,91 @@ def word_ngrams(
                     h = (h + 1) & mask
         row_ptr[r + 1] = k
     return row_ptr, features[:k], known, total
+
+
+# -- whitespace-separated pieces of text, looked up by their UTF-8 bytes ----------------------
+# Known pieces live in a hash table of (FNV-1a hash, piece id) rows, a power of two of them;
+# the table and the hash are in one row so that most probes read one cache line.
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@njit(cache=True, nogil=True)
+def _hash_slot(h: np.uint64, mask: int) -> int:
+    return int((h * _GOLDEN) >> np.uint64(32)) & mask
+
+
+@njit(cache=True, nogil=True)
+def split_pieces(
+    data: np.ndarray,
+    offsets: np.ndarray,
+    slots: np.ndarray,
+    key_start: np.ndarray,
+    key_data: np.ndarray,
+) -> tuple:
+    """Every piece of the texts between ASCII whitespace (as Arrow's ``ascii_split_whitespace``,
+    without its empty pieces): its row, its known piece id (-1 if new), its bytes' bounds and
+    hash. Text ``r`` is ``data[offsets[r]:offsets[r + 1]]`` (UTF-8; a byte below 0x80 is never
+    part of a longer character, so splitting on bytes splits on characters).
+
+    ``slots`` is the table: a row per slot, ``(hash, piece id)``, id -1 when empty; piece
+    ``p``'s bytes are ``key_data[key_start[p]:key_start[p + 1]]``, compared on a hash match.
+    """
+    # At most one piece per two bytes, plus one per text: allocate that, fill, return views.
+    most = (offsets[-1] - offsets[0]) // 2 + len(offsets)
+    rows = np.empty(most, np.int64)
+    ids = np.empty(most, np.int64)
+    starts = np.empty(most, np.int64)
+    ends = np.empty(most, np.int64)
+    hashes = np.empty(most, np.uint64)
+    mask = len(slots) - 1
+    k = 0
+    for r in range(len(offsets) - 1):
+        i = offsets[r]
+        stop = offsets[r + 1]
+        while i < stop:
+            while i < stop and (data[i] == 32 or 9 <= data[i] <= 13):
+                i += 1
+            if i == stop:
+                break
+            start = i
+            h = _FNV_OFFSET
+            while i < stop and not (data[i] == 32 or 9 <= data[i] <= 13):
+                h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+                i += 1
+            found = -1
+            s = _hash_slot(h, mask)
+            while slots[s, 1] >= 0:
+                if np.uint64(slots[s, 0]) == h:
+                    p = slots[s, 1]
+                    a = key_start[p]
+                    if key_start[p + 1] - a == i - start:
+                        same = True
+                        for b in range(i - start):
+                            if key_data[a + b] != data[start + b]:
+                                same = False
+                                break
+                        if same:
+                            found = p
+                            break
+                s = (s + 1) & mask
+            rows[k] = r
+            ids[k] = found
+            starts[k] = start
+            ends[k] = i
+            hashes[k] = h
+            k += 1
+    return rows[:k], ids[:k], starts[:k], ends[:k], hashes[:k]
+
+
+@njit(cache=True, nogil=True)
+def insert_pieces(slots: np.ndarray, key_hash: np.ndarray, first: int, last: int) -> None:
+    """Enter pieces ``first`` to ``last - 1`` (new, distinct) into the table."""
+    mask = len(slots) - 1
+    for p in range(first, last):
+        s = _hash_slot(key_hash[p], mask)
+        while slots[s, 1] >= 0:
+            s = (s + 1) & mask
+        slots[s, 0] = np.int64(key_hash[p])
+        slots[s, 1] = p
