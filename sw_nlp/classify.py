@@ -24,7 +24,7 @@ import pandas as pd
 from sw_nlp.bundle import load_model
 from sw_nlp.config import ReviewConfig
 from sw_nlp.errors import InputError
-from sw_nlp.files import Chunk, ResultWriter, open_cases
+from sw_nlp.files import Chunk, CsvText, ResultWriter, open_cases, to_csv_text
 from sw_nlp.model import CaseClassifier
 from sw_nlp.registry import current_model_dir
 
@@ -142,6 +142,29 @@ _REASONS = {
 }
 
 
+@dataclass(frozen=True)
+class _Done:
+    """A classified chunk as the writer takes it (a frame, or CSV text made by the worker that
+    classified it) and what it adds to the summary."""
+
+    output: pd.DataFrame | CsvText
+    rows: int
+    per_level: dict[str, int]
+    needs_review: int
+    errors: int
+
+
+def _done(frame: pd.DataFrame, as_csv: bool) -> _Done:
+    levels = frame["level"].value_counts()
+    return _Done(
+        output=to_csv_text(frame) if as_csv else frame,
+        rows=len(frame),
+        per_level={lv: int(c) for lv, c in levels.items() if lv},
+        needs_review=int(frame["needs_review"].sum()),
+        errors=int((frame["error"] != "").sum()),
+    )
+
+
 def _result_frame(chunk: Chunk, result: pd.DataFrame) -> pd.DataFrame:
     front = pd.DataFrame({"row": chunk.rows, **{k: _text_column(v) for k, v in chunk.ids.items()}})
     return pd.concat([front, result.reset_index(drop=True)], axis=1)
@@ -151,21 +174,25 @@ def _result_frame(chunk: Chunk, result: pd.DataFrame) -> pd.DataFrame:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(model_path: str, review: ReviewConfig, explain: int, fast: bool) -> None:
-    _WORKER.update(clf=load_model(model_path, fast=fast), review=review, explain=explain)
+def _init_worker(
+    model_path: str, review: ReviewConfig, explain: int, fast: bool, as_csv: bool
+) -> None:
+    _WORKER.update(
+        clf=load_model(model_path, fast=fast), review=review, explain=explain, as_csv=as_csv
+    )
 
 
 def _dask_work(
-    chunk: Chunk, model_path: str, review: ReviewConfig, explain: int, fast: bool
-) -> pd.DataFrame:
+    chunk: Chunk, model_path: str, review: ReviewConfig, explain: int, fast: bool, as_csv: bool
+) -> _Done:
     """The same per-chunk step on a Dask worker; the model is loaded once per worker process."""
-    if _WORKER.get("path") != (model_path, fast):
-        _init_worker(model_path, review, explain, fast)
-        _WORKER["path"] = (model_path, fast)
+    if _WORKER.get("path") != (model_path, fast, as_csv):
+        _init_worker(model_path, review, explain, fast, as_csv)
+        _WORKER["path"] = (model_path, fast, as_csv)
     return _work(chunk)
 
 
-def _work(chunk: Chunk) -> pd.DataFrame:
+def _work(chunk: Chunk) -> _Done:
     result = classify_texts(
         _WORKER["clf"],
         chunk.texts,
@@ -173,7 +200,7 @@ def _work(chunk: Chunk) -> pd.DataFrame:
         explain=_WORKER["explain"],
         errors=chunk.errors,
     )
-    return _result_frame(chunk, result)
+    return _done(_result_frame(chunk, result), _WORKER["as_csv"])
 
 
 def classify_file(
@@ -209,7 +236,10 @@ def classify_file(
         raise InputError(f"unknown engine {engine!r}: use local or dask")
     started = time.perf_counter()
     model_dir = Path(model) if model is not None else current_model_dir()
-    clf = load_model(model_dir, fast=fast)
+    # With worker processes this process only reads and writes: it needs the labels and the
+    # review settings, not the fast path (each worker builds its own).
+    in_process = engine == "local" and workers <= 1
+    clf = load_model(model_dir, fast=fast and in_process)
     review = clf.review
     if review_threshold is not None:
         review = ReviewConfig(
@@ -222,28 +252,29 @@ def classify_file(
     for note in source.notes:
         log.info("%s: %s", input_path, note)
 
-    def results() -> Iterator[pd.DataFrame]:
+    writer = ResultWriter(output_path)
+    as_csv = writer.suffix == ".csv"  # worker processes then also write the chunk's CSV text
+
+    def results() -> Iterator[_Done]:
         if engine == "dask":
             yield from _dask_results(
-                source.chunks, str(model_dir), review, explain, fast, workers, scheduler
+                source.chunks, str(model_dir), review, explain, fast, workers, scheduler, as_csv
             )
             return
-        if workers <= 1:
+        if in_process:
             for chunk in source.chunks:
-                yield _result_frame(
-                    chunk,
-                    classify_texts(
-                        clf, chunk.texts, review=review, explain=explain, errors=chunk.errors
-                    ),
+                result = classify_texts(
+                    clf, chunk.texts, review=review, explain=explain, errors=chunk.errors
                 )
+                yield _done(_result_frame(chunk, result), as_csv=False)
             return
         # A bounded window of chunks in flight keeps memory flat and output in input order.
         with ProcessPoolExecutor(
             max_workers=workers,
             initializer=_init_worker,
-            initargs=(str(model_dir), review, explain, fast),
+            initargs=(str(model_dir), review, explain, fast, as_csv),
         ) as pool:
-            pending: deque[Future[pd.DataFrame]] = deque()
+            pending: deque[Future[_Done]] = deque()
             for chunk in source.chunks:
                 pending.append(pool.submit(_work, chunk))
                 if len(pending) >= 2 * workers:
@@ -252,14 +283,13 @@ def classify_file(
                 yield pending.popleft().result()
 
     chunks_done = 0
-    with ResultWriter(output_path) as writer:
-        for frame in results():
-            writer.write(frame)
-            summary.rows += len(frame)
-            levels = frame["level"].value_counts()
-            summary.per_level.update({lv: int(c) for lv, c in levels.items() if lv})
-            summary.needs_review += int(frame["needs_review"].sum())
-            summary.errors += int((frame["error"] != "").sum())
+    with writer:
+        for done in results():
+            writer.write(done.output)
+            summary.rows += done.rows
+            summary.per_level.update(done.per_level)
+            summary.needs_review += done.needs_review
+            summary.errors += done.errors
             if progress:
                 progress(summary.rows, source.total, time.perf_counter() - started)
             chunks_done += 1
@@ -283,7 +313,8 @@ def _dask_results(
     fast: bool,
     workers: int,
     scheduler: str | None,
-) -> Iterator[pd.DataFrame]:
+    as_csv: bool,
+) -> Iterator[_Done]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -303,7 +334,9 @@ def _dask_results(
         pending: deque[Any] = deque()
         for chunk in chunks:
             pending.append(
-                client.submit(_dask_work, chunk, model_path, review, explain, fast, pure=False)
+                client.submit(
+                    _dask_work, chunk, model_path, review, explain, fast, as_csv, pure=False
+                )
             )
             if len(pending) >= window:
                 yield pending.popleft().result()

@@ -132,7 +132,7 @@ def evaluate_cmd(
 ) -> None:
     """Write report.html, report.md and metrics.json for a model on the corpus's test split."""
     from sw_nlp.bundle import load_model
-    from sw_nlp.corpus import load_corpus
+    from sw_nlp.corpus import file_sha256, load_corpus
     from sw_nlp.registry import current_model_dir
     from sw_nlp.report import build_report, write_report
 
@@ -140,11 +140,17 @@ def evaluate_cmd(
     model_dir = model or current_model_dir(paths.models)
     clf = load_model(model_dir)
     other = load_model(compare) if compare else None
-    cfg = Config.from_dict(clf.manifest["config"], source=str(model_dir))  # type: ignore[attr-defined]
+    manifest = clf.manifest  # type: ignore[attr-defined]
+    cfg = Config.from_dict(manifest["config"], source=str(model_dir))
+    corpus_path = data or paths.corpus
+    # Model selection's own cross-validation (the whole grid) when this is the corpus the model
+    # was trained on; on other data the report cross-validates the model's settings afresh.
+    same_corpus = manifest.get("corpus", {}).get("sha256") == file_sha256(corpus_path)
     report = build_report(
         clf,
-        load_corpus(data or paths.corpus),
+        load_corpus(corpus_path),
         cfg=cfg,
+        cv=manifest.get("metrics", {}).get("cv") if same_corpus else None,
         other=other,
         other_name=compare.name if compare else "other",
         with_learning_curve=learning_curve,

@@ -437,6 +437,23 @@ def read_note(path: Path) -> tuple[str, str]:
 # --- writing -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CsvText:
+    """A result chunk already turned into CSV text, header apart: worker processes do this so
+    that the process writing the file only copies text."""
+
+    header: str
+    body: str
+
+
+def to_csv_text(frame: pd.DataFrame) -> CsvText:
+    ready = _with_decimals_as_text(frame)
+    return CsvText(
+        header=ready.head(0).to_csv(index=False, lineterminator="\n"),
+        body=ready.to_csv(index=False, header=False, lineterminator="\n"),
+    )
+
+
 class ResultWriter:
     """Writes result chunks to CSV, XLSX, JSONL or Parquet by the output's suffix.
 
@@ -470,15 +487,18 @@ class ResultWriter:
             self._tmp = Path(name)
         return self
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, frame: pd.DataFrame | CsvText) -> None:
         if self.suffix == ".csv":
             if self._handle is None:
                 self._handle = (
                     open(self._tmp, "w", encoding="utf-8", newline="") if self._tmp else sys.stdout
                 )
-            _with_decimals_as_text(frame).to_csv(
-                self._handle, index=False, header=not self._started, lineterminator="\n"
-            )
+            text = frame if isinstance(frame, CsvText) else to_csv_text(frame)
+            if not self._started:
+                self._handle.write(text.header)
+            self._handle.write(text.body)
+        elif isinstance(frame, CsvText):
+            raise ValueError(f"CSV text given for a {self.suffix} output")
         elif self.suffix == ".jsonl":
             if self._handle is None:
                 self._handle = open(self._tmp, "w", encoding="utf-8")  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ SECTIONS = [
     "Data",
     "Registers",
     "Headline figures (test split)",
+    "Settings compared",
     "Per level",
     "Confusion matrix",
     "Calibration",
@@ -87,3 +88,18 @@ def test_excerpts_are_masked_and_short():
     shown = excerpt(text)
     assert "3201012345678901" not in shown and "0812-3456-7890" not in shown
     assert len(shown) <= 280 and shown.endswith("…")
+
+
+def test_settings_compared_shows_each_tried_value_and_the_one_in_use(written: Path):
+    metrics = json.loads((written / "metrics.json").read_text())
+    grid = metrics["cv"]["grid"]
+    rows = metrics["settings_compared"]
+    # The fixture's grid varies stemming only: two rows, one per value, one of them in use.
+    assert [(r["setting"], r["value"]) for r in rows] == [("stem", "False"), ("stem", "True")]
+    assert sum(r["in_use"] for r in rows) == 1
+    for r in rows:
+        best = max(g["macro_f1_mean"] for g in grid if str(g["stem"]) == r["value"])
+        assert r["macro_f1_mean"] == best
+    in_use = next(r for r in rows if r["in_use"])
+    manifest = json.loads((written.parent / "manifest.json").read_text())
+    assert in_use["value"] == str(manifest["config"]["preprocess"]["stem"])
