@@ -177,18 +177,18 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(
     model_path: str, review: ReviewConfig, explain: int, fast: bool, as_csv: bool
 ) -> None:
-    _WORKER.update(
-        clf=load_model(model_path, fast=fast), review=review, explain=explain, as_csv=as_csv
-    )
+    """Load the model, unless this process was forked from one that had loaded it already
+    (Linux's default): then the worker shares its pages and starts at once."""
+    if _WORKER.get("path") != (model_path, fast):
+        _WORKER.update(clf=load_model(model_path, fast=fast), path=(model_path, fast))
+    _WORKER.update(review=review, explain=explain, as_csv=as_csv)
 
 
 def _dask_work(
     chunk: Chunk, model_path: str, review: ReviewConfig, explain: int, fast: bool, as_csv: bool
 ) -> _Done:
     """The same per-chunk step on a Dask worker; the model is loaded once per worker process."""
-    if _WORKER.get("path") != (model_path, fast, as_csv):
-        _init_worker(model_path, review, explain, fast, as_csv)
-        _WORKER["path"] = (model_path, fast, as_csv)
+    _init_worker(model_path, review, explain, fast, as_csv)
     return _work(chunk)
 
 
@@ -236,10 +236,9 @@ def classify_file(
         raise InputError(f"unknown engine {engine!r}: use local or dask")
     started = time.perf_counter()
     model_dir = Path(model) if model is not None else current_model_dir()
-    # With worker processes this process only reads and writes: it needs the labels and the
-    # review settings, not the fast path (each worker builds its own).
-    in_process = engine == "local" and workers <= 1
-    clf = load_model(model_dir, fast=fast and in_process)
+    # With Dask this process only reads and writes: it needs the labels and the review
+    # settings, not the fast path (each worker builds its own).
+    clf = load_model(model_dir, fast=fast and engine == "local")
     review = clf.review
     if review_threshold is not None:
         review = ReviewConfig(
@@ -261,26 +260,31 @@ def classify_file(
                 source.chunks, str(model_dir), review, explain, fast, workers, scheduler, as_csv
             )
             return
-        if in_process:
+        if workers <= 1:
             for chunk in source.chunks:
                 result = classify_texts(
                     clf, chunk.texts, review=review, explain=explain, errors=chunk.errors
                 )
                 yield _done(_result_frame(chunk, result), as_csv=False)
             return
-        # A bounded window of chunks in flight keeps memory flat and output in input order.
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            initializer=_init_worker,
-            initargs=(str(model_dir), review, explain, fast, as_csv),
-        ) as pool:
-            pending: deque[Future[_Done]] = deque()
-            for chunk in source.chunks:
-                pending.append(pool.submit(_work, chunk))
-                if len(pending) >= 2 * workers:
+        # Worker processes forked from this one start with its model (see _init_worker).
+        _WORKER.update(clf=clf, path=(str(model_dir), fast))
+        try:
+            # A bounded window of chunks in flight keeps memory flat and output in input order.
+            with ProcessPoolExecutor(
+                max_workers=workers,
+                initializer=_init_worker,
+                initargs=(str(model_dir), review, explain, fast, as_csv),
+            ) as pool:
+                pending: deque[Future[_Done]] = deque()
+                for chunk in source.chunks:
+                    pending.append(pool.submit(_work, chunk))
+                    if len(pending) >= 2 * workers:
+                        yield pending.popleft().result()
+                while pending:
                     yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+        finally:
+            _WORKER.clear()
 
     chunks_done = 0
     with writer:
