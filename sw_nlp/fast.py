@@ -5,15 +5,17 @@ expression per text, then a Python list of character n-grams per word. The model
 sparse dot product. Every preprocessing step after tokenisation is a function of one token
 (see ``preprocess``), so this module:
 
-1. splits the chunk's texts at whitespace with Arrow string kernels (C++). The tokenizer's
-   matches never span whitespace, so each distinct piece (``"anak-anak,"``) is tokenised once,
-   in Python, and cached. Rows where Arrow's lower-casing could differ from Python's
-   ``clean_text`` (letters outside ASCII) or that may hold an identifier to mask are cleaned
-   and masked in Python first;
+1. cleans the chunk with Arrow string kernels (C++): lower case, and identifier masking only
+   where a fast pattern finds a candidate. Rows where Arrow's lower-casing could differ from
+   Python's ``clean_text`` (letters outside ASCII) or that may hold an identifier to mask are
+   cleaned and masked in Python first. The tokenizer's matches never span whitespace, so one
+   compiled pass (``sw_nlp.kernels``) splits the texts at whitespace and finds each piece
+   (``"anak-anak,"``) by its bytes in a hash table; a piece not seen before is tokenised once,
+   in Python, and cached;
 2. works out each distinct token once and caches it: its normalised form(s), whether it is a
    stopword, its stem, its word-vocabulary id and its character n-gram counts;
-3. builds word n-grams from shifted id arrays (after stopword removal, as scikit-learn does, so
-   a bigram may span a removed stopword), looked up as integer keys in a hash index;
+3. builds word n-grams from each row's token ids (after stopword removal, as scikit-learn does,
+   so a bigram may span a removed stopword), looked up as integer keys in hash tables;
 4. counts each row's character n-grams from its tokens' cached n-gram counts, applies
    sublinear tf and the l2 norms, and takes the logistic regression's scores with the idf
    folded into its coefficients, in one compiled loop per block (``sw_nlp.kernels``);
