@@ -293,12 +293,12 @@ def settings_compared(cv: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
     rows = []
     grid = cv.get("grid") or []
     for axis, (section, name) in _AXES.items():
-        values = {str(row[axis]) for row in grid if axis in row}
+        values = {str(row[axis]): row[axis] for row in grid if axis in row}
         if len(values) < 2:
             continue
         used = getattr(getattr(cfg, section), name)
         used = list(used) if isinstance(used, tuple) else used
-        for value in sorted(values):
+        for value in sorted(values, key=values.__getitem__):
             best = max(
                 (row for row in grid if str(row[axis]) == value),
                 key=lambda row: row["macro_f1_mean"],
