@@ -1,13 +1,19 @@
-"""Compiled loops for the fast path: a TF-IDF block's contribution to the classifier's scores.
+"""Compiled loops for the fast path (``sw_nlp.fast``), one per step that NumPy or SciPy could
+only do in several passes over a chunk:
 
-Why compiled: the character block touches about 1,800 (token, n-gram) pairs per case. SciPy
-does that as a sparse product in two passes (size, then values), and then needs separate
-passes for the tf step, the row norms and the dot product with the coefficients. One loop per
-row does all of it while the row's counts are still in cache, in about half the time — and
-the character block was the largest single cost of batch classification.
+- ``split_pieces``: split texts at whitespace and find each piece by its bytes in a hash
+  table (Arrow's split, its dictionary encoding and a Python dict did this in three passes
+  and a Python-level lookup per distinct piece);
+- ``expand_pieces``: each piece's cached tokens, row by row;
+- ``word_ngrams``: word n-gram features as integer keys in hash tables;
+- ``add_block_scores``: a TF-IDF block's contribution to the classifier's scores. The
+  character block touches about 1,500 (token, n-gram) pairs per case; SciPy did that as a
+  sparse product in two passes (size, then values) and then needed separate passes for the tf
+  step, the row norms and the dot product with the coefficients. One loop per row does it all
+  while the row's counts are still in cache, in about half the time.
 
-Numba compiles these functions on first use and caches the machine code beside this file
-(or under ``NUMBA_CACHE_DIR``), so only the first run on a machine pays for compiling.
+Numba compiles these functions on first use and caches the machine code beside this file (or
+in the user's cache folder), so only the first run on a machine pays for compiling.
 """
 
 from __future__ import annotations
