@@ -15,6 +15,8 @@ from sw_nlp.pii import EMAIL_TOKEN, NIK_TOKEN, PHONE_TOKEN, URL_TOKEN, mask_pii
         ("telp 081234567890", PHONE_TOKEN, "081234567890"),
         ("email ibu.sari@contoh.co.id", EMAIL_TOKEN, "ibu.sari@contoh.co.id"),
         ("lihat https://dinsos.example.go.id/kasus?id=7", URL_TOKEN, "dinsos.example"),
+        ("situs WWW.Dinsos.Example.go.id", URL_TOKEN, "Dinsos.Example"),
+        ("HTTP://LAPOR.EXAMPLE/123 dibuka", URL_TOKEN, "LAPOR.EXAMPLE"),
     ],
 )
 def test_identifiers_are_masked(text, token, secret):
@@ -66,3 +68,13 @@ def test_text_without_a_candidate_is_left_alone(text):
     candidate = pc.match_substring_regex(pa.array([text]), PII_CANDIDATE)[0].as_py()
     if not candidate:
         assert mask_pii(text) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("wWhHtTpPsS.:/ a1")), max_size=30))
+def test_url_precheck_never_skips_a_url(text):
+    """``mask_pii`` only scans for URLs when "://" or "www." is there; the scan itself must
+    find nothing in the texts it skips."""
+    from sw_nlp.pii import _URL
+
+    assert mask_pii(text) == mask_pii(_URL.sub(f" {URL_TOKEN} ", text))
