@@ -328,9 +328,10 @@ class FastPath:
         pending["char_indptr"].append(self._n_char_entries)
         return new
 
-    def _add_piece(self, piece: str, raw: bytes, key: int) -> int:
-        """Tokenise and normalise a new whitespace-free piece (``"anak-anak,"``, ``"(lansia)"``)
-        given with its UTF-8 bytes and their hash."""
+    def _add_piece(self, raw: bytes, key: int) -> int:
+        """Tokenise and normalise a new whitespace-free piece (``"anak-anak,"``, ``"(lansia)"``),
+        given as its UTF-8 bytes and their hash."""
+        piece = raw.decode("utf-8")
         numbers = self._normalizer.numbers_as_token
         # Most pieces are one plain word, which is its own only token: no regex needed.
         tokens = [piece] if piece.isascii() and piece.isalnum() else tokenize(piece)
@@ -594,7 +595,7 @@ class FastPath:
                 raw = data[start:end].tobytes()
                 found = new.get(raw)
                 if found is None:
-                    found = new[raw] = self._add_piece(raw.decode("utf-8"), raw, key)
+                    found = new[raw] = self._add_piece(raw, key)
                 ids[i] = found
             self._sync_tables()
             self._enter_pieces(first)

@@ -130,17 +130,23 @@ def expand_pieces(
     return rows, tokens
 
 
-# -- word n-grams as integer keys --------------------------------------------------------------
-# An n-gram of word-token ids (a, b, c) is the key (a·base + b)·base + c; each n-gram size has
-# an open-addressing hash table of keys (empty slots hold -1) and the feature id of each key.
+# -- open-addressing hash tables (linear probing), shared by the word n-grams and the pieces --
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-STOP = -2  # a word-token id that is skipped (a stopword); other negative ids break n-grams
 
 
 @njit(cache=True, nogil=True)
 def _slot(key: int, mask: int) -> int:
+    """The first slot to probe for a key (an int64 n-gram key or a uint64 hash): multiplicative
+    hashing, so that keys close together land far apart."""
     return int((np.uint64(key) * _GOLDEN) >> np.uint64(32)) & mask
+
+
+# -- word n-grams as integer keys --------------------------------------------------------------
+# An n-gram of word-token ids (a, b, c) is the key (a·base + b)·base + c; each n-gram size has
+# an open-addressing hash table of keys (empty slots hold -1) and the feature id of each key.
+
+STOP = -2  # a word-token id that is skipped (a stopword); other negative ids break n-grams
 
 
 @njit(cache=True)
@@ -235,8 +241,9 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 
 
 @njit(cache=True, nogil=True)
-def _hash_slot(h: np.uint64, mask: int) -> int:
-    return int((h * _GOLDEN) >> np.uint64(32)) & mask
+def _is_space(byte: int) -> bool:
+    """ASCII whitespace as Arrow's ``ascii_split_whitespace`` has it: space, \\t \\n \\v \\f \\r."""
+    return byte == 32 or 9 <= byte <= 13
 
 
 @njit(cache=True, nogil=True)
@@ -268,17 +275,17 @@ def split_pieces(
         i = offsets[r]
         stop = offsets[r + 1]
         while i < stop:
-            while i < stop and (data[i] == 32 or 9 <= data[i] <= 13):
+            while i < stop and _is_space(data[i]):
                 i += 1
             if i == stop:
                 break
             start = i
             h = _FNV_OFFSET
-            while i < stop and not (data[i] == 32 or 9 <= data[i] <= 13):
+            while i < stop and not _is_space(data[i]):
                 h = (h ^ np.uint64(data[i])) * _FNV_PRIME
                 i += 1
             found = -1
-            s = _hash_slot(h, mask)
+            s = _slot(h, mask)
             while slots[s, 1] >= 0:
                 if np.uint64(slots[s, 0]) == h:
                     p = slots[s, 1]
@@ -307,7 +314,7 @@ def insert_pieces(slots: np.ndarray, key_hash: np.ndarray, first: int, last: int
     """Enter pieces ``first`` to ``last - 1`` (new, distinct) into the table."""
     mask = len(slots) - 1
     for p in range(first, last):
-        s = _hash_slot(key_hash[p], mask)
+        s = _slot(key_hash[p], mask)
         while slots[s, 1] >= 0:
             s = (s + 1) & mask
         slots[s, 0] = np.int64(key_hash[p])
