@@ -25,7 +25,7 @@ from sw_nlp.bundle import load_model
 from sw_nlp.config import ReviewConfig
 from sw_nlp.errors import InputError
 from sw_nlp.files import Chunk, CsvText, ResultWriter, open_cases, to_csv_text
-from sw_nlp.model import CaseClassifier
+from sw_nlp.model import CaseClassifier, review_flags
 from sw_nlp.registry import current_model_dir
 
 log = logging.getLogger(__name__)
@@ -95,14 +95,7 @@ def classify_texts(
         if len(labels) > 1:
             runner_up[rows] = names[order[:, 1]]
         confidence[rows] = p[np.arange(len(rows)), order[:, 0]]
-        # split(maxsplit=m) stops counting at m + 1 words: enough to tell "fewer than m".
-        m = review.min_words
-        short = np.fromiter((len(t.split(maxsplit=m)) < m for t in good), bool, len(good))
-        flags = (
-            confidence[rows] < review.threshold,
-            short,
-            1.0 - analysis.vocabulary_share > review.max_unknown_share,
-        )
+        flags = review_flags(good, confidence[rows], analysis.vocabulary_share, review)
         reasons[rows] = [_REASONS[key] for key in zip(*(f.tolist() for f in flags), strict=True)]
         if explain > 0:
             terms[rows] = [

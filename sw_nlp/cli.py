@@ -58,6 +58,10 @@ def _main(
     log.propagate = False
 
 
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
 def _config(path: Path | None) -> Config:
     return Config.from_toml(path) if path else Config()
 
@@ -118,7 +122,11 @@ def evaluate_cmd(
         Path | None, typer.Option(help="Model bundle folder (default: shipped model).")
     ] = None,
     data: Annotated[
-        Path | None, typer.Option(help="Labelled corpus CSV (default: data/corpus/cases.csv).")
+        Path | None,
+        typer.Option(
+            help="A labelled CSV: a corpus with a split column (default: data/corpus/cases.csv), "
+            "or any file with text and level columns, scored beside the corpus test split."
+        ),
     ] = None,
     compare: Annotated[
         Path | None, typer.Option(help="A second bundle to compare on the same cases.")
@@ -130,9 +138,10 @@ def evaluate_cmd(
         bool, typer.Option(help="Retrain on parts of the train split (slower).")
     ] = True,
 ) -> None:
-    """Write report.html, report.md and metrics.json for a model on the corpus's test split."""
+    """Write report.html, report.md and metrics.json for a model on the corpus's test split,
+    and on any other labelled file given with --data."""
     from sw_nlp.bundle import load_model
-    from sw_nlp.corpus import file_sha256, load_corpus
+    from sw_nlp.corpus import file_sha256, load_corpus, read_corpus_frame, read_labelled
     from sw_nlp.registry import current_model_dir
     from sw_nlp.report import build_report, write_report
 
@@ -142,7 +151,12 @@ def evaluate_cmd(
     other = load_model(compare) if compare else None
     manifest = clf.manifest  # type: ignore[attr-defined]
     cfg = Config.from_dict(manifest["config"], source=str(model_dir))
-    corpus_path = data or paths.corpus
+    corpus_path, external = paths.corpus, None
+    if data is not None:
+        if "split" in read_corpus_frame(data).columns:
+            corpus_path = data
+        else:
+            external = {data.stem: read_labelled(data)}
     # Model selection's own cross-validation (the whole grid) when this is the corpus the model
     # was trained on; on other data the report cross-validates the model's settings afresh.
     same_corpus = manifest.get("corpus", {}).get("sha256") == file_sha256(corpus_path)
@@ -154,6 +168,7 @@ def evaluate_cmd(
         other=other,
         other_name=compare.name if compare else "other",
         with_learning_curve=learning_curve,
+        external=external,
     )
     out = out or paths.reports / Path(model_dir).name
     written = write_report(report, out, title=f"sw-nlp evaluation report: {Path(model_dir).name}")
@@ -161,6 +176,13 @@ def evaluate_cmd(
     typer.echo(
         f"test macro-F1 {t['macro_f1']:.4f} [{t['ci95']['macro_f1'][0]:.3f}, {t['ci95']['macro_f1'][1]:.3f}], accuracy {t['accuracy']:.4f}"
     )
+    for name, e in (report.get("external") or {}).items():
+        typer.echo(
+            f"{name}: macro-F1 {e['macro_f1']:.4f} [{e['ci95']['macro_f1'][0]:.3f}, "
+            f"{e['ci95']['macro_f1'][1]:.3f}], accuracy {e['accuracy']:.4f} (n={e['n']}); "
+            f"flagged {e['at_threshold']['to_review']:.0%}, right when not flagged "
+            f"{_pct(e['at_threshold']['accuracy_of_rest'])}"
+        )
     for path in written.values():
         typer.echo(f"wrote {path}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sw_nlp.errors import InputError
@@ -219,3 +220,36 @@ def merge_cases(corpus: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, 
     )
     merged = pd.concat([corpus[list(COLUMNS)], added], ignore_index=True)
     return merged, {"added": len(keep), "duplicate_id": same_id, "duplicate_text": same_text}
+
+
+LABEL_COLUMNS = ("level", "label", "tingkat", "level_intervensi")
+
+
+def read_labelled(path: Path) -> pd.DataFrame:
+    """Any labelled CSV to score a model on: a ``text`` column and a ``level`` (or ``label``)
+    column, aliases accepted; other columns (``register``, ``split``, …) are kept.
+
+    Raises InputError naming the first row whose label is not a level.
+    """
+    frame = read_corpus_frame(path)
+    lowered = {c.strip().lower(): c for c in frame.columns}
+    label_column = next((lowered[c] for c in LABEL_COLUMNS if c in lowered), None)
+    if "text" not in lowered or label_column is None:
+        raise InputError(
+            "a labelled file needs a text column and a level column; "
+            f"columns are: {', '.join(frame.columns)}",
+            path,
+            1,
+        )
+    frame = frame.rename(columns={lowered["text"]: "text", label_column: "level"})
+    levels = frame["level"].map(canonical_label)
+    bad = levels.isna()
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        more = f" (and {int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
+        raise InputError(
+            f"unknown label {frame['level'].iloc[first]!r}{more}", path, first + 2, "level"
+        )
+    if frame.empty:
+        raise InputError("no labelled rows", path)
+    return frame.assign(level=levels)

@@ -216,6 +216,24 @@ class Analysis:
     vocabulary_share: np.ndarray
 
 
+def review_flags(
+    texts: Sequence[str], confidence: np.ndarray, vocabulary_share: np.ndarray, review: ReviewConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Why each text needs a person: (low confidence, too short, mostly unknown words).
+
+    One definition for batch classification and for evaluation, so the share of rows a
+    report says go to review is the share a case worker will see flagged.
+    """
+    m = review.min_words
+    # split(maxsplit=m) stops counting at m + 1 words: enough to tell "fewer than m".
+    short = np.fromiter((len(t.split(maxsplit=m)) < m for t in texts), bool, len(texts))
+    return (
+        np.asarray(confidence) < review.threshold,
+        short,
+        1.0 - np.asarray(vocabulary_share) > review.max_unknown_share,
+    )
+
+
 def _share(tokens: list[str], vocabulary: dict[str, int]) -> float:
     return sum(t in vocabulary for t in tokens) / len(tokens) if tokens else 0.0
 

@@ -29,7 +29,9 @@ from sw_nlp.evaluate import (
     macro_f1,
     majority_baseline,
     paired_bootstrap,
+    review_outcome,
     score,
+    score_labelled,
     top_terms_per_level,
 )
 from sw_nlp.model import CaseClassifier, build_pipeline
@@ -106,14 +108,20 @@ def build_report(
     other: CaseClassifier | None = None,
     other_name: str = "other",
     with_learning_curve: bool = True,
+    external: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
-    """Everything in the report, as a JSON-ready dict (the content of ``metrics.json``)."""
+    """Everything in the report, as a JSON-ready dict (the content of ``metrics.json``).
+
+    ``external`` names labelled sets the model never trained on (the real-text yardstick
+    above all); they are scored beside the test split, as figures only.
+    """
     labels = clf.classes_
     train = corpus[corpus["split"] == "train"]
     test = corpus[corpus["split"] == "test"].copy()
     if test.empty:
         raise ValueError("the corpus has no test split to evaluate on")
-    proba = clf.predict_proba(test["text"].tolist())
+    analysis = clf.analyse(test["text"].tolist(), k=0)
+    proba = analysis.proba
     pred = [labels[i] for i in proba.argmax(axis=1)]
     truth = test["level"].tolist()
     summary = summarize(corpus)
@@ -137,18 +145,13 @@ def build_report(
         "review_threshold": clf.review.threshold,
     }
     report["test"]["ci95"] = bootstrap_ci(truth, pred, labels)
+    report["test"]["mean_confidence"] = float(proba.max(axis=1).mean())
     report["settings_compared"] = settings_compared(report["cv"], cfg)
     report["calibration"] = calibration(truth, proba, labels)
     report["coverage"] = coverage_curve(truth, proba, labels)
-    confident = proba.max(axis=1) >= clf.review.threshold
-    report["at_threshold"] = {
-        "to_review": float(1 - confident.mean()),
-        "accuracy_of_rest": float(
-            (np.asarray(truth)[confident] == np.asarray(pred)[confident]).mean()
-        )
-        if confident.any()
-        else None,
-    }
+    report["at_threshold"] = review_outcome(
+        test["text"].tolist(), truth, proba, analysis.vocabulary_share, labels, clf.review
+    )
     report["by_register"] = breakdown(test, "register", pred, labels) if "register" in test else {}
     report["by_hard"] = breakdown(test, "hard", pred, labels) if "hard" in test else {}
     majority = majority_baseline(train["level"], len(test))
@@ -182,6 +185,8 @@ def build_report(
         }
         for i in wrong
     ]
+    if external:
+        report["external"] = {name: score_labelled(clf, frame) for name, frame in external.items()}
     if with_learning_curve:
         report["learning_curve"] = learning_curve(train, test, cfg, labels)
     if other is not None:
@@ -369,6 +374,37 @@ def _sections(r: dict[str, Any]) -> list[tuple[str, str, list[list[str]] | None,
             None,
         )
     )
+    if r.get("external"):
+        rows = [["set", "n", "accuracy", "macro-F1 (95% interval)", "mean confidence", "ECE",
+                 f"flagged at {r['review_threshold']:g}", "right when not flagged",
+                 "threshold for 95% right", "flagged there"]]
+        test_cal = r["calibration"]["ece"]
+        rows.append(
+            ["corpus test split", str(t["n"]), _f(t["accuracy"]),
+             f"{t['macro_f1']:.3f} ({ci['macro_f1'][0]:.3f} – {ci['macro_f1'][1]:.3f})",
+             _f(t.get("mean_confidence")), _f(test_cal), _f(r["at_threshold"]["to_review"]),
+             _f(r["at_threshold"]["accuracy_of_rest"]), "", ""]
+        )
+        for name, e in r["external"].items():
+            best = e["threshold_for_target"]
+            rows.append(
+                [name, str(e["n"]), _f(e["accuracy"]),
+                 f"{e['macro_f1']:.3f} ({e['ci95']['macro_f1'][0]:.3f} – {e['ci95']['macro_f1'][1]:.3f})",
+                 _f(e["mean_confidence"]), _f(e["calibration"]["ece"]),
+                 _f(e["at_threshold"]["to_review"]), _f(e["at_threshold"]["accuracy_of_rest"]),
+                 _f(best["threshold"]), _f(best["to_review"])]
+            )
+        out.append(
+            (
+                "Beside the test split: texts written by others",
+                "The corpus test split shares writers and brief with the training data and "
+                "overstates what users get. Sets written by other people are the better "
+                "guide. 'Flagged' counts every review rule (low confidence, very short text, "
+                "mostly unknown words), as batch output flags rows.",
+                rows,
+                None,
+            )
+        )
     if r.get("settings_compared"):
         out.append(
             (

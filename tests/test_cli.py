@@ -134,3 +134,42 @@ def test_audit_and_suggest_commands(
     assert len(frame) == 3 and (frame["level"] == "").all() and "method" in frame.columns
     assert set(frame["no"].astype(int)) <= set(range(6))
     assert "sw-nlp retrain --add" in capsys.readouterr().out
+
+
+def test_evaluate_scores_any_labelled_file_beside_the_test_split(
+    trained_bundle, tmp_path, capsys, monkeypatch, tiny_corpus_path
+):
+    import json
+
+    import pandas as pd
+
+    corpus = pd.read_csv(tiny_corpus_path, dtype=str, keep_default_na=False)
+    labelled = tmp_path / "nyata.csv"
+    pd.DataFrame(
+        {"Text": corpus["text"].head(12), "Label": corpus["level"].head(12).str.upper()}
+    ).to_csv(labelled, index=False)
+    monkeypatch.setenv("SW_NLP_HOME", str(tmp_path))
+    (tmp_path / "data" / "corpus").mkdir(parents=True)
+    (tmp_path / "data" / "corpus" / "cases.csv").write_bytes(tiny_corpus_path.read_bytes())
+    out = tmp_path / "rep"
+    code = main(
+        ["evaluate", "--model", str(trained_bundle), "--data", str(labelled), "--out", str(out),
+         "--no-learning-curve"]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "nyata: macro-F1" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["external"]["nyata"]["n"] == 12
+    assert "Beside the test split" in (out / "report.md").read_text()
+    # figures only: no text of the scored file reaches the report
+    assert corpus["text"].iloc[0][:60] not in (out / "report.html").read_text()
+
+
+def test_evaluate_names_the_row_of_a_bad_label(trained_bundle, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,level\nsatu kasus,mikro\ndua kasus,regional\n", encoding="utf-8")
+    code = main(["evaluate", "--model", str(trained_bundle), "--data", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "bad.csv:3" in err and "regional" in err and "Traceback" not in err

@@ -118,3 +118,69 @@ def test_paired_bootstrap_of_identical_models_is_zero():
     assert same == {"difference": 0.0, "low": 0.0, "high": 0.0, "share_b_better": 0.0}
     better = paired_bootstrap(TRUE, PRED, TRUE, LABELS, rounds=200)
     assert better["difference"] > 0 and better["low"] >= 0
+
+
+def _reference_bootstrap(t, p, labels, rounds, seed):
+    """The loop over scikit-learn's f1_score that the vectorised bootstrap replaced."""
+    rng = np.random.default_rng(seed)
+    t, p = np.asarray(t), np.asarray(p)
+    draws = {"accuracy": [], "macro_f1": [], "weighted_f1": []}
+    for _ in range(rounds):
+        idx = rng.integers(0, len(t), len(t))
+        draws["accuracy"].append(float((t[idx] == p[idx]).mean()))
+        draws["macro_f1"].append(
+            f1_score(t[idx], p[idx], labels=labels, average="macro", zero_division=0)
+        )
+        draws["weighted_f1"].append(
+            f1_score(t[idx], p[idx], labels=labels, average="weighted", zero_division=0)
+        )
+    return {k: [np.percentile(v, 2.5), np.percentile(v, 97.5)] for k, v in draws.items()}
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_vectorised_bootstrap_gives_the_loops_numbers(seed):
+    rng = np.random.default_rng(seed)
+    truth = list(rng.choice(LABELS, 300))
+    pred = [t if rng.random() < 0.7 else str(rng.choice(LABELS + ["other"])) for t in truth]
+    fast = bootstrap_ci(truth, pred, LABELS, rounds=200, seed=seed)
+    slow = _reference_bootstrap(truth, pred, LABELS, 200, seed)
+    for key in slow:
+        assert fast[key] == pytest.approx(slow[key], abs=1e-12)
+
+
+def test_paired_bootstrap_matches_the_loop():
+    rng = np.random.default_rng(3)
+    truth = list(rng.choice(LABELS, 200))
+    a = [t if rng.random() < 0.8 else "mezzo" for t in truth]
+    b = [t if rng.random() < 0.7 else "global" for t in truth]
+    got = paired_bootstrap(truth, a, b, LABELS, rounds=100, seed=1)
+    draws = np.random.default_rng(1)
+    T, A, B = map(np.asarray, (truth, a, b))
+    diffs = []
+    for _ in range(100):
+        i = draws.integers(0, len(T), len(T))
+        diffs.append(
+            f1_score(T[i], B[i], labels=LABELS, average="macro", zero_division=0)
+            - f1_score(T[i], A[i], labels=LABELS, average="macro", zero_division=0)
+        )
+    assert got["low"] == pytest.approx(np.percentile(diffs, 2.5), abs=1e-12)
+    assert got["high"] == pytest.approx(np.percentile(diffs, 97.5), abs=1e-12)
+    assert got["share_b_better"] == pytest.approx(np.mean(np.asarray(diffs) > 0))
+
+
+def test_review_outcome_counts_every_review_rule():
+    from sw_nlp.config import ReviewConfig
+    from sw_nlp.evaluate import review_outcome, threshold_for
+
+    texts = ["satu dua tiga empat lima enam"] * 9 + ["pendek"]
+    shares = np.ones(10)
+    out = review_outcome(texts, TRUE, PROBA, shares, LABELS, ReviewConfig(threshold=0.6))
+    # low confidence: rows 1, 5, 8, 9; the last row is also too short (one word)
+    assert out["to_review"] == pytest.approx(0.4)
+    kept = [0, 2, 3, 4, 6, 7]
+    assert out["accuracy_of_rest"] == pytest.approx(
+        np.mean([TRUE[i] == PRED[i] for i in kept])
+    )
+    best = threshold_for(texts, TRUE, PROBA, shares, LABELS, ReviewConfig(), target=0.95)
+    assert best["accuracy_of_rest"] >= 0.95
+    assert best["threshold"] is not None and best["threshold"] <= 0.6
