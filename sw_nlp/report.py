@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sw_nlp.checklist import run_checklist
 from sw_nlp.config import Config
 from sw_nlp.evaluate import (
     bootstrap_ci,
@@ -185,6 +186,7 @@ def build_report(
         }
         for i in wrong
     ]
+    report["checklist"] = run_checklist(clf)
     if external:
         report["external"] = {name: score_labelled(clf, frame) for name, frame in external.items()}
     if with_learning_curve:
@@ -402,6 +404,23 @@ def _sections(r: dict[str, Any]) -> list[tuple[str, str, list[list[str]] | None,
                 "guide. 'Flagged' counts every review rule (low confidence, very short text, "
                 "mostly unknown words), as batch output flags rows.",
                 rows,
+                None,
+            )
+        )
+    if r.get("checklist"):
+        out.append(
+            (
+                "Behaviour: does it read the target or the actor?",
+                "Template sentences, for measuring only (never trained on). Invariance: one "
+                "target with eight actors, from a kabupaten BNN to UNICEF; a case fails when the "
+                "actors get different levels. Directional: the target widened step by step, from "
+                "one person to several countries; a step fails when the level goes down.",
+                [["check", "cases", "failures", "failure rate", "sentences given the expected level"]]
+                + [
+                    [c["kind"], str(c["cases"]), str(c["failures"]), _f(c["failure_rate"]),
+                     _f(c["expected_right"])]
+                    for c in r["checklist"]
+                ],
                 None,
             )
         )
