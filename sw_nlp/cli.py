@@ -98,13 +98,24 @@ def train_cmd(
         Path | None, typer.Option(help="Bundle folder to write (default models/default).")
     ] = None,
     scheme: Annotated[int, typer.Option(help="4 levels, or 3 with global merged into makro.")] = 4,
+    real: Annotated[
+        Path | None,
+        typer.Option(
+            help="A labelled file of texts written by others (e.g. the real-text dev set), "
+            "scored beside the test split in the report. Never trained on."
+        ),
+    ] = None,
 ) -> None:
     """Select settings by cross-validation on the train split, fit, test once, write a bundle."""
+    from sw_nlp.corpus import read_labelled
     from sw_nlp.train import run_training
 
     paths = Paths.discover()
     out = out or paths.models / "default"
-    manifest = run_training(data or paths.corpus, out, _config(config), scheme=scheme)
+    external = {real.stem: read_labelled(real)} if real else None
+    manifest = run_training(
+        data or paths.corpus, out, _config(config), scheme=scheme, external=external
+    )
     cv, test = manifest["metrics"]["cv"], manifest["metrics"].get("test")
     typer.echo(f"wrote {out}")
     typer.echo(
@@ -113,6 +124,10 @@ def train_cmd(
     if test:
         typer.echo(
             f"  test macro-F1: {test['macro_f1']:.4f}  accuracy: {test['accuracy']:.4f}  (n={test['n']})"
+        )
+    if calibrated := manifest["metrics"].get("calibration"):
+        typer.echo(
+            f"  temperature {calibrated['temperature']:.3f}, {calibrated['fitted_on']}"
         )
 
 

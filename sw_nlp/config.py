@@ -47,6 +47,20 @@ class ModelConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CalibrationConfig:
+    """Temperature scaling, fitted on out-of-fold predictions (see ``sw_nlp.calibration``).
+
+    ``fit_on`` picks the training rows most like real use: ``hard_or_short`` (the default:
+    texts of at most ``short_words`` words, or marked hard), ``short``, ``hard`` or ``all``.
+    ``method = "none"`` keeps the raw probabilities.
+    """
+
+    method: str = "temperature"
+    fit_on: str = "hard_or_short"
+    short_words: int = 40
+
+
+@dataclass(frozen=True, kw_only=True)
 class SearchConfig:
     """Model selection by stratified k-fold cross-validation on the train split only.
 
@@ -82,6 +96,7 @@ class Config:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
 
     @classmethod

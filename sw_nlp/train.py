@@ -20,8 +20,16 @@ from sklearn.model_selection import (
     PredefinedSplit,
     StratifiedGroupKFold,
     StratifiedKFold,
+    cross_val_predict,
 )
 
+from sw_nlp.calibration import (
+    apply_temperature,
+    calibration_rows,
+    fit_temperature,
+    negative_log_likelihood,
+)
+from sw_nlp.calibration import summary as calibration_summary
 from sw_nlp.config import Config
 from sw_nlp.corpus import to_three_levels
 from sw_nlp.errors import InputError
@@ -200,6 +208,17 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
             validation=[False] * len(texts) + [True] * len(valid_rows),
         )
     pipeline = build_pipeline(chosen).fit(texts, labels)
+    extra: dict[str, Any] = {}
+    if chosen.calibration.method == "temperature":
+        groups = (
+            train_rows[cfg.search.group_by].tolist() if cfg.search.group_by in train_rows else None
+        )
+        hard = train_rows["hard"].tolist() if "hard" in train_rows else None
+        extra["calibration"] = calibrate(pipeline, texts, labels, chosen, groups, hard)
+    elif chosen.calibration.method != "none":
+        raise InputError(
+            f"unknown calibration method {chosen.calibration.method!r}: use temperature or none"
+        )
     classifier = CaseClassifier(pipeline, review=chosen.review)
     seconds = time.perf_counter() - started
     log.info("trained on %d cases in %.1f s", len(texts), seconds)
@@ -211,11 +230,66 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
         labels=classifier.classes_,
         scheme=scheme,
         seconds=seconds,
+        extra=extra,
     )
 
 
+def out_of_fold_proba(
+    texts: list[str], labels: list[str], cfg: Config, groups: list[str] | None
+) -> tuple[np.ndarray, list[str]]:
+    """Each training text's probabilities from a model that did not see it (same folds as
+    model selection); columns in sorted label order, as the fitted pipeline has them."""
+    splitter, _ = cv_splitter(cfg, labels, groups)
+    proba = cross_val_predict(
+        build_pipeline(cfg),
+        texts,
+        labels,
+        groups=groups,
+        cv=splitter,
+        method="predict_proba",
+        n_jobs=cfg.search.n_jobs,
+    )
+    return proba, sorted(set(labels))
+
+
+def calibrate(
+    pipeline: Any,
+    texts: list[str],
+    labels: list[str],
+    cfg: Config,
+    groups: list[str] | None,
+    hard: list[bool] | None,
+) -> dict[str, Any]:
+    """Fit the temperature on out-of-fold predictions for the rows most like real use, and
+    fold it into the fitted pipeline's coefficients."""
+    proba, classes = out_of_fold_proba(texts, labels, cfg, groups)
+    rows = calibration_rows(texts, hard, cfg.calibration.fit_on, cfg.calibration.short_words)
+    if rows.sum() < 20:  # too few to fit one number reliably: use every row
+        rows = np.ones(len(texts), bool)
+    y = [labels[i] for i in np.flatnonzero(rows)]
+    temperature = fit_temperature(proba[rows], y, classes)
+    index = {c: i for i, c in enumerate(classes)}
+    log_p = np.log(np.clip(proba[rows], 1e-12, 1.0))
+    codes = np.array([index[v] for v in y])
+    apply_temperature(pipeline, temperature)
+    out = calibration_summary(
+        temperature,
+        int(rows.sum()),
+        cfg.calibration.fit_on,
+        negative_log_likelihood(log_p, codes, 1.0),
+        negative_log_likelihood(log_p, codes, temperature),
+    )
+    log.info("calibration: temperature %.3f fitted on %d rows", temperature, rows.sum())
+    return out
+
+
 def run_training(
-    data: Path, out_dir: Path, cfg: Config | None = None, scheme: int = 4, with_report: bool = True
+    data: Path,
+    out_dir: Path,
+    cfg: Config | None = None,
+    scheme: int = 4,
+    with_report: bool = True,
+    external: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """What ``sw-nlp train`` does: load → validate → select and fit → test once → bundle.
 
@@ -245,6 +319,8 @@ def run_training(
         "per_level": {k: int(v) for k, v in corpus["level"].value_counts().items()},
     }
     metrics["train_seconds"] = round(result.seconds, 2)
+    if "calibration" in result.extra:
+        metrics["calibration"] = result.extra["calibration"]
     manifest = save_bundle(
         out_dir,
         result.classifier,
@@ -258,7 +334,9 @@ def run_training(
         from sw_nlp.report import build_report, write_report
 
         scored = corpus.assign(level=labels_for_scheme(corpus["level"], scheme))
-        report = build_report(result.classifier, scored, cfg=result.config, cv=result.cv)
+        report = build_report(
+            result.classifier, scored, cfg=result.config, cv=result.cv, external=external
+        )
         write_report(
             report,
             Path(out_dir) / "report",
