@@ -11,8 +11,9 @@ anyone can rebuild the yardstick without the texts ever entering the repository.
     python scripts/real_text.py manifest           # collectors' files -> manifest (maintainers)
     python scripts/real_text.py agreement          # kappa of the two annotation passes
 
-``rebuild`` writes ``data/real/private/real.csv`` (id, text, level, register, split): the file
-``sw-nlp evaluate --data`` scores and the tests that need real text look for.
+``rebuild`` writes ``data/real/private/real.csv`` (id, text, level, register, split) and one
+file per split, ``real_dev.csv`` and ``real_test.csv``: the files ``sw-nlp evaluate --data``
+scores and the tests that need real text look for.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import re
 import sys
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -67,18 +69,26 @@ def digest(passage: str) -> str:
     return hashlib.sha256(normalize(passage).encode("utf-8")).hexdigest()
 
 
-def locate(page: str, start: str, end: str) -> str | None:
-    """The shortest span of ``page`` that opens with ``start`` and closes with ``end``."""
+def candidates(page: str, start: str, end: str) -> Iterator[str]:
+    """Every span of ``page`` that opens with ``start`` and closes with ``end``.
+
+    Locator words can occur more than once on a page (a headline repeated in the lead); the
+    sha256 decides which span is the passage.
+    """
     page = normalize(page)
     at = page.find(start)
     while at != -1:
         stop = page.find(end, at)
-        while stop != -1 and stop + len(end) < at + len(start):
+        while stop != -1:
+            if stop + len(end) >= at + len(start):
+                yield page[at : stop + len(end)]
             stop = page.find(end, stop + 1)
-        if stop != -1:
-            return page[at : stop + len(end)]
         at = page.find(start, at + 1)
-    return None
+
+
+def locate(page: str, start: str, end: str, sha256: str) -> str | None:
+    """The passage: the span between the locators whose hash is the recorded one."""
+    return next((c for c in candidates(page, start, end) if digest(c) == sha256), None)
 
 
 def page_text(row: pd.Series, fetch: bool) -> str | None:
@@ -103,11 +113,11 @@ def rebuild(fetch: bool) -> int:
         except OSError as exc:
             print(f"{row['id']}: could not fetch {row['url']} ({exc})", file=sys.stderr)
             page = None
-        passage = locate(page, row["locator_start"], row["locator_end"]) if page else None
-        if passage is None:
+        if not page:
             missing.append(row["id"])
             continue
-        if digest(passage) != row["sha256"]:
+        passage = locate(page, row["locator_start"], row["locator_end"], row["sha256"])
+        if passage is None:  # the page is there but no span between the locators matches
             mismatched.append(row["id"])
             continue
         rows.append(
@@ -120,10 +130,13 @@ def rebuild(fetch: bool) -> int:
             }
         )
     PRIVATE.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(OUT, index=False)
+    frame = pd.DataFrame(rows)
+    frame.to_csv(OUT, index=False)
+    for split in ("dev", "test"):  # one file per split, for `sw-nlp evaluate --data`
+        frame[frame["split"] == split].to_csv(PRIVATE / f"real_{split}.csv", index=False)
     print(
         f"wrote {OUT.relative_to(ROOT)}: {len(rows)} of {len(manifest)} passages "
-        f"({len(missing)} not found at their source, {len(mismatched)} changed since)"
+        f"({len(missing)} pages not available, {len(mismatched)} passages changed or gone)"
     )
     return 0 if rows else 1
 
@@ -171,7 +184,7 @@ def build_manifest() -> int:
         words = passage.split()
         start = " ".join(words[:LOCATOR_WORDS])
         end = " ".join(words[-LOCATOR_WORDS:])
-        if locate(page["text"], start, end) != passage:
+        if locate(page["text"], start, end, digest(passage)) != passage:
             print(f"{item['id']}: locators do not give the passage back; skipped", file=sys.stderr)
             continue
         first = item["label"].strip().lower()

@@ -139,7 +139,7 @@ def evaluate_cmd(
     data: Annotated[
         Path | None,
         typer.Option(
-            help="A labelled CSV: a corpus with a split column (default: data/corpus/cases.csv), "
+            help="A labelled CSV: a corpus with the corpus columns (default: data/corpus/cases.csv), "
             "or any file with text and level columns, scored beside the corpus test split."
         ),
     ] = None,
@@ -156,7 +156,7 @@ def evaluate_cmd(
     """Write report.html, report.md and metrics.json for a model on the corpus's test split,
     and on any other labelled file given with --data."""
     from sw_nlp.bundle import load_model
-    from sw_nlp.corpus import file_sha256, load_corpus, read_corpus_frame, read_labelled
+    from sw_nlp.corpus import COLUMNS, file_sha256, load_corpus, read_corpus_frame, read_labelled
     from sw_nlp.registry import current_model_dir
     from sw_nlp.report import build_report, write_report
 
@@ -168,7 +168,7 @@ def evaluate_cmd(
     cfg = Config.from_dict(manifest["config"], source=str(model_dir))
     corpus_path, external = paths.corpus, None
     if data is not None:
-        if "split" in read_corpus_frame(data).columns:
+        if set(COLUMNS) <= set(read_corpus_frame(data).columns):
             corpus_path = data
         else:
             external = {data.stem: read_labelled(data)}
