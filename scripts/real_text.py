@@ -135,7 +135,7 @@ def rebuild(fetch: bool) -> int:
     for split in ("dev", "test"):  # one file per split, for `sw-nlp evaluate --data`
         frame[frame["split"] == split].to_csv(PRIVATE / f"real_{split}.csv", index=False)
     print(
-        f"wrote {OUT.relative_to(ROOT)}: {len(rows)} of {len(manifest)} passages "
+        f"wrote {OUT}: {len(rows)} of {len(manifest)} passages "
         f"({len(missing)} pages not available, {len(mismatched)} passages changed or gone)"
     )
     return 0 if rows else 1
