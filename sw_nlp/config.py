@@ -41,7 +41,9 @@ class FeaturesConfig:
 class ModelConfig:
     """Multinomial logistic regression."""
 
-    C: float = 10.0
+    # 3 rather than the corpus's favourite: on texts written by other people (the real-text
+    # dev set) C = 3 beat 1, 10 and 30; see benchmarks/README.md, "Real text".
+    C: float = 3.0
     class_weight: str | None = "balanced"
     max_iter: int = 3000
 
@@ -72,9 +74,13 @@ class SearchConfig:
     # Folds keep each value of this column together (when the data has it): settings are
     # chosen for texts on topics, and so by writers, the model has not seen.
     group_by: str = "topic"
-    C: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0)
-    stem: tuple[bool, ...] = (False, True)
-    remove_stopwords: tuple[bool, ...] = (False, True)
+    # One setting by default. The corpus is cleaner than real text, and cross-validation on it
+    # preferred settings that did worse on texts by other people (benchmarks/README.md, "Real
+    # text"); a one-point grid is cross-validated once and trains in under a minute. Give
+    # several values in a config to compare them (the report lists what each was worth).
+    C: tuple[float, ...] = (3.0,)
+    stem: tuple[bool, ...] = (False,)
+    remove_stopwords: tuple[bool, ...] = (False,)
     word_ngrams: tuple[tuple[int, int], ...] = ((1, 2),)
     char_ngrams: tuple[tuple[int, int], ...] = ((2, 5),)
     min_df: tuple[int, ...] = (2,)

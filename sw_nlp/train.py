@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import f1_score
 from sklearn.model_selection import (
     GridSearchCV,
     PredefinedSplit,
@@ -195,10 +196,19 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
     if len(set(labels)) < 2:
         raise InputError("the train split needs at least two different labels")
     valid_rows = corpus[corpus["split"] == "valid"]
-    if valid_rows.empty:
-        groups = (
-            train_rows[cfg.search.group_by].tolist() if cfg.search.group_by in train_rows else None
-        )
+    groups = (
+        train_rows[cfg.search.group_by].tolist() if cfg.search.group_by in train_rows else None
+    )
+    single = single_setting(cfg)
+    oof: np.ndarray | None = None
+    if valid_rows.empty and single is not None:
+        # One setting to try: its out-of-fold predictions give both the cross-validated score
+        # and the calibration data, so the folds are fitted once instead of twice.
+        log.info("one setting to try: cross-validating it (%d folds)", cfg.search.folds)
+        chosen = single
+        oof, classes = out_of_fold_proba(texts, labels, chosen, groups)
+        cv = cv_from_out_of_fold(oof, classes, texts, labels, chosen, groups)
+    elif valid_rows.empty:
         chosen, cv = select_model(texts, labels, cfg, groups=groups)
     else:  # a predefined validation split chooses the settings; the model is fitted on train
         chosen, cv = select_model(
@@ -207,14 +217,15 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
             cfg,
             validation=[False] * len(texts) + [True] * len(valid_rows),
         )
+    log.info("fitting the final model on %d cases", len(texts))
     pipeline = build_pipeline(chosen).fit(texts, labels)
     extra: dict[str, Any] = {}
     if chosen.calibration.method == "temperature":
-        groups = (
-            train_rows[cfg.search.group_by].tolist() if cfg.search.group_by in train_rows else None
-        )
         hard = train_rows["hard"].tolist() if "hard" in train_rows else None
-        extra["calibration"] = calibrate(pipeline, texts, labels, chosen, groups, hard)
+        if oof is None:
+            log.info("calibration: out-of-fold predictions (%d folds)", cfg.search.folds)
+            oof, _ = out_of_fold_proba(texts, labels, chosen, groups)
+        extra["calibration"] = calibrate(pipeline, oof, texts, labels, chosen, hard)
     elif chosen.calibration.method != "none":
         raise InputError(
             f"unknown calibration method {chosen.calibration.method!r}: use temperature or none"
@@ -232,6 +243,61 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
         seconds=seconds,
         extra=extra,
     )
+
+
+def single_setting(cfg: Config) -> Config | None:
+    """The config the grid would choose when every axis of ``[search]`` has one value."""
+    s = cfg.search
+    axes = (s.C, s.stem, s.remove_stopwords, s.word_ngrams, s.char_ngrams, s.min_df)
+    if any(len(axis) != 1 for axis in axes):
+        return None
+    return cfg.replace(
+        model={"C": float(s.C[0])},
+        preprocess={"stem": s.stem[0], "remove_stopwords": s.remove_stopwords[0]},
+        features={
+            "word_ngrams": tuple(s.word_ngrams[0]),
+            "char_ngrams": tuple(s.char_ngrams[0]),
+            "min_df": int(s.min_df[0]),
+        },
+    )
+
+
+def cv_from_out_of_fold(
+    proba: np.ndarray,
+    classes: list[str],
+    texts: list[str],
+    labels: list[str],
+    cfg: Config,
+    groups: list[str] | None,
+) -> dict[str, Any]:
+    """The cross-validation record ``select_model`` writes, from out-of-fold predictions:
+    each fold's macro-F1 on its own held-out rows (the same folds, so the same numbers)."""
+    splitter, folds = cv_splitter(cfg, labels, groups)
+    pred = np.asarray(classes)[proba.argmax(axis=1)]
+    truth = np.asarray(labels)
+    scores = [
+        f1_score(truth[held], pred[held], labels=classes, average="macro", zero_division=0)
+        for _, held in splitter.split(texts, labels, groups)
+    ]
+    row = {
+        "C": cfg.model.C,
+        "stem": cfg.preprocess.stem,
+        "remove_stopwords": cfg.preprocess.remove_stopwords,
+        "word_ngrams": list(cfg.features.word_ngrams),
+        "char_ngrams": list(cfg.features.char_ngrams),
+        "min_df": cfg.features.min_df,
+        "macro_f1_mean": float(np.mean(scores)),
+        "macro_f1_sd": float(np.std(scores)),
+    }
+    return {
+        "folds": folds,
+        "grouped_by": cfg.search.group_by if groups is not None else None,
+        "rule": "one setting given: its cross-validated score",
+        "macro_f1_mean": row["macro_f1_mean"],
+        "macro_f1_sd": row["macro_f1_sd"],
+        "fold_scores": [float(x) for x in scores],
+        "grid": [row],
+    }
 
 
 def out_of_fold_proba(
@@ -254,15 +320,15 @@ def out_of_fold_proba(
 
 def calibrate(
     pipeline: Any,
+    proba: np.ndarray,
     texts: list[str],
     labels: list[str],
     cfg: Config,
-    groups: list[str] | None,
     hard: list[bool] | None,
 ) -> dict[str, Any]:
-    """Fit the temperature on out-of-fold predictions for the rows most like real use, and
-    fold it into the fitted pipeline's coefficients."""
-    proba, classes = out_of_fold_proba(texts, labels, cfg, groups)
+    """Fit the temperature on out-of-fold predictions (``proba``, sorted label order) for the
+    rows most like real use, and fold it into the fitted pipeline's coefficients."""
+    classes = sorted(set(labels))
     rows = calibration_rows(texts, hard, cfg.calibration.fit_on, cfg.calibration.short_words)
     if rows.sum() < 20:  # too few to fit one number reliably: use every row
         rows = np.ones(len(texts), bool)

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sw_nlp.config import Config
 from sw_nlp.corpus import load_corpus
 from sw_nlp.errors import InputError
 from sw_nlp.train import labels_for_scheme, run_training, train
@@ -96,3 +97,26 @@ def test_one_standard_error_rule_prefers_stronger_regularisation():
     # best 0.96 with se 0.04/2 = 0.02: 0.95 (C=3) is within, 0.90 is not
     assert one_standard_error_choice(results, folds=4) == 1
     assert one_standard_error_choice(results, folds=1) == 2
+
+
+def test_one_setting_is_cross_validated_once_with_the_grid_searchs_numbers(tiny_corpus_path):
+    """A one-point grid skips GridSearchCV: its out-of-fold predictions give the CV record
+    (the same folds, the same scores) and feed the calibration."""
+    from sw_nlp.corpus import load_corpus
+    from sw_nlp.train import select_model, single_setting, train
+
+    corpus = load_corpus(tiny_corpus_path)
+    cfg = Config().replace(
+        search={"C": (3.0,), "stem": (False,), "remove_stopwords": (False,), "folds": 3,
+                "n_jobs": 1}
+    )
+    assert single_setting(cfg).model.C == 3.0
+    assert single_setting(cfg.replace(search={"C": (1.0, 3.0)})) is None
+    result = train(corpus, cfg)
+    rows = corpus[corpus["split"] == "train"]
+    _, grid_cv = select_model(
+        rows["text"].tolist(), rows["level"].tolist(), cfg, groups=rows["topic"].tolist()
+    )
+    assert result.cv["fold_scores"] == grid_cv["fold_scores"]
+    assert result.cv["macro_f1_mean"] == grid_cv["macro_f1_mean"]
+    assert result.extra["calibration"]["temperature"] > 0
