@@ -125,6 +125,11 @@ def train_cmd(
         typer.echo(
             f"  test macro-F1: {test['macro_f1']:.4f}  accuracy: {test['accuracy']:.4f}  (n={test['n']})"
         )
+    for name, e in (manifest["metrics"].get("external") or {}).items():
+        typer.echo(
+            f"  {name}: macro-F1 {e['macro_f1']:.4f}, flagged {e['to_review']:.0%}, "
+            f"right when not flagged {_pct(e['accuracy_of_rest'])} (n={e['n']})"
+        )
     if calibrated := manifest["metrics"].get("calibration"):
         typer.echo(
             f"  temperature {calibrated['temperature']:.3f}, {calibrated['fitted_on']}"

@@ -387,6 +387,22 @@ def run_training(
     metrics["train_seconds"] = round(result.seconds, 2)
     if "calibration" in result.extra:
         metrics["calibration"] = result.extra["calibration"]
+    if external:
+        from sw_nlp.evaluate import score_labelled
+
+        metrics["external"] = {}
+        for name, frame in external.items():
+            scored = score_labelled(result.classifier, frame)
+            metrics["external"][name] = {
+                "n": scored["n"],
+                "macro_f1": scored["macro_f1"],
+                "accuracy": scored["accuracy"],
+                "ece": scored["calibration"]["ece"],
+                "mean_confidence": scored["mean_confidence"],
+                "to_review": scored["at_threshold"]["to_review"],
+                "accuracy_of_rest": scored["at_threshold"]["accuracy_of_rest"],
+                "threshold_for_95": scored["threshold_for_target"]["threshold"],
+            }
     manifest = save_bundle(
         out_dir,
         result.classifier,

@@ -120,3 +120,22 @@ def test_one_setting_is_cross_validated_once_with_the_grid_searchs_numbers(tiny_
     assert result.cv["fold_scores"] == grid_cv["fold_scores"]
     assert result.cv["macro_f1_mean"] == grid_cv["macro_f1_mean"]
     assert result.extra["calibration"]["temperature"] > 0
+
+
+def test_training_scores_a_real_text_file_into_the_manifest_and_card(
+    tiny_corpus_path, fast_config, tmp_path
+):
+    corpus = load_corpus(tiny_corpus_path)
+    real = corpus[corpus["split"] == "test"][["text", "level"]].head(10)
+    out = tmp_path / "bundle"
+    manifest = run_training(
+        tiny_corpus_path, out, fast_config, with_report=False, external={"nyata": real}
+    )
+    figures = manifest["metrics"]["external"]["nyata"]
+    assert figures["n"] == 10
+    assert 0.0 <= figures["macro_f1"] <= 1.0
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "## On real text" in card and "| nyata | 10 |" in card
+    assert "## Confidence" in card and "Temperature scaling" in card
+    # figures only: no text of the scored file is kept
+    assert real["text"].iloc[0][:50] not in json.dumps(manifest)
