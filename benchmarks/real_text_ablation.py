@@ -31,20 +31,31 @@ REAL = ROOT / "data" / "real" / "private"
 
 def fixed(cfg: Config, **model: float) -> Config:
     """One grid point: model selection has a single setting to try."""
-    return cfg.replace(
-        search={"C": (model.get("C", cfg.model.C),), "stem": (False,), "remove_stopwords": (False,)},
-    )
+    search = {"C": (model.get("C", cfg.model.C),)}
+    for axis in ("stem", "remove_stopwords"):
+        if len(getattr(cfg.search, axis)) > 1:
+            search[axis] = (False,)
+    return cfg.replace(search=search)
 
+
+RAW = Config().replace(calibration={"method": "none"})
 
 VARIANTS: dict[str, Config] = {
-    "C=1 raw": fixed(Config().replace(calibration={"method": "none"}), C=1.0),
-    "C=3 raw": fixed(Config().replace(calibration={"method": "none"}), C=3.0),
-    "C=10 raw": fixed(Config().replace(calibration={"method": "none"}), C=10.0),
-    "C=30 raw": fixed(Config().replace(calibration={"method": "none"}), C=30.0),
-    "C=10 T(all)": fixed(Config().replace(calibration={"fit_on": "all"}), C=10.0),
-    "C=10 T(hard_or_short)": fixed(Config(), C=10.0),
-    "C=10 T(short)": fixed(Config().replace(calibration={"fit_on": "short"}), C=10.0),
-    "C=10 T(hard)": fixed(Config().replace(calibration={"fit_on": "hard"}), C=10.0),
+    "C=1": fixed(RAW, C=1.0),
+    "C=3": fixed(RAW, C=3.0),
+    "C=10": fixed(RAW, C=10.0),
+    "C=30": fixed(RAW, C=30.0),
+    "C=3 word 1-1": fixed(RAW.replace(search={"word_ngrams": ((1, 1),)}), C=3.0),
+    "C=3 word 1-3": fixed(RAW.replace(search={"word_ngrams": ((1, 3),)}), C=3.0),
+    "C=3 char 3-5": fixed(RAW.replace(search={"char_ngrams": ((3, 5),)}), C=3.0),
+    "C=3 char 1-4": fixed(RAW.replace(search={"char_ngrams": ((1, 4),)}), C=3.0),
+    "C=3 min_df 1": fixed(RAW.replace(search={"min_df": (1,)}), C=3.0),
+    "C=3 min_df 3": fixed(RAW.replace(search={"min_df": (3,)}), C=3.0),
+    "C=3 stem": fixed(RAW.replace(search={"stem": (True,)}), C=3.0),
+    "C=3 stopwords": fixed(RAW.replace(search={"remove_stopwords": (True,)}), C=3.0),
+    "C=3 no class weight": fixed(RAW.replace(model={"class_weight": None}), C=3.0),
+    "C=3 T(hard_or_short)": fixed(Config(), C=3.0),
+    "C=3 T(all)": fixed(Config().replace(calibration={"fit_on": "all"}), C=3.0),
 }
 
 

@@ -16,58 +16,17 @@ A batch is JSON Lines, one case per line:
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from sw_nlp.corpus import LEVELS, METHODS_BY_LEVEL, read_corpus_frame
-from sw_nlp.validate import LABEL_WORDS, shingles
+from sw_nlp.validate import LABEL_WORDS, actor_spread, shingles
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "data" / "corpus" / "cases.csv"
 FIELDS = ("text", "level", "method", "register", "topic", "region", "hard")
 NEAR = 0.3
-
-# Actor and place words whose level spread the corpus must keep even (issue 15): for each one
-# in 30 or more texts, no level may hold more than 55% of them.
-ACTOR_WORDS: dict[str, str] = {
-    "dinas sosial": r"\bdinas sosial\b|\bdinsos\b",
-    "kemensos": r"\bkemensos\b|\bkementerian sosial\b",
-    "bnn": r"\bbnn[pk]?\b",
-    "dp3a/uptd ppa": r"\bdp3a\b|\bdppppa\b|\buptd ppa\b|\bdinas pemberdayaan perempuan",
-    "pemkab/pemkot/pemprov": r"\bpemkab\b|\bpemkot\b|\bpemprov\b|\bpemerintah (kabupaten|kota|provinsi)\b",
-    "bupati/wali kota/gubernur": r"\bbupati\b|\bwali ?kota\b|\bgubernur\b",
-    "kpai": r"\bkpai\b",
-    "komnas ham": r"\bkomnas ham\b",
-    "baznas": r"\bbaznas\b",
-    "lks/lsm/yayasan": r"\blks\b|\blsm\b|\byayasan\b",
-    "un agency": r"\bunicef\b|\bilo\b|\biom\b|\bunhcr\b|\bwho\b|\bpbb\b|\bundp\b|\bunfpa\b",
-    "kabupaten": r"\bkabupaten\b|\bkab\.",
-    "kota": r"\bkota\b",
-    "provinsi": r"\bprovinsi\b",
-    "kecamatan": r"\bkecamatan\b|\bkec\.",
-    "desa/kelurahan": r"\bdesa\b|\bkelurahan\b",
-    "rt/rw": r"\brt\b|\brw\b",
-    "sekolah": r"\bsekolah\b|\bsmp\b|\bsma\b|\bsd\b|\bmts\b|\bmadrasah\b|\bpesantren\b",
-    "puskesmas": r"\bpuskesmas\b",
-    "panti": r"\bpanti\b|\blksa\b",
-    "indonesia": r"\bindonesia\b",
-    "nasional": r"\bnasional\b",
-    "seluruh": r"\bseluruh\b",
-}
-
-
-def spread(texts: list[str], levels: list[str]) -> list[tuple[str, int, dict[str, float]]]:
-    """For each actor/place word: how many texts hold it and each level's share of them."""
-    rows = []
-    for name, pattern in ACTOR_WORDS.items():
-        rx = re.compile(pattern, re.IGNORECASE)
-        hits = Counter(lv for t, lv in zip(texts, levels, strict=True) if rx.search(t))
-        n = sum(hits.values())
-        rows.append((name, n, {lv: hits[lv] / n if n else 0.0 for lv in LEVELS}))
-    return rows
-
 
 def read_batch(path: Path) -> tuple[list[dict], list[str]]:
     cases, errors = [], []
@@ -162,11 +121,11 @@ def check(path: Path) -> int:
     texts = others + [str(c["text"]) for c in cases]
     levels = other_levels + [c["level"] for c in cases]
     print("\nactor/place word spread, corpus + every batch (goal: no level above 55%):")
-    mine = spread([str(c["text"]) for c in cases], [c["level"] for c in cases])
+    mine = actor_spread([str(c["text"]) for c in cases], [c["level"] for c in cases])
     print("(and in this batch alone: " + "; ".join(
         f"{name} {n} (top {max(s, key=s.get)} {max(s.values()):.0%})" for name, n, s in mine if n
     ) + ")")
-    for name, n, shares in spread(texts, levels):
+    for name, n, shares in actor_spread(texts, levels):
         top = max(shares, key=shares.get)
         flag = "  <-- over 55%" if n >= 30 and shares[top] > 0.55 else ""
         cells = " ".join(f"{lv} {shares[lv]:.0%}" for lv in LEVELS)

@@ -224,3 +224,49 @@ def summarize(frame: pd.DataFrame) -> Summary:
         share_under_30=float((words < 30).sum() / n),
         share_over_120=float((words > 120).sum() / n),
     )
+
+
+# Actor and place words whose level spread the corpus must keep even (issue 15): for each one
+# in 30 or more texts, no level may hold more than 55% of them.
+ACTOR_WORDS: dict[str, str] = {
+    "dinas sosial": r"\bdinas sosial\b|\bdinsos\b",
+    "kemensos": r"\bkemensos\b|\bkementerian sosial\b",
+    "bnn": r"\bbnn[pk]?\b",
+    "dp3a/uptd ppa": r"\bdp3a\b|\bdppppa\b|\buptd ppa\b|\bdinas pemberdayaan perempuan",
+    "pemkab/pemkot/pemprov": r"\bpemkab\b|\bpemkot\b|\bpemprov\b|\bpemerintah (kabupaten|kota|provinsi)\b",
+    "bupati/wali kota/gubernur": r"\bbupati\b|\bwali ?kota\b|\bgubernur\b",
+    "kpai": r"\bkpai\b",
+    "komnas ham": r"\bkomnas ham\b",
+    "baznas": r"\bbaznas\b",
+    "lks/lsm/yayasan": r"\blks\b|\blsm\b|\byayasan\b",
+    "un agency": r"\bunicef\b|\bilo\b|\biom\b|\bunhcr\b|\bwho\b|\bpbb\b|\bundp\b|\bunfpa\b",
+    "kabupaten": r"\bkabupaten\b|\bkab\.",
+    "kota": r"\bkota\b",
+    "provinsi": r"\bprovinsi\b",
+    "kecamatan": r"\bkecamatan\b|\bkec\.",
+    "desa/kelurahan": r"\bdesa\b|\bkelurahan\b",
+    "rt/rw": r"\brt\b|\brw\b",
+    "sekolah": r"\bsekolah\b|\bsmp\b|\bsma\b|\bsd\b|\bmts\b|\bmadrasah\b|\bpesantren\b",
+    "puskesmas": r"\bpuskesmas\b",
+    "panti": r"\bpanti\b|\blksa\b",
+    "indonesia": r"\bindonesia\b",
+    "nasional": r"\bnasional\b",
+    "seluruh": r"\bseluruh\b",
+}
+
+
+def actor_spread(
+    texts: list[str], levels: list[str]
+) -> list[tuple[str, int, dict[str, float]]]:
+    """For each actor or place word: how many texts hold it and each level's share of them.
+
+    A word that one level owns is a shortcut the model will learn: the actor's level voting
+    instead of the target's.
+    """
+    rows = []
+    for name, pattern in ACTOR_WORDS.items():
+        rx = re.compile(pattern, re.IGNORECASE)
+        hits = Counter(lv for t, lv in zip(texts, levels, strict=True) if rx.search(t))
+        n = sum(hits.values())
+        rows.append((name, n, {lv: hits[lv] / n if n else 0.0 for lv in LEVELS}))
+    return rows
