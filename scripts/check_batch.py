@@ -20,7 +20,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from sw_nlp.corpus import LEVELS, METHODS_BY_LEVEL, read_corpus_frame
+from sw_nlp.corpus import LEVELS, METHODS_BY_LEVEL, read_corpus_frame, text_key
 from sw_nlp.validate import LABEL_WORDS, actor_spread, shingles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,10 +72,12 @@ def check(path: Path) -> int:
     corpus = read_corpus_frame(CORPUS)
     others = corpus["text"].tolist()
     other_levels = corpus["level"].tolist()
-    # other writers' batches count too, so two writers cannot converge unseen
+    # other writers' batches count too, so two writers cannot converge unseen; batches already
+    # merged into the corpus are counted once
+    merged = {text_key(t) for t in others}
     for other in sorted(path.parent.glob("*.jsonl")):
         if other.resolve() != path.resolve():
-            done = read_batch(other)[0]
+            done = [c for c in read_batch(other)[0] if text_key(str(c["text"])) not in merged]
             others += [str(c["text"]) for c in done]
             other_levels += [str(c["level"]) for c in done]
     index: dict[tuple[str, ...], set[int]] = defaultdict(set)
