@@ -23,7 +23,7 @@ import pandas as pd
 
 from sw_nlp.bundle import load_model
 from sw_nlp.config import ReviewConfig
-from sw_nlp.errors import InputError
+from sw_nlp.errors import InputError, SwNlpError
 from sw_nlp.files import Chunk, CsvText, ResultWriter, open_cases, to_csv_text
 from sw_nlp.model import CaseClassifier
 from sw_nlp.registry import current_model_dir
@@ -38,7 +38,8 @@ TRIM_EVERY = 8
 
 @dataclass
 class ClassifySummary:
-    rows: int = 0
+    rows: int = 0  # rows written
+    rows_in: int = 0  # rows read; checked equal to ``rows`` before the output is put in place
     per_level: Counter[str] = field(default_factory=Counter)
     needs_review: int = 0
     errors: int = 0
@@ -50,11 +51,18 @@ class ClassifySummary:
         levels = ", ".join(f"{k} {v}" for k, v in self.per_level.items()) or "none"
         return [
             f"rows: {self.rows} in {self.seconds:.1f} s ({rate:,.0f} rows/s)",
+            f"rows in: {self.rows_in}, rows out: {self.rows}",
             f"levels: {levels}",
             f"needs review: {self.needs_review}",
             f"errors: {self.errors}",
             *[f"note: {n}" for n in self.notes],
         ]
+
+
+class RowCountError(SwNlpError):
+    """Fewer (or more) rows written than read: a bug, stopped before the output is replaced."""
+
+    exit_code = 6
 
 
 def classify_texts(
@@ -254,14 +262,21 @@ def classify_file(
     writer = ResultWriter(output_path)
     as_csv = writer.suffix == ".csv"  # worker processes then also write the chunk's CSV text
 
+    def counted(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+        for chunk in chunks:
+            summary.rows_in += len(chunk.rows)
+            yield chunk
+
+    chunks = counted(source.chunks)
+
     def results() -> Iterator[_Done]:
         if engine == "dask":
             yield from _dask_results(
-                source.chunks, str(model_dir), review, explain, fast, workers, scheduler, as_csv
+                chunks, str(model_dir), review, explain, fast, workers, scheduler, as_csv
             )
             return
         if workers <= 1:
-            for chunk in source.chunks:
+            for chunk in chunks:
                 result = classify_texts(
                     clf, chunk.texts, review=review, explain=explain, errors=chunk.errors
                 )
@@ -277,7 +292,7 @@ def classify_file(
                 initargs=(str(model_dir), review, explain, fast, as_csv),
             ) as pool:
                 pending: deque[Future[_Done]] = deque()
-                for chunk in source.chunks:
+                for chunk in chunks:
                     pending.append(pool.submit(_work, chunk))
                     if len(pending) >= 2 * workers:
                         yield pending.popleft().result()
@@ -299,7 +314,13 @@ def classify_file(
             chunks_done += 1
             if chunks_done % TRIM_EVERY == 0:
                 _release_freed_memory()
-        if summary.rows == 0:  # raised inside the writer, so no empty output is left behind
+        # Both raised inside the writer, so the output file is not put in place.
+        if summary.rows_in != summary.rows or writer.rows != summary.rows:
+            raise RowCountError(
+                f"{input_path}: {summary.rows_in} rows in, {writer.rows} rows out: stopped "
+                "without writing; this is a bug in sw-nlp, please report it"
+            )
+        if summary.rows == 0:
             raise InputError("no cases in the input (only a header?)", input_path)
     summary.per_level = Counter(
         {lv: summary.per_level[lv] for lv in clf.classes_ if summary.per_level[lv]}

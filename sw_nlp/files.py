@@ -199,34 +199,83 @@ def _open_delimited(
         raise InputError("empty file", path) from None
     text, ids = choose_columns(header, path, text_column, id_column)
 
+    names = [str(c) for c in header]
+    t_index, id_index = names.index(text), [names.index(c) for c in ids]
+
     def chunks() -> Iterator[Chunk]:
-        start = 2
-        try:
-            reader = pd.read_csv(
-                path,
-                sep=delimiter,
-                # object, not str: every cell stays the text the parser read, as Python str
-                # objects (pandas' str dtype would copy them into Arrow and back out again).
-                dtype=object,
-                keep_default_na=False,
-                encoding=encoding,
-                encoding_errors="replace",
-                chunksize=chunk_size,
-                engine="c",
-                on_bad_lines="error",
-            )
-            for frame in reader:
-                yield _chunk_from_frame(frame, start, text, ids)
-                start += len(frame)
-        except pd.errors.ParserError as exc:
-            raise InputError(f"cannot parse: {_parser_message(exc)}", path, start) from None
+        yield from _read_delimited(
+            path, encoding, delimiter, len(names), t_index, ids, id_index, chunk_size
+        )
 
     return Source(path, "csv", text, ids, None, chunks(), notes)
 
 
-def _parser_message(exc: Exception) -> str:
-    message = str(exc).strip().splitlines()[0]
-    return message.replace("Error tokenizing data. C error: ", "")
+# A text is classified on its first 100k characters; a field of this size is no case text.
+MAX_FIELD_CHARS = 256 << 20
+
+
+def _read_delimited(
+    path: Path,
+    encoding: str,
+    delimiter: str,
+    width: int,
+    t_index: int,
+    ids: list[str],
+    id_index: list[int],
+    chunk_size: int,
+) -> Iterator[Chunk]:
+    """Records of a delimited file, parsed strictly, in chunks.
+
+    Python's ``csv`` in strict mode, not pandas: pandas' parser reads a stray quote as the
+    start of a field that runs on over the next lines, silently merging several rows into
+    one. Strict parsing stops there instead, and the error names the line where the broken
+    record starts. A record with more fields than the header (an unquoted delimiter in the
+    text) keeps its row, with an error; one with fewer is read with the missing cells empty,
+    as a spreadsheet would show it. Blank lines are not records.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
+    row_no = 1  # the header
+    chunk = Chunk([], {c: [] for c in ids}, [], [])
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        record_line = 1
+        try:
+            next(reader)  # the header, already read
+            record_line = reader.line_num + 1
+            for record in reader:
+                if not record:
+                    record_line = reader.line_num + 1
+                    continue
+                row_no += 1
+                error = ""
+                if len(record) > width:
+                    error = (
+                        f"{len(record)} fields, the header has {width}: an unquoted "
+                        f"{_DELIMITER_NAMES.get(delimiter, repr(delimiter))} in the text? "
+                        f"(line {record_line})"
+                    )
+                chunk.rows.append(row_no)
+                for c, i in zip(ids, id_index, strict=True):
+                    chunk.ids[c].append(record[i] if i < len(record) else "")
+                chunk.texts.append(record[t_index] if t_index < len(record) and not error else "")
+                chunk.errors.append(error)
+                record_line = reader.line_num + 1
+                if len(chunk.rows) == chunk_size:
+                    yield chunk
+                    chunk = Chunk([], {c: [] for c in ids}, [], [])
+        except csv.Error as exc:
+            raise InputError(
+                f"cannot parse: malformed quoting in the record that starts on line "
+                f"{record_line} ({exc}, on line {reader.line_num}); a stray or unbalanced "
+                '" in a text? Nothing was written',
+                path,
+                row_no + 1,
+            ) from None
+    if chunk.rows:
+        yield chunk
+
+
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
 
 
 def _chunk_from_frame(frame: pd.DataFrame, start: int, text: str, ids: list[str]) -> Chunk:
@@ -444,6 +493,7 @@ class CsvText:
 
     header: str
     body: str
+    rows: int  # counted here: a text may hold line breaks, so the body's lines are no count
 
 
 def to_csv_text(frame: pd.DataFrame) -> CsvText:
@@ -451,6 +501,7 @@ def to_csv_text(frame: pd.DataFrame) -> CsvText:
     return CsvText(
         header=ready.head(0).to_csv(index=False, lineterminator="\n"),
         body=ready.to_csv(index=False, header=False, lineterminator="\n"),
+        rows=len(frame),
     )
 
 
@@ -475,6 +526,7 @@ class ResultWriter:
         self._started = False
         self._xlsx: Any = None
         self._parquet: Any = None
+        self.rows = 0  # data rows written so far
 
     def __enter__(self) -> ResultWriter:
         if self.path is not None:
@@ -521,6 +573,7 @@ class ResultWriter:
                 self._sheet.append(list(frame.columns))
             for values in frame.itertuples(index=False):
                 self._sheet.append([_cell(v) for v in values])
+        self.rows += frame.rows if isinstance(frame, CsvText) else len(frame)
         self._started = True
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
