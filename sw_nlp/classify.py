@@ -162,10 +162,10 @@ class _Done:
     errors: int
 
 
-def _done(frame: pd.DataFrame, as_csv: bool) -> _Done:
+def _done(frame: pd.DataFrame, as_csv: bool, escape_formulas: bool = True) -> _Done:
     levels = frame["level"].value_counts()
     return _Done(
-        output=to_csv_text(frame) if as_csv else frame,
+        output=to_csv_text(frame, escape_formulas=escape_formulas) if as_csv else frame,
         rows=len(frame),
         per_level={lv: int(c) for lv, c in levels.items() if lv},
         needs_review=int(frame["needs_review"].sum()),
@@ -183,20 +183,31 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(
-    model_path: str, review: ReviewConfig, explain: int, fast: bool, as_csv: bool
+    model_path: str,
+    review: ReviewConfig,
+    explain: int,
+    fast: bool,
+    as_csv: bool,
+    escape_formulas: bool = True,
 ) -> None:
     """Load the model, unless this process was forked from one that had loaded it already
     (Linux's default): then the worker shares its pages and starts at once."""
     if _WORKER.get("path") != (model_path, fast):
         _WORKER.update(clf=load_model(model_path, fast=fast), path=(model_path, fast))
-    _WORKER.update(review=review, explain=explain, as_csv=as_csv)
+    _WORKER.update(review=review, explain=explain, as_csv=as_csv, escape=escape_formulas)
 
 
 def _dask_work(
-    chunk: Chunk, model_path: str, review: ReviewConfig, explain: int, fast: bool, as_csv: bool
+    chunk: Chunk,
+    model_path: str,
+    review: ReviewConfig,
+    explain: int,
+    fast: bool,
+    as_csv: bool,
+    escape_formulas: bool = True,
 ) -> _Done:
     """The same per-chunk step on a Dask worker; the model is loaded once per worker process."""
-    _init_worker(model_path, review, explain, fast, as_csv)
+    _init_worker(model_path, review, explain, fast, as_csv, escape_formulas)
     return _work(chunk)
 
 
@@ -208,7 +219,7 @@ def _work(chunk: Chunk) -> _Done:
         explain=_WORKER["explain"],
         errors=chunk.errors,
     )
-    return _done(_result_frame(chunk, result), _WORKER["as_csv"])
+    return _done(_result_frame(chunk, result), _WORKER["as_csv"], _WORKER["escape"])
 
 
 def classify_file(
@@ -227,6 +238,7 @@ def classify_file(
     scheduler: str | None = None,
     fast: bool = True,
     progress: Callable[[int, int | None, float], None] | None = None,
+    escape_formulas: bool = True,
 ) -> ClassifySummary:
     """Classify every case in a file or folder; write one output row per input row.
 
@@ -239,6 +251,10 @@ def classify_file(
 
     ``fast=False`` runs the scikit-learn pipeline itself instead of the fast path (same
     numbers, several times slower); it is there to check the fast path and to measure it.
+
+    ``escape_formulas`` (on by default) neutralises text cells a spreadsheet would run as a
+    formula in CSV and XLSX output (see ``files.neutralise_formulas``); turn it off only for
+    machine consumers of the file. JSON Lines and Parquet are never changed.
     """
     if engine not in ("local", "dask"):
         raise InputError(f"unknown engine {engine!r}: use local or dask")
@@ -259,7 +275,7 @@ def classify_file(
     for note in source.notes:
         log.info("%s: %s", input_path, note)
 
-    writer = ResultWriter(output_path)
+    writer = ResultWriter(output_path, escape_formulas=escape_formulas)
     as_csv = writer.suffix == ".csv"  # worker processes then also write the chunk's CSV text
 
     def counted(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
@@ -272,7 +288,15 @@ def classify_file(
     def results() -> Iterator[_Done]:
         if engine == "dask":
             yield from _dask_results(
-                chunks, str(model_dir), review, explain, fast, workers, scheduler, as_csv
+                chunks,
+                str(model_dir),
+                review,
+                explain,
+                fast,
+                workers,
+                scheduler,
+                as_csv,
+                escape_formulas,
             )
             return
         if workers <= 1:
@@ -289,7 +313,7 @@ def classify_file(
             with ProcessPoolExecutor(
                 max_workers=workers,
                 initializer=_init_worker,
-                initargs=(str(model_dir), review, explain, fast, as_csv),
+                initargs=(str(model_dir), review, explain, fast, as_csv, escape_formulas),
             ) as pool:
                 pending: deque[Future[_Done]] = deque()
                 for chunk in chunks:
@@ -339,6 +363,7 @@ def _dask_results(
     workers: int,
     scheduler: str | None,
     as_csv: bool,
+    escape_formulas: bool = True,
 ) -> Iterator[_Done]:
     try:
         from distributed import Client, LocalCluster
@@ -360,7 +385,15 @@ def _dask_results(
         for chunk in chunks:
             pending.append(
                 client.submit(
-                    _dask_work, chunk, model_path, review, explain, fast, as_csv, pure=False
+                    _dask_work,
+                    chunk,
+                    model_path,
+                    review,
+                    explain,
+                    fast,
+                    as_csv,
+                    escape_formulas,
+                    pure=False,
                 )
             )
             if len(pending) >= window:

@@ -58,6 +58,16 @@ def _main(
     log.propagate = False
 
 
+EscapeFormulas = Annotated[
+    bool,
+    typer.Option(
+        "--escape-formulas/--no-escape-formulas",
+        help="Prefix text cells starting with = + - @ tab or CR with ' in CSV and XLSX, so a "
+        "spreadsheet shows them as text (off only for programs reading the file).",
+    ),
+]
+
+
 def _config(path: Path | None) -> Config:
     return Config.from_toml(path) if path else Config()
 
@@ -206,6 +216,7 @@ def audit_cmd(
     out: Annotated[
         Path | None, typer.Option(help="CSV to write (default: reports/audit.csv).")
     ] = None,
+    escape_formulas: EscapeFormulas = True,
 ) -> None:
     """Find likely label errors (out-of-fold confident learning) and conflicting near-duplicates."""
     from sw_nlp.corpus import load_corpus
@@ -215,7 +226,7 @@ def audit_cmd(
     paths = Paths.discover()
     found = audit(load_corpus(data or paths.corpus), _config(config))
     out = out or paths.reports / "audit.csv"
-    with ResultWriter(out) as writer:
+    with ResultWriter(out, escape_formulas=escape_formulas) as writer:
         writer.write(found)
     typer.echo(f"{len(found)} case(s) to review, most suspicious first: {out}")
     for _, row in found.head(10).iterrows():
@@ -235,6 +246,7 @@ def suggest_cmd(
     out: Annotated[
         Path | None, typer.Option(help="CSV to write (default: reports/to_label.csv).")
     ] = None,
+    escape_formulas: EscapeFormulas = True,
 ) -> None:
     """Pick the cases whose labels would teach the model most, diverse, ready to label."""
     import pandas as pd
@@ -252,7 +264,7 @@ def suggest_cmd(
     picked = suggest(load_model(model), frame, n)
     picked["method"] = ""
     out = out or paths.reports / "to_label.csv"
-    with ResultWriter(out) as writer:
+    with ResultWriter(out, escape_formulas=escape_formulas) as writer:
         writer.write(picked)
     typer.echo(
         f"picked {len(picked)} of {len(frame)} cases: fill in level and method in {out}, then"
@@ -408,6 +420,7 @@ def classify_cmd(
     quiet: Annotated[
         bool, typer.Option("--quiet", help="No progress bar and no summary.")
     ] = False,
+    escape_formulas: EscapeFormulas = True,
 ) -> None:
     """Classify every case in a file or folder: one output row per input row, in order."""
     from sw_nlp.classify import classify_file, terminal_progress
@@ -428,6 +441,7 @@ def classify_cmd(
         scheduler=scheduler,
         fast=not exact_path,
         progress=terminal_progress if show_progress else None,
+        escape_formulas=escape_formulas,
     )
     if show_progress:
         sys.stderr.write("\n")

@@ -496,13 +496,56 @@ class CsvText:
     rows: int  # counted here: a text may hold line breaks, so the body's lines are no count
 
 
-def to_csv_text(frame: pd.DataFrame) -> CsvText:
+# What a spreadsheet may read as the start of a formula (OWASP's CSV injection rule).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell that a spreadsheet would run as a formula prefixed with
+    a single quote (OWASP's rule), so ``=HYPERLINK(...)`` in a case text, an id or a file name
+    shows as text when a case worker opens the result in Excel or LibreOffice.
+
+    Only text cells change; numbers stay numbers. Columns without such a cell are not copied.
+    """
+    changed = {}
+    for name, column in frame.items():
+        if not _may_hold_text(column):
+            continue
+        values = column.tolist()
+        if any(type(v) is str and v.startswith(FORMULA_STARTS) for v in values):
+            changed[name] = pd.Series(
+                ["'" + v if type(v) is str and v.startswith(FORMULA_STARTS) else v for v in values],
+                index=column.index,
+                dtype=object,
+            )
+    return frame.assign(**changed) if changed else frame
+
+
+def to_csv_text(frame: pd.DataFrame, *, escape_formulas: bool = True) -> CsvText:
+    """The frame as CSV text; formula-like text cells escaped unless told otherwise."""
+    if escape_formulas:
+        frame = neutralise_formulas(frame)
     ready = _with_decimals_as_text(frame)
+    # Python's csv writer quotes a line break only if it is in the line terminator ("\n"): a
+    # bare carriage return would go out unquoted and be read back as the end of a row.
+    quoting = csv.QUOTE_ALL if _has_carriage_return(frame) else csv.QUOTE_MINIMAL
     return CsvText(
         header=ready.head(0).to_csv(index=False, lineterminator="\n"),
-        body=ready.to_csv(index=False, header=False, lineterminator="\n"),
+        body=ready.to_csv(index=False, header=False, lineterminator="\n", quoting=quoting),
         rows=len(frame),
     )
+
+
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    return any(
+        any(type(v) is str and "\r" in v for v in column.tolist())
+        for _, column in frame.items()
+        if _may_hold_text(column)
+    )
+
+
+def _may_hold_text(column: pd.Series) -> bool:
+    return column.dtype == object or isinstance(column.dtype, pd.StringDtype)
 
 
 class ResultWriter:
@@ -511,9 +554,13 @@ class ResultWriter:
     Writes go to a temporary file in the output's folder that is renamed over the output only
     when everything is written, so a crash never leaves a half-written result in place.
     ``None`` as the path writes CSV to stdout.
+
+    CSV and XLSX are opened by people in spreadsheets: text cells that would start a formula
+    are escaped (``escape_formulas``), and XLSX text is always written as text, never as a
+    formula, even with escaping off. JSON Lines and Parquet are written as they are.
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, escape_formulas: bool = True) -> None:
         self.path = Path(path) if path is not None else None
         self.suffix = self.path.suffix.lower() if self.path else ".csv"
         if self.suffix not in OUTPUT_SUFFIXES:
@@ -527,6 +574,7 @@ class ResultWriter:
         self._xlsx: Any = None
         self._parquet: Any = None
         self.rows = 0  # data rows written so far
+        self.escape_formulas = escape_formulas
 
     def __enter__(self) -> ResultWriter:
         if self.path is not None:
@@ -545,7 +593,11 @@ class ResultWriter:
                 self._handle = (
                     open(self._tmp, "w", encoding="utf-8", newline="") if self._tmp else sys.stdout
                 )
-            text = frame if isinstance(frame, CsvText) else to_csv_text(frame)
+            text = (
+                frame
+                if isinstance(frame, CsvText)
+                else to_csv_text(frame, escape_formulas=self.escape_formulas)
+            )
             if not self._started:
                 self._handle.write(text.header)
             self._handle.write(text.body)
@@ -571,10 +623,24 @@ class ResultWriter:
                 self._xlsx = openpyxl.Workbook(write_only=True)
                 self._sheet = self._xlsx.create_sheet("hasil")
                 self._sheet.append(list(frame.columns))
+            if self.escape_formulas:
+                frame = neutralise_formulas(frame)
             for values in frame.itertuples(index=False):
-                self._sheet.append([_cell(v) for v in values])
+                self._sheet.append([self._xlsx_cell(v) for v in values])
         self.rows += frame.rows if isinstance(frame, CsvText) else len(frame)
         self._started = True
+
+    def _xlsx_cell(self, value: Any) -> Any:
+        """A value for the sheet; text that openpyxl would store as a formula is stored as
+        text (openpyxl turns every string starting with "=" into a formula)."""
+        value = _cell(value)
+        if isinstance(value, str) and value.startswith("="):
+            from openpyxl.cell import WriteOnlyCell
+
+            cell = WriteOnlyCell(self._sheet, value=value)
+            cell.data_type = "s"
+            return cell
+        return value
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if self._handle is not None and self._handle is not sys.stdout:
