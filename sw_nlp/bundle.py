@@ -250,7 +250,8 @@ Decisions about a person's eligibility for assistance, legal status or services;
 without a person reviewing the output; texts that are not case descriptions in Indonesian.
 
 ## Model
-Normalisation (NFKC, lower case, masking of NIK/phone/e-mail/URL, slang lexicon) →
+Normalisation (NFKC, lower case, masking of NIK/KK, phone, e-mail, URL and bank account
+numbers, slang lexicon) →
 TF-IDF on word n-grams {cfg["features"]["word_ngrams"]} and character n-grams
 {cfg["features"]["char_ngrams"]} (sublinear tf) → multinomial logistic regression
 (C = {cfg["model"]["C"]}, class weights {cfg["model"]["class_weight"]}); stemming
