@@ -9,7 +9,9 @@ from __future__ import annotations
 import ctypes
 import itertools
 import logging
+import signal
 import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -191,7 +193,12 @@ def _init_worker(
     escape_formulas: bool = True,
 ) -> None:
     """Load the model, unless this process was forked from one that had loaded it already
-    (Linux's default): then the worker shares its pages and starts at once."""
+    (Linux's default): then the worker shares its pages and starts at once.
+
+    SIGTERM gets its default action back: the pool stops its workers with it, and a forked
+    worker must not run the parent's clean-up handler."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if _WORKER.get("path") != (model_path, fast):
         _WORKER.update(clf=load_model(model_path, fast=fast), path=(model_path, fast))
     _WORKER.update(review=review, explain=explain, as_csv=as_csv, escape=escape_formulas)

@@ -7,9 +7,10 @@ bugs. Typer's pretty tracebacks are off because they print local variables: case
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -458,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     Typer's standalone mode handles usage errors (exit 2) and ``--help``; only our own
     errors are caught here, so a bug still shows its traceback.
     """
+    previous = _stop_cleanly_on_sigterm()
     try:
         app(args=argv, prog_name="sw-nlp")
     except SwNlpError as exc:
@@ -465,4 +467,25 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+class Terminated(SystemExit):
+    """SIGTERM, raised where the program is so that every ``with`` block cleans up (temporary
+    files removed, the previous output left in place), as Ctrl-C does."""
+
+
+def _stop_cleanly_on_sigterm() -> Any:
+    """Turn SIGTERM into an exception in the main thread; returns the handler it replaced
+    (None when not in the main thread, where handlers cannot be set)."""
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated(128 + signum)
+
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except ValueError:
+        return None

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import glob
 import io
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -579,8 +581,10 @@ class ResultWriter:
     def __enter__(self) -> ResultWriter:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_parts(self.path)
+            # The process id in the name tells a later run whether the writer is still alive.
             fd, name = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
+                prefix=f".{self.path.name}.{os.getpid()}.", suffix=".part", dir=self.path.parent
             )
             os.close(fd)
             os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
@@ -655,6 +659,35 @@ class ResultWriter:
             self._tmp.replace(self.path)  # type: ignore[arg-type]
         else:
             self._tmp.unlink(missing_ok=True)
+
+
+def remove_stale_parts(output: Path) -> list[Path]:
+    """Delete temporary files an earlier writer of ``output`` left when it was killed.
+
+    Only files of our own naming (``.<output name>.<pid>.<random>.part``) whose process is
+    gone are removed: a run still writing the same output keeps its file.
+    """
+    removed = []
+    pattern = re.compile(rf"^\.{re.escape(output.name)}\.(\d+)\.[^.]+\.part$")
+    for candidate in output.parent.glob(f".{glob.escape(output.name)}.*.part"):
+        found = pattern.match(candidate.name)
+        if found and not _process_alive(int(found.group(1))):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+            log.info("removed %s, left by a run that was stopped", candidate)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # another user's process, or not knowable here
+        return True
+    return True
 
 
 @cache

@@ -350,3 +350,232 @@ def PHONE_IN_VOCABULARY(clf) -> bool:  # noqa: N802 - reads as the condition it 
 
     word = clf.pipeline.named_steps["features"].transformer_list[0][1]
     return any(PHONE_TOKEN in term for term in word.vocabulary_)
+
+
+# --- 4. registry concurrency and crash leftovers --------------------------------------------
+
+FAST = "[search]\nfolds = 2\nC = [10.0]\nstem = [false]\nremove_stopwords = [false]\nn_jobs = 1\n"
+LEVEL_METHODS = [
+    ("mikro", "casework_individual"),
+    ("mezzo", "community_planning"),
+    ("makro", "social_policy"),
+    ("global", "international_social_policy"),
+]
+
+
+@pytest.fixture()
+def home(tmp_path: Path, tiny_corpus_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import shutil
+
+    (tmp_path / "data" / "corpus").mkdir(parents=True)
+    shutil.copy(tiny_corpus_path, tmp_path / "data" / "corpus" / "cases.csv")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "fast.toml").write_text(FAST)
+    monkeypatch.setenv("SW_NLP_HOME", str(tmp_path))
+    return tmp_path
+
+
+def new_cases(home: Path, name: str, n: int = 10) -> Path:
+    """n new labelled cases, texts unique to this file."""
+    rows = [
+        (f"Catatan {name} nomor {i}: keluarga {name}{i} menerima kunjungan petugas dinas.",
+         level, method)
+        for i, (level, method) in enumerate(LEVEL_METHODS * (n // 4 + 1))
+    ][:n]  # fmt: skip
+    path = home / f"{name}.csv"
+    pd.DataFrame(rows, columns=["text", "level", "method"]).to_csv(path, index=False)
+    return path
+
+
+def sw_nlp(*args: str, home: Path):
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"SW_NLP_HOME": str(home), "PYTHONWARNINGS": "ignore"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sw_nlp", *args],
+        env=env,
+        cwd=home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def assert_registry_consistent(home: Path) -> None:
+    from sw_nlp.bundle import load_model
+    from sw_nlp.registry import Registry
+
+    registry = Registry.at(home / "models")
+    registered = {e["version"] for e in registry.history() if e["action"] == "register"}
+    assert set(registry.versions()) == registered
+    for version in registered:
+        load_model(registry.path(version))  # sha256 matches, trusted
+    assert registry.current() == "shipped" or registry.current() in registered
+
+
+def test_two_retrains_at_once_lose_no_labelled_row(home):
+    from sw_nlp.corpus import read_corpus_frame, text_key
+
+    corpus = home / "data" / "corpus" / "cases.csv"
+    base = len(read_corpus_frame(corpus))
+    adds = [new_cases(home, "alpha"), new_cases(home, "beta")]
+    procs = [sw_nlp("retrain", "--add", str(a), "--config", str(home / "fast.toml"), home=home)
+             for a in adds]  # fmt: skip
+    results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+    codes = [code for code, _, _ in results]
+    assert 0 in codes and set(codes) <= {0, 5}, results
+    for code, _, err in results:
+        assert "Traceback" not in err
+        if code == 5:
+            one_line_error(err, "another retrain is running since")
+    texts = {text_key(t) for t in read_corpus_frame(corpus)["text"]}
+    added = 0
+    for add, (code, _, _) in zip(adds, results, strict=True):
+        wanted = {text_key(t) for t in pd.read_csv(add)["text"]}
+        if code == 0:
+            assert wanted <= texts  # every labelled row of a successful retrain is there
+            added += len(wanted)
+        else:
+            assert not wanted & texts  # a refused retrain changed nothing
+    assert len(read_corpus_frame(corpus)) == base + added
+    assert_registry_consistent(home)
+
+
+def test_a_retrain_while_the_registry_is_locked_stops_with_a_message(home, capsys):
+    from sw_nlp.corpus import file_sha256
+    from sw_nlp.registry import Registry
+
+    corpus = home / "data" / "corpus" / "cases.csv"
+    before = file_sha256(corpus)
+    with Registry.at(home / "models").lock("retrain"):
+        proc = sw_nlp("retrain", "--add", str(new_cases(home, "gamma")), home=home)
+        code = proc.wait(timeout=120)
+        _, err = proc.communicate()
+    assert code == 5
+    one_line_error(err, "another retrain is running since", "process")
+    assert file_sha256(corpus) == before and Registry.at(home / "models").versions() == []
+
+
+def test_two_promotes_at_once_keep_one_history(home):
+    """Both reported success before, both with previous=shipped: rollback then jumped."""
+    from sw_nlp.config import Config
+    from sw_nlp.registry import Registry
+    from sw_nlp.train import run_training
+
+    registry = Registry.at(home / "models")
+    versions = []
+    for _ in range(2):
+        out = registry.new_version_dir()
+        run_training(home / "data" / "corpus" / "cases.csv", out, Config.from_toml(home / "fast.toml"),
+                     with_report=False)  # fmt: skip
+        registry.record("register", out.name)
+        versions.append(out.name)
+    procs = [sw_nlp("models", "promote", v, "--force", "--reason", "race", home=home)
+             for v in versions]  # fmt: skip
+    results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+    codes = [code for code, _, _ in results]
+    assert 0 in codes and set(codes) <= {0, 5}, results
+    for code, _, err in results:
+        assert "Traceback" not in err
+        if code == 5:
+            one_line_error(err, "another promote is running since")
+    changes = [e for e in registry.history() if e["action"] in ("promote", "force-promote")]
+    assert len(changes) == codes.count(0)
+    chain = ["shipped"] + [e["version"] for e in changes]
+    assert [e["previous"] for e in changes] == chain[:-1]  # each saw the one before it
+    assert registry.current() == chain[-1]
+    assert_registry_consistent(home)
+
+
+def test_half_made_versions_are_never_promoted_and_are_quarantined(home, capsys):
+    import shutil
+
+    from sw_nlp.bundle import default_bundle_dir
+    from sw_nlp.registry import Registry, RegistryError
+
+    registry = Registry.at(home / "models")
+    half = registry.new_version_dir()  # a build killed after copying a complete bundle
+    for name in ("model.pkl.gz", "manifest.json"):
+        shutil.copy(default_bundle_dir() / name, half / name)
+    empty = registry.root / "v20250101-000000"  # killed right after reserving the name
+    empty.mkdir()
+    assert registry.versions() == []
+    with pytest.raises(RegistryError, match="not registered"):
+        registry.path(half.name)
+    code, _, err = run(capsys, "models", "promote", half.name, "--force", "--reason", "x")
+    assert code == 5 and "no model version" in err
+    assert not half.exists() and not empty.exists()
+    assert (registry.root / ".quarantine" / half.name / "manifest.json").is_file()
+    assert registry.current() == "shipped"
+
+
+def test_killed_retrain_leaves_the_corpus_and_cleans_up(home):
+    """A retrain killed mid-training (before it existed, the corpus was already rewritten at
+    3 s) leaves the corpus as it was; the next retrain cleans the leftovers and succeeds."""
+    import signal
+    import time
+
+    from sw_nlp.corpus import file_sha256
+    from sw_nlp.registry import Registry
+
+    corpus = home / "data" / "corpus" / "cases.csv"
+    before = file_sha256(corpus)
+    add = new_cases(home, "delta")
+    proc = sw_nlp("retrain", "--add", str(add), "--config", str(home / "fast.toml"), home=home)
+    registry = Registry.at(home / "models")
+    deadline = time.time() + 120
+    while not (registry.root.is_dir() and any(registry.root.glob("v*"))) and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert file_sha256(corpus) == before
+    assert registry.versions() == []
+    again = sw_nlp("retrain", "--add", str(add), "--config", str(home / "fast.toml"), home=home)
+    _, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert file_sha256(corpus) != before and len(registry.versions()) == 1
+    assert list((registry.root / ".quarantine").iterdir())
+    assert not list(corpus.parent.glob(".retrain-*"))
+
+
+def test_stale_part_files_of_a_killed_run_are_removed(tmp_path, trained_bundle, capsys):
+    out = tmp_path / "out.csv"
+    dead = tmp_path / ".out.csv.999999999.abcd1234.part"  # no such process
+    dead.write_text("half")
+    other = tmp_path / ".other.csv.999999999.abcd1234.part"  # not this output's: kept
+    other.write_text("half")
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n1,Lansia sendiri\n", encoding="utf-8")
+    code, _, _ = run(capsys, "classify", str(src), "-o", str(out), "--model", str(trained_bundle))
+    assert code == 0 and not dead.exists() and other.exists()
+    assert not list(tmp_path.glob(".out.csv.*.part"))
+
+
+def test_sigterm_removes_the_part_file(tmp_path, trained_bundle):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "big.csv"
+    text = "Seorang lansia tinggal sendiri dan perlu rujukan ke panti sosial. " * 6
+    pd.DataFrame({"id": range(4000), "text": [f"{text} {i}" for i in range(4000)]}).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sw_nlp", "classify", str(src), "-o", str(out), "--model",
+         str(trained_bundle), "--chunk-size", "100", "--quiet"],
+        env=os.environ | {"PYTHONWARNINGS": "ignore"}, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".out.csv.*.part")) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".out.csv.*.part"))
