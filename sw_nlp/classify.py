@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import logging
+import os
 import signal
 import sys
 import threading
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sw_nlp.bundle import load_model
-from sw_nlp.config import ReviewConfig
+from sw_nlp.config import ReviewConfig, check_count, check_share
 from sw_nlp.errors import InputError, SwNlpError
 from sw_nlp.files import Chunk, CsvText, ResultWriter, open_cases, to_csv_text
 from sw_nlp.model import CaseClassifier
@@ -36,6 +37,7 @@ MAX_TEXT_CHARS = 100_000  # longer texts are classified on their first 100k char
 # Freed heap pages go back to the OS every this many chunks: often enough to keep memory flat
 # on any number of rows, rarely enough not to cost time (after every chunk: about 10%).
 TRIM_EVERY = 8
+MAX_CHUNK_SIZE = 1_000_000  # rows held in memory at once, per process
 
 
 @dataclass
@@ -229,6 +231,26 @@ def _work(chunk: Chunk) -> _Done:
     return _done(_result_frame(chunk, result), _WORKER["as_csv"], _WORKER["escape"])
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a container's share)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def cap_workers(workers: int) -> tuple[int, str]:
+    """``workers`` capped at the number of CPUs, and a note when it was.
+
+    More processes than CPUs only add a copy of the model each: 1000 workers started 518
+    processes and used 11 GB for a 60k-row file, no faster than one per CPU.
+    """
+    cpus = usable_cpus()
+    if workers <= cpus:
+        return workers, ""
+    return cpus, f"--workers {workers} capped at {cpus}, the number of CPUs available"
+
+
 def classify_file(
     input_path: Path,
     output_path: Path | None = None,
@@ -265,6 +287,17 @@ def classify_file(
     """
     if engine not in ("local", "dask"):
         raise InputError(f"unknown engine {engine!r}: use local or dask")
+    check_count("chunk_size", chunk_size, low=1, high=MAX_CHUNK_SIZE)
+    check_count("explain", explain, low=0, high=1000)
+    check_count("workers", workers, low=1)
+    if review_threshold is not None:
+        check_share("review_threshold", review_threshold)
+    notes = []
+    if not (engine == "dask" and scheduler):  # a remote cluster has its own CPUs
+        workers, capped = cap_workers(workers)
+        if capped:
+            notes.append(capped)
+            log.warning("%s", capped)
     started = time.perf_counter()
     model_dir = Path(model) if model is not None else current_model_dir()
     # With Dask this process only reads and writes: it needs the labels and the review
@@ -278,7 +311,7 @@ def classify_file(
             max_unknown_share=review.max_unknown_share,
         )
     source = open_cases(input_path, text_column, id_column, chunk_size=chunk_size, sheet=sheet)
-    summary = ClassifySummary(notes=list(source.notes))
+    summary = ClassifySummary(notes=[*notes, *source.notes])
     for note in source.notes:
         log.info("%s: %s", input_path, note)
 

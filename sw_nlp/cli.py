@@ -357,11 +357,13 @@ def predict_cmd(
     model: Annotated[
         Path | None, typer.Option(help="Model bundle folder (default: shipped model).")
     ] = None,
-    explain: Annotated[int, typer.Option(help="How many driving terms to show.")] = 5,
+    explain: Annotated[int, typer.Option(help="How many driving terms to show (0 or more).")] = 5,
 ) -> None:
     """Classify case descriptions given on the command line."""
     from sw_nlp.bundle import load_model
+    from sw_nlp.config import check_count
 
+    check_count("--explain", explain, low=0, high=1000)
     clf = load_model(model)
     proba = clf.predict_proba(texts)
     for text, row in zip(texts, proba, strict=True):
@@ -461,16 +463,33 @@ def main(argv: list[str] | None = None) -> int:
     """
     previous = _stop_cleanly_on_sigterm()
     try:
-        app(args=argv, prog_name="sw-nlp")
+        result = typer.main.get_command(app).main(
+            args=argv, prog_name="sw-nlp", standalone_mode=False
+        )
     except SwNlpError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except _CLICK_ERROR as exc:  # a usage error: one line, as for every other error
+        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None):
+            typer.echo(exc.ctx.get_help())
+            return exc.exit_code
+        command = exc.ctx.command_path if getattr(exc, "ctx", None) else "sw-nlp"
+        message = " ".join(exc.format_message().split())
+        typer.echo(f"error: {message} (see {command} --help)", err=True)
+        return exc.exit_code
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        return 1
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    return 0
+    return result if isinstance(result, int) else 0
+
+
+# Click's base of usage errors, as Typer bundles it (Typer exports only some subclasses).
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 class Terminated(SystemExit):

@@ -86,6 +86,9 @@ def open_cases(
     sheet: str | None = None,
 ) -> Source:
     """Open any supported input; errors about the whole file are raised here, before work."""
+    from sw_nlp.config import check_count
+
+    check_count("chunk_size", chunk_size, low=1)
     path = Path(path)
     if not path.exists():
         raise InputError("input not found", path)

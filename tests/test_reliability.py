@@ -579,3 +579,95 @@ def test_sigterm_removes_the_part_file(tmp_path, trained_bundle):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".out.csv.*.part"))
+
+
+# --- 5. workers and range checks ---------------------------------------------------------------
+
+
+def test_workers_are_capped_at_the_cpus(tmp_path, trained_bundle, capsys, monkeypatch):
+    import sw_nlp.classify as classify
+
+    started = []
+    real_pool = classify.ProcessPoolExecutor
+
+    def pool(max_workers, **kwargs):
+        started.append(max_workers)
+        return real_pool(max_workers=max_workers, **kwargs)
+
+    monkeypatch.setattr(classify, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(classify, "usable_cpus", lambda: 2)
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n1,Lansia sendiri\n2,Rapat desa\n", encoding="utf-8")
+    code, _, err = run(capsys, "classify", str(src), "-o", str(tmp_path / "o.csv"), "--model",
+                       str(trained_bundle), "--workers", "1000")  # fmt: skip
+    assert code == 0 and started == [2]
+    assert "--workers 1000 capped at 2, the number of CPUs available" in err
+
+
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ("[review]\nthreshold = 7\n", "review.threshold must be a number from 0 to 1, got 7"),
+        ("[review]\nmin_words = -4\n", "review.min_words must be a whole number from 0"),
+        ("[review]\nmax_unknown_share = 1.5\n", "review.max_unknown_share must be a number"),
+    ],
+)
+def test_review_settings_in_a_config_are_range_checked(tmp_path, capsys, toml, message):
+    from sw_nlp.config import Config
+    from sw_nlp.errors import ConfigError
+
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match="bad.toml: " + message.replace("(", r"\(")):
+        Config.from_toml(path)
+    code, _, err = run(capsys, "train", "--config", str(path))
+    assert code == 2
+    one_line_error(err, "bad.toml", message)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"review_threshold": -5}, "review_threshold must be a number from 0 to 1, got -5"),
+        ({"chunk_size": 0}, "chunk_size must be a whole number from 1"),
+        ({"chunk_size": 2.5}, "chunk_size must be a whole number"),
+        ({"workers": 0}, "workers must be a whole number of 1 or more"),
+        ({"explain": -3}, "explain must be a whole number from 0"),
+    ],
+)
+def test_python_api_settings_are_range_checked(tmp_path, trained_bundle, kwargs, message):
+    from sw_nlp.classify import classify_file
+    from sw_nlp.errors import ConfigError
+
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n1,Lansia sendiri\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        classify_file(src, tmp_path / "o.csv", model=trained_bundle, **kwargs)
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_review_config_refuses_bad_values_from_python():
+    from sw_nlp.config import ReviewConfig
+    from sw_nlp.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="review.threshold"):
+        ReviewConfig(threshold=-5)
+    with pytest.raises(ConfigError, match="review.min_words"):
+        ReviewConfig(min_words=-4)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["predict", "--explain", "-3", "Lansia sendiri"], "--explain must be a whole number"),
+        (["classify", "x.csv", "--chunk-size", "0"], "--chunk-size"),
+        (["classify", "x.csv", "--review-threshold", "7"], "--review-threshold"),
+        (["classify", "x.csv", "--workers", "many"], "--workers"),
+        (["classify"], "Missing argument"),
+        (["no-such-command"], "No such command"),
+    ],
+)
+def test_cli_usage_errors_are_one_line(capsys, trained_bundle, args, message):
+    code, _, err = run(capsys, *args, *(["--model", str(trained_bundle)] if args[0] == "predict" else []))
+    assert code == 2
+    one_line_error(err, message)
