@@ -14,6 +14,8 @@ from typing import Any
 
 from sw_nlp.errors import ConfigError
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines; read from a regular file only
+
 
 @dataclass(frozen=True, kw_only=True)
 class PreprocessConfig:
@@ -95,10 +97,17 @@ class Config:
     @classmethod
     def from_toml(cls, path: Path) -> Config:
         """Read a TOML file; unknown sections or keys are errors, not silently ignored."""
+        from sw_nlp.errors import InputError
+        from sw_nlp.files import read_regular_file
+
         try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            raw = tomllib.loads(read_regular_file(path, MAX_CONFIG_BYTES, "config").decode())
         except FileNotFoundError:
             raise ConfigError(f"{path}: config file not found") from None
+        except InputError as exc:
+            raise ConfigError(str(exc)) from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: config file unreadable ({exc.strerror or exc})") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
         return cls.from_dict(raw, source=str(path))

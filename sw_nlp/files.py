@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -51,6 +52,61 @@ TEXT_COLUMN_NAMES = (
 ID_COLUMN_NAMES = ("case_id", "id", "id_kasus", "no_kasus", "nomor", "no", "kode", "kode_kasus")
 NOTE_SUFFIXES = {".txt", ".md", ".docx", ".pdf"}
 OUTPUT_SUFFIXES = {".csv", ".xlsx", ".jsonl", ".parquet"}
+# Unpacked sizes of the ZIP containers read here. A note is classified on its first 100k
+# characters, so a .docx with more XML than this is a zip bomb, not a case note (a 545 KB
+# file unpacking to 150 MB took 2.2 GB and 65 s). In an .xlsx, openpyxl streams the sheets
+# but holds every other part (shared strings above all) in memory.
+MAX_DOCX_UNPACKED = 64 << 20
+MAX_XLSX_PARTS_UNPACKED = 256 << 20
+MAX_XLSX_SHEETS_UNPACKED = 4 << 30
+
+
+def read_regular_file(path: Path, limit: int, what: str = "file") -> bytes:
+    """The bytes of a small file (a manifest, a config), refusing anything that is not a
+    regular file or is larger than ``limit``, before reading.
+
+    A symlink to /dev/zero would be read until memory runs out, and a FIFO would block
+    forever: both are refused by their type, and the file is opened without blocking and
+    checked again once open (it may have been swapped in between).
+    """
+    path = Path(path)
+    info = os.stat(path)  # follows links; FileNotFoundError goes to the caller
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{what} is not a regular file (a device, pipe or socket?)", path)
+    if info.st_size > limit:
+        raise InputError(f"{what} is too large ({info.st_size:,} bytes; limit {limit:,})", path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise InputError(f"{what} is not a regular file", path)
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{what} is too large (over {limit:,} bytes)", path)
+    return data
+
+
+def check_unpacked_size(path: Path, limit: int, sheets_limit: int | None = None) -> str:
+    """An error message when the ZIP container at ``path`` unpacks to more than ``limit``
+    bytes (worksheets of an .xlsx counted apart, against ``sheets_limit``); else "".
+
+    The sizes are those the ZIP directory declares; Python's zipfile never unpacks more than
+    the declared size of a member, so they bound what a reader can be made to hold.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return f"not a readable {path.suffix} file ({type(exc).__name__})"
+    sheets = sum(
+        m.file_size for m in members if sheets_limit is not None and m.filename.startswith("xl/worksheets/")
+    )
+    parts = sum(m.file_size for m in members) - sheets
+    if parts > limit or (sheets_limit is not None and sheets > sheets_limit):
+        total = parts + sheets
+        return f"unpacks to {total / 2**20:,.0f} MB (limit {limit / 2**20:,.0f} MB): refused as a zip bomb"
+    return ""
 
 
 @dataclass
@@ -311,6 +367,8 @@ def _open_xlsx(
 ) -> Source:
     import openpyxl
 
+    if problem := check_unpacked_size(path, MAX_XLSX_PARTS_UNPACKED, MAX_XLSX_SHEETS_UNPACKED):
+        raise InputError(problem, path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -370,6 +428,8 @@ def _open_jsonl(
         keys = list(json.loads(first))
     except (json.JSONDecodeError, TypeError):
         raise InputError("first line is not a JSON object", path, 1) from None
+    except RecursionError:
+        raise InputError("first line is nested too deeply to read", path, 1) from None
     text, ids = choose_columns(keys, path, text_column, id_column)
 
     def chunks() -> Iterator[Chunk]:
@@ -385,6 +445,8 @@ def _open_jsonl(
                         error, record = "line is not a JSON object", {}
                 except json.JSONDecodeError as exc:
                     error = f"invalid JSON ({exc.msg})"
+                except RecursionError:  # "[[[[…" thousands deep: one bad row, not a crash
+                    error, record = "JSON nested too deeply to read", {}
                 chunk.rows.append(line_no)
                 for c in ids:
                     chunk.ids[c].append(record.get(c))
@@ -471,6 +533,9 @@ def read_note(path: Path) -> tuple[str, str]:
             return path.read_text(encoding=encoding, errors="replace"), ""
         if suffix == ".docx":
             import docx
+
+            if problem := check_unpacked_size(path, MAX_DOCX_UNPACKED):
+                return "", problem
 
             document = docx.Document(str(path))
             return "\n".join(p.text for p in document.paragraphs), ""

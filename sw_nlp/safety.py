@@ -43,6 +43,7 @@ _BUILTINS = {
     ("builtins", "complex"),
 }
 _CLASS_MODULE_PREFIXES = ("sklearn.", "numpy", "scipy.sparse")
+MAX_TRUST_FILE_BYTES = 16 << 20  # read from a regular file only, never a device or pipe
 
 
 class RefusedGlobal(pickle.UnpicklingError):
@@ -98,12 +99,15 @@ def trust_file() -> Path:
 
 
 def trusted() -> dict[str, Any]:
+    from sw_nlp.errors import InputError
+    from sw_nlp.files import read_regular_file
+
     path = trust_file()
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = json.loads(read_regular_file(path, MAX_TRUST_FILE_BYTES, "trust store"))
     except FileNotFoundError:
         return {}
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError):
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError, InputError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -4,6 +4,8 @@ file, or a row for every input row, or files that stay consistent."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +20,23 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+@contextmanager
+def deadline(seconds: int) -> Iterator[None]:
+    """Fail, instead of hanging the suite, when the code under test blocks (a FIFO)."""
+    import signal
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still blocked after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def one_line_error(err: str, *parts: str) -> None:
@@ -671,3 +690,134 @@ def test_cli_usage_errors_are_one_line(capsys, trained_bundle, args, message):
     code, _, err = run(capsys, *args, *(["--model", str(trained_bundle)] if args[0] == "predict" else []))
     assert code == 2
     one_line_error(err, message)
+
+
+# --- 6. bounded reads and one-line errors ------------------------------------------------------
+
+
+def copy_bundle(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo"])
+def test_manifest_that_is_not_a_regular_file_is_refused(tmp_path, trained_bundle, capsys, kind):
+    """A symlink to /dev/zero was read until memory ran out; a FIFO hung forever."""
+    import os
+
+    bundle = copy_bundle(trained_bundle, tmp_path / "b")
+    (bundle / "manifest.json").unlink()
+    if kind == "fifo":
+        os.mkfifo(bundle / "manifest.json")
+    else:
+        (bundle / "manifest.json").symlink_to("/dev/zero")
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n1,Lansia\n", encoding="utf-8")
+    with deadline(20):
+        code, _, err = run(capsys, "classify", str(src), "--model", str(bundle))
+    assert code == 4
+    one_line_error(err, "manifest.json", "not a regular file")
+
+
+def test_oversized_manifest_is_refused(tmp_path, trained_bundle):
+    from sw_nlp.bundle import MAX_MANIFEST_BYTES, read_manifest
+    from sw_nlp.errors import BundleError
+
+    bundle = copy_bundle(trained_bundle, tmp_path / "b")
+    (bundle / "manifest.json").write_bytes(b" " * (MAX_MANIFEST_BYTES + 1))
+    with pytest.raises(BundleError, match="too large"):
+        read_manifest(bundle)
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [([], "'files' must be a JSON object"), ({"model.pkl.gz": "abc"}, "no sha256 for model.pkl.gz"),
+     ({}, "no sha256"), ("x", "'files' must be a JSON object")],
+)  # fmt: skip
+def test_malformed_manifest_files_give_one_line(tmp_path, trained_bundle, capsys, files, message):
+    import json
+
+    bundle = copy_bundle(trained_bundle, tmp_path / "b")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"] = files
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = run(capsys, "predict", "--model", str(bundle), "Lansia sendiri")
+    assert code == 4
+    one_line_error(err, message)
+    code, _, err = run(capsys, "models", "trust", str(bundle))
+    assert code == 4
+    one_line_error(err, message)
+
+
+def test_config_that_is_a_fifo_is_refused(tmp_path, capsys):
+    import os
+
+    os.mkfifo(tmp_path / "c.toml")
+    with deadline(20):
+        code, _, err = run(capsys, "train", "--config", str(tmp_path / "c.toml"))
+    assert code == 2
+    one_line_error(err, "c.toml", "not a regular file")
+
+
+def zip_bomb(path: Path, member: str, size: int, extra: dict[str, bytes] | None = None) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+        with archive.open(member, "w", force_zip64=True) as handle:
+            block = b" " * (1 << 20)
+            for _ in range(size >> 20):
+                handle.write(block)
+    return path
+
+
+def test_docx_that_unpacks_too_far_is_a_row_error(tmp_path, trained_bundle, capsys):
+    import docx
+
+    from sw_nlp.files import MAX_DOCX_UNPACKED
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    docx.Document().save(notes / "ok.docx")
+    zip_bomb(notes / "bomb.docx", "word/document.xml", MAX_DOCX_UNPACKED + (1 << 20))
+    assert (notes / "bomb.docx").stat().st_size < 1 << 20
+    out = tmp_path / "o.csv"
+    code, _, _ = run(capsys, "classify", str(notes), "-o", str(out), "--model", str(trained_bundle))
+    assert code == 0
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert frame["file"].tolist() == ["bomb.docx", "ok.docx"]
+    assert "refused as a zip bomb" in frame["error"][0]
+
+
+def test_xlsx_that_unpacks_too_far_is_refused(tmp_path, trained_bundle, capsys, monkeypatch):
+    import sw_nlp.files as files
+
+    monkeypatch.setattr(files, "MAX_XLSX_PARTS_UNPACKED", 4 << 20)
+    path = zip_bomb(tmp_path / "bomb.xlsx", "xl/sharedStrings.xml", 5 << 20)
+    code, _, err = run(capsys, "classify", str(path), "--model", str(trained_bundle))
+    assert code == 3
+    one_line_error(err, "bomb.xlsx", "refused as a zip bomb")
+
+
+def test_deeply_nested_jsonl_line_is_a_row_error(tmp_path, trained_bundle, capsys):
+    path = tmp_path / "deep.jsonl"
+    path.write_text(
+        '{"id": 1, "text": "Lansia sendiri"}\n'
+        + '{"id": 2, "text": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+        + '{"id": 3, "text": "Rapat desa"}\n',
+        encoding="utf-8",
+    )  # fmt: skip
+    out = tmp_path / "o.csv"
+    code, _, err = run(capsys, "classify", str(path), "-o", str(out), "--model", str(trained_bundle))
+    assert code == 0, err
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert frame["id"].tolist() == ["1", "", "3"]
+    assert frame["error"].tolist() == ["", "JSON nested too deeply to read", ""]
+    first = tmp_path / "deep_first.jsonl"
+    first.write_text("[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    code, _, err = run(capsys, "classify", str(first), "--model", str(trained_bundle))
+    assert code == 3
+    one_line_error(err, "nested too deeply")
