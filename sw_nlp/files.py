@@ -683,11 +683,20 @@ class ResultWriter:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = pa.Table.from_pandas(_one_type_per_column(frame), preserve_index=False)
             if self._parquet is None:
                 self._schema = table.schema
                 self._parquet = pq.ParquetWriter(str(self._tmp), self._schema)
-            self._parquet.write_table(table.cast(self._schema))
+            try:
+                table = table.cast(self._schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                changed = [f.name for f in table.schema if f.type != self._schema.field(f.name).type]
+                raise InputError(
+                    f"column(s) {', '.join(changed)} hold different kinds of value in different "
+                    f"rows (after row {self.rows + 1}: numbers, then text?); Parquet needs one "
+                    "kind per column: write .csv or .jsonl, or make the ids all text"
+                ) from None
+            self._parquet.write_table(table)
         else:
             if self._xlsx is None:
                 import openpyxl
@@ -797,4 +806,33 @@ def _cell(value: Any) -> Any:
         return None
     if hasattr(value, "item"):
         return value.item()
+    if isinstance(value, dict | list | tuple | set):  # an id from JSON Lines: shown as JSON
+        return _as_json_text(value)
     return value
+
+
+def _as_json_text(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):
+        return str(type(value).__name__)
+
+
+def _one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with object columns that mix kinds of value (ids from JSON Lines: 1, "a",
+    {"x": 1}) as text, which Arrow can store; columns of one kind are left as they are."""
+    changed = {}
+    for name, column in frame.items():
+        if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in (
+            "string", "integer", "floating", "boolean", "empty", "decimal", "bytes",
+        ):  # fmt: skip
+            changed[name] = pd.Series(
+                [
+                    None if v is None else v if isinstance(v, str) else _as_json_text(v)
+                    if isinstance(v, dict | list | tuple | set) else str(v)
+                    for v in column.tolist()
+                ],
+                index=column.index,
+                dtype=object,
+            )  # fmt: skip
+    return frame.assign(**changed) if changed else frame

@@ -821,3 +821,27 @@ def test_deeply_nested_jsonl_line_is_a_row_error(tmp_path, trained_bundle, capsy
     code, _, err = run(capsys, "classify", str(first), "--model", str(trained_bundle))
     assert code == 3
     one_line_error(err, "nested too deeply")
+
+
+MIXED_IDS = '{"id": 1, "text": "Lansia"}\n{"id": "a", "text": "Rapat desa"}\n{"id": {"x": [1]}, "text": "Anak"}\n'
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
+def test_ids_of_mixed_kinds_are_written_not_a_traceback(tmp_path, trained_bundle, capsys, suffix):
+    src = tmp_path / "mixed.jsonl"
+    src.write_text(MIXED_IDS, encoding="utf-8")
+    out = tmp_path / f"o{suffix}"
+    code, _, err = run(capsys, "classify", str(src), "-o", str(out), "--model", str(trained_bundle))
+    assert code == 0, err
+    frame = pd.read_parquet(out) if suffix == ".parquet" else pd.read_excel(out, dtype=str)
+    assert [str(v) for v in frame["id"]] == ["1", "a", '{"x": [1]}']
+
+
+def test_ids_changing_kind_between_parquet_chunks_is_one_line(tmp_path, trained_bundle, capsys):
+    src = tmp_path / "mixed.jsonl"
+    src.write_text(MIXED_IDS, encoding="utf-8")
+    out = tmp_path / "o.parquet"
+    code, _, err = run(capsys, "classify", str(src), "-o", str(out), "--model", str(trained_bundle),
+                       "--chunk-size", "1")  # fmt: skip
+    assert code == 3 and not out.exists()
+    one_line_error(err, "column(s) id hold different kinds of value")
