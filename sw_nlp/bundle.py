@@ -18,6 +18,7 @@ joblib's own loader cannot be restricted that way, which is why the model is a p
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import pickle
@@ -36,7 +37,7 @@ from sw_nlp.corpus import file_sha256
 from sw_nlp.errors import BundleError, InputError
 from sw_nlp.files import read_regular_file
 from sw_nlp.model import CaseClassifier
-from sw_nlp.safety import RefusedGlobal, is_trusted, restricted_load, safe_dump, trust
+from sw_nlp.safety import RefusedGlobal, is_trusted, restricted_loads, safe_dump, trust
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def save_bundle(
     return manifest
 
 
+MAX_MODEL_BYTES = 2 << 30  # the shipped model is a few MB; read whole, to hash what is parsed
 MAX_MANIFEST_BYTES = 16 << 20  # a manifest with the whole CV grid is a few hundred KB
 
 
@@ -171,7 +173,12 @@ def load_model(path: Path | str | None = None, *, fast: bool = True) -> CaseClas
     model_path = bundle_dir / MODEL_FILE
     if not model_path.is_file():
         raise BundleError(f"{model_path}: model file missing")
-    actual = file_sha256(model_path)
+    # Read once: the hash is checked on the very bytes that are unpickled below.
+    try:
+        model_bytes = read_regular_file(model_path, MAX_MODEL_BYTES, "model file")
+    except InputError as exc:
+        raise BundleError(str(exc)) from None
+    actual = hashlib.sha256(model_bytes).hexdigest()
     expected = _expected_sha256(manifest, bundle_dir)
     if actual != expected:
         raise BundleError(
@@ -192,7 +199,7 @@ def load_model(path: Path | str | None = None, *, fast: bool = True) -> CaseClas
         # Version differences were judged above; a patch-level difference is only logged.
         warnings.simplefilter("ignore", category=sklearn.exceptions.InconsistentVersionWarning)
         try:
-            pipeline = restricted_load(model_path)
+            pipeline = restricted_loads(model_bytes)
         except RefusedGlobal as exc:
             raise BundleError(
                 f"{model_path}: refused: the file asks for {exc}, which a sw-nlp model never contains"

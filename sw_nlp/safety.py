@@ -6,8 +6,10 @@ control:
 
 1. ``restricted_load`` unpickles with an allow-list: only the classes a sw-nlp pipeline is
    made of (scikit-learn estimators, NumPy arrays and scalars, SciPy sparse matrices, our
-   preprocessing steps). Module names are checked *before* anything is imported, so a
-   payload naming ``os.system`` or ``builtins.exec`` is refused without running anything.
+   preprocessing steps). Nothing is ever imported by a name taken from the file: a class is
+   looked up only in modules sw-nlp has already imported (``sys.modules``), so a payload
+   naming ``os.system``, ``builtins.exec`` or a module that runs code when imported
+   (``numpy.f2py.__main__``) is refused without running anything.
 2. A trust store, a JSON file in the user's config folder (not in the bundle): a bundle
    loads only if its model's sha256 was recorded there, by ``sw-nlp train`` on this machine
    or by the user with ``sw-nlp models trust PATH``. The shipped default model is trusted by
@@ -18,10 +20,11 @@ from __future__ import annotations
 
 import getpass
 import gzip
-import importlib
+import io
 import json
 import os
 import pickle
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,9 +57,13 @@ class RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         key = (module, name)
         if key in _NUMPY_FUNCTIONS or key in _OURS or key in _BUILTINS:
+            # A fixed list of names, checked before this import.
             return super().find_class(module, name)
         if module.startswith(_CLASS_MODULE_PREFIXES) and "." not in name:
-            obj = getattr(importlib.import_module(module), name, None)
+            # Already imported modules only, and their own attributes only: importing, or a
+            # module's __getattr__ (NumPy's imports submodules lazily), could run code.
+            loaded = sys.modules.get(module)
+            obj = vars(loaded).get(name) if loaded is not None else None
             if isinstance(obj, type) and _allowed_class(obj):
                 return obj
         raise RefusedGlobal(f"{module}.{name}")
@@ -78,7 +85,16 @@ def _allowed_class(cls: type) -> bool:
 
 def restricted_load(path: Path) -> Any:
     """Unpickle a gzip'd model file, refusing every global outside the allow-list."""
-    with gzip.open(path, "rb") as handle:
+    return restricted_loads(Path(path).read_bytes())
+
+
+def restricted_loads(data: bytes) -> Any:
+    """Unpickle gzip'd model bytes, refusing every global outside the allow-list.
+
+    Takes the bytes, not a path, so that a caller can check their hash and parse the very
+    same bytes: reading the file twice lets a file swapped in between be loaded unchecked.
+    """
+    with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as handle:
         return RestrictedUnpickler(handle).load()
 
 
