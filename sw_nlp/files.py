@@ -486,17 +486,37 @@ def _open_parquet(
 
 
 def _open_folder(path: Path, chunk_size: int) -> Source:
-    # Broken links and unreadable entries are kept: they come out as rows with an error.
+    """One case per note file in the folder (not its subfolders).
+
+    Broken links and unreadable entries are kept: they come out as rows with an error. Links
+    that lead outside the folder are skipped, and named in the summary: classifying a folder
+    must not read (and show the words of) a file from elsewhere.
+    """
+    from sw_nlp.pii import mask_pii
+
     files = sorted(
         (p for p in path.iterdir() if not p.is_dir() and not p.name.startswith((".", "~$"))),
         key=lambda p: p.name,
     )
+    root = path.resolve()
+    outside = [p.name for p in files if p.is_symlink() and not _inside(p, root)]
+    files = [p for p in files if p.name not in outside]
     skipped = [p.name for p in files if p.suffix.lower() not in NOTE_SUFFIXES]
     notes = [f"skipped {len(skipped)} file(s) that are not .txt/.md/.docx/.pdf"] if skipped else []
+    if outside:
+        shown = ", ".join(" ".join(mask_pii(name).split()) for name in outside)
+        notes.append(f"skipped {len(outside)} link(s) to files outside the folder: {shown}")
     files = [p for p in files if p.suffix.lower() in NOTE_SUFFIXES]
     if not files:
         raise InputError("no .txt, .md, .docx or .pdf files in the folder", path)
     return _open_notes(path, files, chunk_size, notes)
+
+
+def _inside(link: Path, root: Path) -> bool:
+    try:
+        return link.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a link loop: nothing can be read through it, so it
+        return True  # stays, and comes out as a row with its read error
 
 
 def _open_notes(

@@ -921,3 +921,29 @@ def test_model_file_is_read_once_and_the_hash_is_of_those_bytes(trained_bundle):
     finally:
         watching[0] = False
     assert len(opened) == 1
+
+
+# --- 8. folder mode and symlinks ---------------------------------------------------------------------
+
+
+def test_links_out_of_the_folder_are_skipped_and_named(tmp_path, trained_bundle, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.txt").write_text("rahasiaperusahaan " * 20, encoding="utf-8")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("Lansia tinggal sendiri butuh rujukan", encoding="utf-8")
+    (notes / "b.txt").write_text("Rapat warga desa", encoding="utf-8")
+    (notes / "inner.txt").symlink_to(notes / "b.txt")  # inside: kept
+    (notes / "leak.txt").symlink_to(elsewhere / "secret.txt")
+    (notes / "loop.txt").symlink_to(notes / "loop.txt")
+    (notes / "gone.txt").symlink_to(elsewhere / "missing.txt")
+    out = tmp_path / "o.csv"
+    code, _, err = run(capsys, "classify", str(notes), "-o", str(out), "--model", str(trained_bundle),
+                       "--explain", "20")  # fmt: skip
+    assert code == 0
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert frame["file"].tolist() == ["a.txt", "b.txt", "inner.txt", "loop.txt"]
+    assert frame["error"].tolist()[:3] == ["", "", ""] and frame["error"][3].startswith("unreadable")
+    assert "rahasia" not in out.read_text()
+    assert "skipped 2 link(s) to files outside the folder: gone.txt, leak.txt" in err
