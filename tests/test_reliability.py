@@ -947,3 +947,62 @@ def test_links_out_of_the_folder_are_skipped_and_named(tmp_path, trained_bundle,
     assert frame["error"].tolist()[:3] == ["", "", ""] and frame["error"][3].startswith("unreadable")
     assert "rahasia" not in out.read_text()
     assert "skipped 2 link(s) to files outside the folder: gone.txt, leak.txt" in err
+
+
+# --- every CLI path: one line, never a traceback -------------------------------------------------
+
+HOSTILE_VALUES = ["-3", "0", "1", "-1", "1e9", "999999999999", "abc", "", "nan", "inf", "1.5",
+                  "x" * 300, "--", "\u202e", "=1+1", "../../etc/passwd"]  # fmt: skip
+
+
+@st.composite
+def hostile_argv(draw, files: dict[str, str], bundle: str) -> list[str]:
+    value = st.sampled_from(HOSTILE_VALUES)
+    path = st.sampled_from(sorted(files.values()))
+    command = draw(st.sampled_from(["classify", "predict", "suggest", "show", "promote", "trust",
+                                    "validate"]))  # fmt: skip
+    if command == "classify":
+        argv = ["classify", draw(path), "--model", bundle]
+        for option in draw(st.lists(st.sampled_from(
+            ["--chunk-size", "--workers", "--explain", "--review-threshold", "--text-column",
+             "--id-column", "--sheet", "--engine", "-o"]), max_size=3)):  # fmt: skip
+            argv += [option, draw(value) if option != "-o" else files["out"]]
+        return argv
+    if command == "predict":
+        return ["predict", "--model", bundle, "--explain", draw(value), draw(value)]
+    if command == "suggest":
+        return ["suggest", "--pool", draw(path), "--model", bundle, "-n", draw(value),
+                "--out", files["out"]]  # fmt: skip
+    if command in ("show", "promote"):
+        return ["models", command, draw(value)]
+    if command == "trust":
+        return ["models", "trust", draw(path)]
+    return ["data", "validate", draw(path)]
+
+
+def test_hostile_command_lines_give_one_line_errors(tmp_path, trained_bundle, capsys, monkeypatch):
+    import os
+
+    monkeypatch.setenv("SW_NLP_HOME", str(tmp_path))
+    (tmp_path / "stray.csv").write_bytes(STRAY_QUOTES)
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "binary.xlsx").write_bytes(os.urandom(512))
+    (tmp_path / "ok.csv").write_text("id,text\n1,Lansia sendiri\n2,Rapat desa\n", encoding="utf-8")
+    os.mkfifo(tmp_path / "fifo.csv")
+    files = {name: str(tmp_path / name) for name in
+             ("stray.csv", "empty.csv", "binary.xlsx", "ok.csv", "missing.csv", "fifo.csv")}  # fmt: skip
+    files["dir"] = str(tmp_path)
+    files["out"] = str(tmp_path / "out" / "o.csv")
+
+    @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(argv=hostile_argv(files, str(trained_bundle)))
+    def check(argv: list[str]) -> None:
+        with deadline(60):
+            code = main(argv)
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        if code != 0 and not (argv[0] == "data" and code == 1):  # validate lists problems
+            lines = [line for line in err.splitlines() if line.startswith("error: ")]
+            assert len(lines) == 1, (argv, err)
+
+    check()
