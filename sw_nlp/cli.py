@@ -458,8 +458,10 @@ def classify_cmd(
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and turn user errors into one line and an exit code.
 
-    Typer's standalone mode handles usage errors (exit 2) and ``--help``; only our own
-    errors are caught here, so a bug still shows its traceback.
+    Usage errors (a bad option value, a missing argument: exit 2) are one line too, with a
+    pointer to ``--help``, rather than click's boxed block. Only our own errors and click's
+    usage errors are caught here, so a bug still shows its traceback. SIGTERM unwinds like
+    Ctrl-C while a command runs, so temporary files are removed.
     """
     previous = _stop_cleanly_on_sigterm()
     try:
