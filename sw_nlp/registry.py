@@ -168,10 +168,27 @@ class Registry:
         return moved
 
     def history(self) -> list[dict[str, Any]]:
+        """Every recorded change, oldest first.
+
+        A line that is not a JSON object (the half-written last line of a process killed
+        while appending) is skipped with a warning rather than making the registry unusable.
+        """
         if not self.history_file.is_file():
             return []
-        lines = self.history_file.read_text("utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        entries = []
+        lines = self.history_file.read_text("utf-8", errors="replace").splitlines()
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except (json.JSONDecodeError, RecursionError):
+                entry = None
+            if isinstance(entry, dict) and isinstance(entry.get("version"), str):
+                entries.append(entry)
+            else:
+                log.warning("%s:%d: not a history entry; skipped", self.history_file, number)
+        return entries
 
     def record(self, action: str, version: str, **fields: Any) -> dict[str, Any]:
         entry = {

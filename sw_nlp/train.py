@@ -353,6 +353,9 @@ def _retrain(add: Path, data: Path, registry: Any, cfg: Config | None) -> dict[s
         )
         if train_on != data:
             train_on.replace(data)  # same folder: an atomic rename
+    except BaseException:
+        registry.quarantine_half_made()  # the challenger, if its build had started
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("registered challenger %s (%d new cases)", out.name, counts["added"])

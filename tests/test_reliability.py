@@ -1006,3 +1006,42 @@ def test_hostile_command_lines_give_one_line_errors(tmp_path, trained_bundle, ca
             assert len(lines) == 1, (argv, err)
 
     check()
+
+
+def test_a_half_written_history_line_does_not_break_the_registry(home, capsys):
+    from sw_nlp.registry import Registry
+
+    registry = Registry.at(home / "models")
+    registry.record("rollback", "shipped", previous="shipped")
+    with open(registry.history_file, "a", encoding="utf-8") as handle:
+        handle.write('{"when": "2026-01-01T00:00:00+00:00", "act')  # killed mid-append
+    code, out, err = run(capsys, "models", "list")
+    assert code == 0 and "* shipped" in out and "Traceback" not in err
+    assert [e["action"] for e in registry.history()] == ["rollback"]
+
+
+def test_a_failed_retrain_quarantines_its_challenger_and_keeps_the_corpus(home, capsys, monkeypatch):
+    import importlib
+
+    from sw_nlp.corpus import file_sha256
+    from sw_nlp.errors import SwNlpError
+    from sw_nlp.registry import Registry
+
+    corpus = home / "data" / "corpus" / "cases.csv"
+    before = file_sha256(corpus)
+
+    def fail(*args, **kwargs):
+        raise SwNlpError("disk full (simulated)")
+
+    # sw_nlp exports a function named train, so the module is fetched by its full name
+    monkeypatch.setattr(importlib.import_module("sw_nlp.train"), "run_training", fail)
+    code, _, err = run(capsys, "retrain", "--add", str(new_cases(home, "eps")), "--config",
+                       str(home / "fast.toml"))  # fmt: skip
+    assert code == 1
+    warning, error = err.strip().splitlines()
+    assert warning.startswith("WARNING") and "quarantined half-made model version" in warning
+    one_line_error(error, "disk full (simulated)")
+    registry = Registry.at(home / "models")
+    assert file_sha256(corpus) == before and registry.versions() == []
+    assert len(list((registry.root / ".quarantine").iterdir())) == 1
+    assert not list(corpus.parent.glob(".retrain-*"))
