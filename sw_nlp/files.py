@@ -100,7 +100,9 @@ def check_unpacked_size(path: Path, limit: int, sheets_limit: int | None = None)
     except (zipfile.BadZipFile, OSError, ValueError):
         return ""  # not a ZIP at all: the reader itself says so, in its own words
     sheets = sum(
-        m.file_size for m in members if sheets_limit is not None and m.filename.startswith("xl/worksheets/")
+        m.file_size
+        for m in members
+        if sheets_limit is not None and m.filename.startswith("xl/worksheets/")
     )
     parts = sum(m.file_size for m in members) - sheets
     if parts > limit or (sheets_limit is not None and sheets > sheets_limit):
@@ -624,7 +626,10 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         values = column.tolist()
         if _scan_text(values)[0]:
             changed[name] = pd.Series(
-                ["'" + v if type(v) is str and v.startswith(FORMULA_STARTS) else v for v in values],
+                [
+                    "'" + v if type(v) is str and v.startswith(FORMULA_STARTS) else v
+                    for v in values
+                ],
                 index=column.index,
                 dtype=object,
             )
@@ -728,7 +733,9 @@ class ResultWriter:
             try:
                 table = table.cast(self._schema)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-                changed = [f.name for f in table.schema if f.type != self._schema.field(f.name).type]
+                changed = [
+                    f.name for f in table.schema if f.type != self._schema.field(f.name).type
+                ]
                 raise InputError(
                     f"column(s) {', '.join(changed)} hold different kinds of value in different "
                     f"rows (after row {self.rows + 1}: numbers, then text?); Parquet needs one "

@@ -60,7 +60,9 @@ def test_stray_quote_is_an_error_naming_file_and_line(tmp_path, trained_bundle, 
     path = tmp_path / "stray.csv"
     path.write_bytes(STRAY_QUOTES)
     out = tmp_path / "out.csv"
-    code, _, err = run(capsys, "classify", str(path), "-o", str(out), "--model", str(trained_bundle))
+    code, _, err = run(
+        capsys, "classify", str(path), "-o", str(out), "--model", str(trained_bundle)
+    )
     assert code == 3 and not out.exists()
     one_line_error(err, "stray.csv", "line 2", "quot")
 
@@ -69,7 +71,9 @@ def test_quote_inside_an_unquoted_field_is_kept_as_text(tmp_path, trained_bundle
     path = tmp_path / "inner.csv"
     path.write_bytes(b'id,text\nK1,Rapat "data" kecamatan\nK2,Lansia sendiri\n')
     out = tmp_path / "out.csv"
-    code, _, err = run(capsys, "classify", str(path), "-o", str(out), "--model", str(trained_bundle))
+    code, _, err = run(
+        capsys, "classify", str(path), "-o", str(out), "--model", str(trained_bundle)
+    )
     assert code == 0
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert frame["id"].tolist() == ["K1", "K2"]
@@ -96,7 +100,9 @@ def test_row_counts_are_checked_and_shown(tmp_path, trained_bundle, monkeypatch)
     path = tmp_path / "ok.csv"
     path.write_text("id,text\n1,Lansia sendiri\n2,Rapat desa\n3,Anak jalanan\n", encoding="utf-8")
     real = classify._result_frame
-    monkeypatch.setattr(classify, "_result_frame", lambda chunk, result: real(chunk, result).iloc[:-1])
+    monkeypatch.setattr(
+        classify, "_result_frame", lambda chunk, result: real(chunk, result).iloc[:-1]
+    )
     out = tmp_path / "out.csv"
     with pytest.raises(SwNlpError, match="3 rows in, 2 rows out"):
         classify.classify_file(path, out, model=trained_bundle)
@@ -125,7 +131,13 @@ def formula_input(tmp_path: Path) -> Path:
 def test_csv_output_escapes_formulas(tmp_path, trained_bundle, capsys):
     out = tmp_path / "out.csv"
     code, _, _ = run(
-        capsys, "classify", str(formula_input(tmp_path)), "-o", str(out), "--model", str(trained_bundle)
+        capsys,
+        "classify",
+        str(formula_input(tmp_path)),
+        "-o",
+        str(out),
+        "--model",
+        str(trained_bundle),
     )
     assert code == 0
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -160,7 +172,13 @@ def test_xlsx_output_never_holds_a_formula(tmp_path, trained_bundle, capsys, esc
 def test_jsonl_output_is_not_changed(tmp_path, trained_bundle, capsys):
     out = tmp_path / "out.jsonl"
     code, _, _ = run(
-        capsys, "classify", str(formula_input(tmp_path)), "-o", str(out), "--model", str(trained_bundle)
+        capsys,
+        "classify",
+        str(formula_input(tmp_path)),
+        "-o",
+        str(out),
+        "--model",
+        str(trained_bundle),
     )
     assert code == 0
     assert pd.read_json(out, lines=True, dtype=False)["id"].tolist() == FORMULAS
@@ -171,7 +189,9 @@ def test_note_file_names_are_escaped(tmp_path, trained_bundle, capsys):
     notes.mkdir()
     (notes / "=2+5+cmd.txt").write_text("Lansia tinggal sendiri", encoding="utf-8")
     out = tmp_path / "out.csv"
-    code, _, _ = run(capsys, "classify", str(notes), "-o", str(out), "--model", str(trained_bundle))
+    code, _, _ = run(
+        capsys, "classify", str(notes), "-o", str(out), "--model", str(trained_bundle)
+    )
     assert code == 0
     assert pd.read_csv(out, dtype=str, keep_default_na=False)["file"].tolist() == ["'=2+5+cmd.txt"]
 
@@ -181,7 +201,7 @@ def test_suggest_xlsx_writes_case_text_as_text(tmp_path, trained_bundle, capsys)
 
     pool = tmp_path / "pool.csv"
     pd.DataFrame(
-        {"id": range(6), "text": [f"=HYPERLINK(\"http://x\",\"{i}\") warga desa" for i in range(6)]}
+        {"id": range(6), "text": [f'=HYPERLINK("http://x","{i}") warga desa' for i in range(6)]}
     ).to_csv(pool, index=False)
     out = tmp_path / "x.xlsx"
     code, _, err = run(
@@ -295,7 +315,9 @@ def _leaked(identifier: str, output: str) -> bool:
     return digits[-7:] in "".join(c for c in output if c.isdigit())
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(identifier=IDENTIFIERS, before=st.sampled_from(["", "Kontak ", "ibu, "]),
        after=st.sampled_from(["", " ya.", ", lansia tinggal sendiri"]))  # fmt: skip
 def test_no_identifier_survives_into_any_output(tiny_model, identifier, before, after):
@@ -545,7 +567,9 @@ def test_killed_retrain_leaves_the_corpus_and_cleans_up(home):
     proc = sw_nlp("retrain", "--add", str(add), "--config", str(home / "fast.toml"), home=home)
     registry = Registry.at(home / "models")
     deadline = time.time() + 120
-    while not (registry.root.is_dir() and any(registry.root.glob("v*"))) and time.time() < deadline:
+    while (
+        not (registry.root.is_dir() and any(registry.root.glob("v*"))) and time.time() < deadline
+    ):
         time.sleep(0.05)
     assert proc.poll() is None
     proc.send_signal(signal.SIGKILL)
@@ -582,7 +606,9 @@ def test_sigterm_removes_the_part_file(tmp_path, trained_bundle):
 
     src = tmp_path / "big.csv"
     text = "Seorang lansia tinggal sendiri dan perlu rujukan ke panti sosial. " * 6
-    pd.DataFrame({"id": range(4000), "text": [f"{text} {i}" for i in range(4000)]}).to_csv(src, index=False)
+    pd.DataFrame({"id": range(4000), "text": [f"{text} {i}" for i in range(4000)]}).to_csv(
+        src, index=False
+    )
     out = tmp_path / "out.csv"
     proc = subprocess.Popen(
         [sys.executable, "-m", "sw_nlp", "classify", str(src), "-o", str(out), "--model",
@@ -687,7 +713,9 @@ def test_review_config_refuses_bad_values_from_python():
     ],
 )
 def test_cli_usage_errors_are_one_line(capsys, trained_bundle, args, message):
-    code, _, err = run(capsys, *args, *(["--model", str(trained_bundle)] if args[0] == "predict" else []))
+    code, _, err = run(
+        capsys, *args, *(["--model", str(trained_bundle)] if args[0] == "predict" else [])
+    )
     assert code == 2
     one_line_error(err, message)
 
@@ -785,7 +813,9 @@ def test_docx_that_unpacks_too_far_is_a_row_error(tmp_path, trained_bundle, caps
     zip_bomb(notes / "bomb.docx", "word/document.xml", MAX_DOCX_UNPACKED + (1 << 20))
     assert (notes / "bomb.docx").stat().st_size < 1 << 20
     out = tmp_path / "o.csv"
-    code, _, _ = run(capsys, "classify", str(notes), "-o", str(out), "--model", str(trained_bundle))
+    code, _, _ = run(
+        capsys, "classify", str(notes), "-o", str(out), "--model", str(trained_bundle)
+    )
     assert code == 0
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert frame["file"].tolist() == ["bomb.docx", "ok.docx"]
@@ -811,7 +841,9 @@ def test_deeply_nested_jsonl_line_is_a_row_error(tmp_path, trained_bundle, capsy
         encoding="utf-8",
     )  # fmt: skip
     out = tmp_path / "o.csv"
-    code, _, err = run(capsys, "classify", str(path), "-o", str(out), "--model", str(trained_bundle))
+    code, _, err = run(
+        capsys, "classify", str(path), "-o", str(out), "--model", str(trained_bundle)
+    )
     assert code == 0, err
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert frame["id"].tolist() == ["1", "", "3"]
@@ -831,7 +863,9 @@ def test_ids_of_mixed_kinds_are_written_not_a_traceback(tmp_path, trained_bundle
     src = tmp_path / "mixed.jsonl"
     src.write_text(MIXED_IDS, encoding="utf-8")
     out = tmp_path / f"o{suffix}"
-    code, _, err = run(capsys, "classify", str(src), "-o", str(out), "--model", str(trained_bundle))
+    code, _, err = run(
+        capsys, "classify", str(src), "-o", str(out), "--model", str(trained_bundle)
+    )
     assert code == 0, err
     frame = pd.read_parquet(out) if suffix == ".parquet" else pd.read_excel(out, dtype=str)
     assert [str(v) for v in frame["id"]] == ["1", "a", '{"x": [1]}']
@@ -944,7 +978,9 @@ def test_links_out_of_the_folder_are_skipped_and_named(tmp_path, trained_bundle,
     assert code == 0
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert frame["file"].tolist() == ["a.txt", "b.txt", "inner.txt", "loop.txt"]
-    assert frame["error"].tolist()[:3] == ["", "", ""] and frame["error"][3].startswith("unreadable")
+    assert frame["error"].tolist()[:3] == ["", "", ""] and frame["error"][3].startswith(
+        "unreadable"
+    )
     assert "rahasia" not in out.read_text()
     assert "skipped 2 link(s) to files outside the folder: gone.txt, leak.txt" in err
 
@@ -1020,7 +1056,9 @@ def test_a_half_written_history_line_does_not_break_the_registry(home, capsys):
     assert [e["action"] for e in registry.history()] == ["rollback"]
 
 
-def test_a_failed_retrain_quarantines_its_challenger_and_keeps_the_corpus(home, capsys, monkeypatch):
+def test_a_failed_retrain_quarantines_its_challenger_and_keeps_the_corpus(
+    home, capsys, monkeypatch
+):
     import importlib
 
     from sw_nlp.corpus import file_sha256
