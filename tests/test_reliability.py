@@ -743,10 +743,38 @@ def test_manifest_that_is_not_a_regular_file_is_refused(tmp_path, trained_bundle
         (bundle / "manifest.json").symlink_to("/dev/zero")
     src = tmp_path / "in.csv"
     src.write_text("id,text\n1,Lansia\n", encoding="utf-8")
-    with deadline(20):
-        code, _, err = run(capsys, "classify", str(src), "--model", str(bundle))
+    # In a child process with its memory capped and a timeout: code that reads /dev/zero
+    # would otherwise take the whole machine's memory down with the test run.
+    code, err = bounded_run(["classify", str(src), "--model", str(bundle)], memory_gb=3)
     assert code == 4
     one_line_error(err, "manifest.json", "not a regular file")
+
+
+def bounded_run(argv: list[str], memory_gb: int, seconds: int = 60) -> tuple[int, str]:
+    """`sw-nlp argv` in a child process limited to ``memory_gb`` of address space and
+    ``seconds``; (exit code, stderr). A run that hangs or runs out of memory fails the test
+    instead of hanging or crashing the suite."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        cap = memory_gb << 30
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "sw_nlp", *argv],
+            env=os.environ | {"PYTHONWARNINGS": "ignore"},
+            preexec_fn=limit,
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"sw-nlp {' '.join(argv)} still running after {seconds} s")
+    return done.returncode, done.stderr
 
 
 def test_oversized_manifest_is_refused(tmp_path, trained_bundle):
