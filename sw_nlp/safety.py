@@ -25,6 +25,9 @@ import json
 import os
 import pickle
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -133,20 +136,41 @@ def is_trusted(sha256: str) -> bool:
 
 
 def trust(sha256: str, bundle: Path, reason: str) -> Path:
-    """Record a model hash as trusted; returns the trust file written."""
-    records = trusted()
-    records[sha256] = {
-        "bundle": str(Path(bundle).resolve()),
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "who": _user(),
-        "reason": reason,
-    }
+    """Record a model hash as trusted; returns the trust file written.
+
+    Read, change and write happen under a lock on the store, through a temporary file of
+    this process's own: two ``train`` runs finishing at once must not drop each other's
+    record (a dropped one makes a model just trained here refuse to load).
+    """
     path = trust_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    tmp.replace(path)
+    with _locked(path.with_name(path.name + ".lock")):
+        records = trusted()
+        records[sha256] = {
+            "bundle": str(Path(bundle).resolve()),
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "who": _user(),
+            "reason": reason,
+        }
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
     return path
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (waiting for it: the store is written in
+    milliseconds). Without POSIX locks (Windows) the write is still atomic, not serialised."""
+    with open(lock_path, "a", encoding="utf-8") as handle:
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
 
 
 def _user() -> str:

@@ -1111,3 +1111,30 @@ def test_a_failed_retrain_quarantines_its_challenger_and_keeps_the_corpus(
     assert file_sha256(corpus) == before and registry.versions() == []
     assert len(list((registry.root / ".quarantine").iterdir())) == 1
     assert not list(corpus.parent.glob(".retrain-*"))
+
+
+def test_trust_records_written_at_once_are_all_kept(tmp_path):
+    """Two trainings finishing together read, changed and wrote the trust store unlocked,
+    through one shared temporary name: a record was lost and a model refused to load."""
+    import os
+    import subprocess
+    import sys
+
+    store = tmp_path / "trusted.json"
+    script = (
+        "import sys\n"
+        "from sw_nlp.safety import trust\n"
+        "for i in range(40):\n"
+        "    trust(f'{sys.argv[1]}{i:04d}', '.', 'race')\n"
+    )
+    env = os.environ | {"SW_NLP_TRUST_FILE": str(store), "PYTHONWARNINGS": "ignore"}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, tag], env=env, stderr=subprocess.PIPE)
+        for tag in ("a", "b", "c")
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    import json
+
+    assert len(json.loads(store.read_text())) == 120
