@@ -444,6 +444,49 @@ def sw_nlp(*args: str, home: Path):
     )
 
 
+# Imports everything a command needs, says it is ready, then waits for the start file: the
+# commands then begin within a millisecond of each other, so the race is real every time.
+_STARTER = """
+import sys, time
+from pathlib import Path
+import sw_nlp.bundle, sw_nlp.corpus, sw_nlp.registry, sw_nlp.report, sw_nlp.train
+from sw_nlp.cli import main
+Path(sys.argv[1] + '.ready').touch()
+while not Path(sys.argv[1]).exists():
+    time.sleep(0.0005)
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def started_together(home: Path, *argvs: list[str]) -> list[tuple[int, str, str]]:
+    """Run several `sw-nlp` commands released at the same instant; (code, out, err) each."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = os.environ | {"SW_NLP_HOME": str(home), "PYTHONWARNINGS": "ignore"}
+    go = home / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _STARTER, f"{go}.{i}", *argv],
+            env=env,
+            cwd=home,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, argv in enumerate(argvs)
+    ]
+    deadline = time.time() + 120
+    while not all(Path(f"{go}.{i}.ready").exists() for i in range(len(argvs))):
+        assert time.time() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.01)
+    for i in range(len(argvs)):
+        Path(f"{go}.{i}").touch()
+    return [(p.wait(timeout=600), *p.communicate()) for p in procs]
+
+
 def assert_registry_consistent(home: Path) -> None:
     from sw_nlp.bundle import load_model
     from sw_nlp.registry import Registry
@@ -462,9 +505,9 @@ def test_two_retrains_at_once_lose_no_labelled_row(home):
     corpus = home / "data" / "corpus" / "cases.csv"
     base = len(read_corpus_frame(corpus))
     adds = [new_cases(home, "alpha"), new_cases(home, "beta")]
-    procs = [sw_nlp("retrain", "--add", str(a), "--config", str(home / "fast.toml"), home=home)
-             for a in adds]  # fmt: skip
-    results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+    results = started_together(
+        home, *(["retrain", "--add", str(a), "--config", str(home / "fast.toml")] for a in adds)
+    )
     codes = [code for code, _, _ in results]
     assert 0 in codes and set(codes) <= {0, 5}, results
     for code, _, err in results:
@@ -513,9 +556,9 @@ def test_two_promotes_at_once_keep_one_history(home):
                      with_report=False)  # fmt: skip
         registry.record("register", out.name)
         versions.append(out.name)
-    procs = [sw_nlp("models", "promote", v, "--force", "--reason", "race", home=home)
-             for v in versions]  # fmt: skip
-    results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+    results = started_together(
+        home, *(["models", "promote", v, "--force", "--reason", "race"] for v in versions)
+    )
     codes = [code for code, _, _ in results]
     assert 0 in codes and set(codes) <= {0, 5}, results
     for code, _, err in results:
