@@ -18,6 +18,7 @@ joblib's own loader cannot be restricted that way, which is why the model is a p
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import pickle
@@ -33,9 +34,10 @@ import sklearn
 from sw_nlp import __version__
 from sw_nlp.config import Config
 from sw_nlp.corpus import file_sha256
-from sw_nlp.errors import BundleError
+from sw_nlp.errors import BundleError, InputError
+from sw_nlp.files import read_regular_file
 from sw_nlp.model import CaseClassifier
-from sw_nlp.safety import RefusedGlobal, is_trusted, restricted_load, safe_dump, trust
+from sw_nlp.safety import RefusedGlobal, is_trusted, restricted_loads, safe_dump, trust
 
 log = logging.getLogger(__name__)
 
@@ -106,19 +108,46 @@ def save_bundle(
     return manifest
 
 
+MAX_MODEL_BYTES = 2 << 30  # the shipped model is a few MB; read whole, to hash what is parsed
+MAX_MANIFEST_BYTES = 16 << 20  # a manifest with the whole CV grid is a few hundred KB
+
+
 def read_manifest(bundle_dir: Path) -> dict[str, Any]:
+    """The bundle's manifest, read with a size limit from a regular file only (a manifest
+    that is a link to /dev/zero or a FIFO must not eat memory or hang), shape-checked."""
     path = Path(bundle_dir) / MANIFEST_FILE
     if not Path(bundle_dir).is_dir():
         raise BundleError(f"{bundle_dir}: no model bundle here (expected a folder)")
     try:
-        manifest = json.loads(path.read_text("utf-8"))
+        manifest = json.loads(read_regular_file(path, MAX_MANIFEST_BYTES, "manifest"))
     except FileNotFoundError:
         raise BundleError(f"{path}: manifest missing; is this a sw-nlp model bundle?") from None
+    except InputError as exc:
+        raise BundleError(str(exc)) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path}: manifest is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise BundleError(f"{path}: manifest is nested too deeply to read") from None
+    except OSError as exc:
+        raise BundleError(f"{path}: manifest unreadable ({exc.strerror or exc})") from None
     if not isinstance(manifest, dict):
         raise BundleError(f"{path}: manifest is not a JSON object")
+    for key in ("files", "versions", "config", "metrics", "corpus"):
+        if key in manifest and not isinstance(manifest[key], dict):
+            raise BundleError(f"{path}: manifest field {key!r} must be a JSON object")
     return manifest
+
+
+def _expected_sha256(manifest: dict[str, Any], bundle_dir: Path) -> str:
+    """The model file's sha256 as the manifest records it, or a one-line BundleError."""
+    entry = manifest.get("files", {}).get(MODEL_FILE)
+    sha256 = entry.get("sha256") if isinstance(entry, dict) else None
+    if not isinstance(sha256, str):
+        raise BundleError(
+            f"{Path(bundle_dir) / MANIFEST_FILE}: manifest has no sha256 for {MODEL_FILE} "
+            '(expected "files": {"model.pkl.gz": {"sha256": ...}})'
+        )
+    return sha256
 
 
 def load_model(path: Path | str | None = None, *, fast: bool = True) -> CaseClassifier:
@@ -144,8 +173,13 @@ def load_model(path: Path | str | None = None, *, fast: bool = True) -> CaseClas
     model_path = bundle_dir / MODEL_FILE
     if not model_path.is_file():
         raise BundleError(f"{model_path}: model file missing")
-    actual = file_sha256(model_path)
-    expected = manifest.get("files", {}).get(MODEL_FILE, {}).get("sha256")
+    # Read once: the hash is checked on the very bytes that are unpickled below.
+    try:
+        model_bytes = read_regular_file(model_path, MAX_MODEL_BYTES, "model file")
+    except InputError as exc:
+        raise BundleError(str(exc)) from None
+    actual = hashlib.sha256(model_bytes).hexdigest()
+    expected = _expected_sha256(manifest, bundle_dir)
     if actual != expected:
         raise BundleError(
             f"{model_path}: sha256 does not match the manifest; the file was changed or damaged"
@@ -165,7 +199,7 @@ def load_model(path: Path | str | None = None, *, fast: bool = True) -> CaseClas
         # Version differences were judged above; a patch-level difference is only logged.
         warnings.simplefilter("ignore", category=sklearn.exceptions.InconsistentVersionWarning)
         try:
-            pipeline = restricted_load(model_path)
+            pipeline = restricted_loads(model_bytes)
         except RefusedGlobal as exc:
             raise BundleError(
                 f"{model_path}: refused: the file asks for {exc}, which a sw-nlp model never contains"
@@ -174,9 +208,8 @@ def load_model(path: Path | str | None = None, *, fast: bool = True) -> CaseClas
             raise BundleError(
                 f"{model_path}: unreadable model file ({type(exc).__name__})"
             ) from None
-    cfg = Config.from_dict(
-        {"review": manifest.get("config", {}).get("review", {})}, source=str(bundle_dir)
-    )
+    review = manifest.get("config", {}).get("review", {})
+    cfg = Config.from_dict({"review": review}, source=str(bundle_dir / MANIFEST_FILE))
     clf = CaseClassifier(pipeline, review=cfg.review, fast=fast)
     clf.manifest = manifest  # type: ignore[attr-defined]
     return clf
@@ -190,7 +223,7 @@ def trust_bundle(bundle_dir: Path, reason: str = "trusted by the user") -> Path:
     if not model_path.is_file():
         raise BundleError(f"{model_path}: model file missing")
     actual = file_sha256(model_path)
-    if actual != manifest.get("files", {}).get(MODEL_FILE, {}).get("sha256"):
+    if actual != _expected_sha256(manifest, bundle_dir):
         raise BundleError(
             f"{model_path}: sha256 does not match the manifest; not trusting a damaged bundle"
         )
@@ -250,7 +283,8 @@ Decisions about a person's eligibility for assistance, legal status or services;
 without a person reviewing the output; texts that are not case descriptions in Indonesian.
 
 ## Model
-Normalisation (NFKC, lower case, masking of NIK/phone/e-mail/URL, slang lexicon) →
+Normalisation (NFKC, lower case, masking of NIK/KK, phone, e-mail, URL and bank account
+numbers, slang lexicon) →
 TF-IDF on word n-grams {cfg["features"]["word_ngrams"]} and character n-grams
 {cfg["features"]["char_ngrams"]} (sublinear tf) → multinomial logistic regression
 (C = {cfg["model"]["C"]}, class weights {cfg["model"]["class_weight"]}); stemming

@@ -9,7 +9,10 @@ from __future__ import annotations
 import ctypes
 import itertools
 import logging
+import os
+import signal
 import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -22,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from sw_nlp.bundle import load_model
-from sw_nlp.config import ReviewConfig
-from sw_nlp.errors import InputError
+from sw_nlp.config import ReviewConfig, check_count, check_share
+from sw_nlp.errors import InputError, SwNlpError
 from sw_nlp.files import Chunk, CsvText, ResultWriter, open_cases, to_csv_text
 from sw_nlp.model import CaseClassifier, review_flags
 from sw_nlp.registry import current_model_dir
@@ -34,11 +37,13 @@ MAX_TEXT_CHARS = 100_000  # longer texts are classified on their first 100k char
 # Freed heap pages go back to the OS every this many chunks: often enough to keep memory flat
 # on any number of rows, rarely enough not to cost time (after every chunk: about 10%).
 TRIM_EVERY = 8
+MAX_CHUNK_SIZE = 1_000_000  # rows held in memory at once, per process
 
 
 @dataclass
 class ClassifySummary:
-    rows: int = 0
+    rows: int = 0  # rows written
+    rows_in: int = 0  # rows read; checked equal to ``rows`` before the output is put in place
     per_level: Counter[str] = field(default_factory=Counter)
     needs_review: int = 0
     errors: int = 0
@@ -50,11 +55,18 @@ class ClassifySummary:
         levels = ", ".join(f"{k} {v}" for k, v in self.per_level.items()) or "none"
         return [
             f"rows: {self.rows} in {self.seconds:.1f} s ({rate:,.0f} rows/s)",
+            f"rows in: {self.rows_in}, rows out: {self.rows}",
             f"levels: {levels}",
             f"needs review: {self.needs_review}",
             f"errors: {self.errors}",
             *[f"note: {n}" for n in self.notes],
         ]
+
+
+class RowCountError(SwNlpError):
+    """Fewer (or more) rows written than read: a bug, stopped before the output is replaced."""
+
+    exit_code = 6
 
 
 def classify_texts(
@@ -147,10 +159,10 @@ class _Done:
     errors: int
 
 
-def _done(frame: pd.DataFrame, as_csv: bool) -> _Done:
+def _done(frame: pd.DataFrame, as_csv: bool, escape_formulas: bool = True) -> _Done:
     levels = frame["level"].value_counts()
     return _Done(
-        output=to_csv_text(frame) if as_csv else frame,
+        output=to_csv_text(frame, escape_formulas=escape_formulas) if as_csv else frame,
         rows=len(frame),
         per_level={lv: int(c) for lv, c in levels.items() if lv},
         needs_review=int(frame["needs_review"].sum()),
@@ -168,20 +180,36 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(
-    model_path: str, review: ReviewConfig, explain: int, fast: bool, as_csv: bool
+    model_path: str,
+    review: ReviewConfig,
+    explain: int,
+    fast: bool,
+    as_csv: bool,
+    escape_formulas: bool = True,
 ) -> None:
     """Load the model, unless this process was forked from one that had loaded it already
-    (Linux's default): then the worker shares its pages and starts at once."""
+    (Linux's default): then the worker shares its pages and starts at once.
+
+    SIGTERM gets its default action back: the pool stops its workers with it, and a forked
+    worker must not run the parent's clean-up handler."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if _WORKER.get("path") != (model_path, fast):
         _WORKER.update(clf=load_model(model_path, fast=fast), path=(model_path, fast))
-    _WORKER.update(review=review, explain=explain, as_csv=as_csv)
+    _WORKER.update(review=review, explain=explain, as_csv=as_csv, escape=escape_formulas)
 
 
 def _dask_work(
-    chunk: Chunk, model_path: str, review: ReviewConfig, explain: int, fast: bool, as_csv: bool
+    chunk: Chunk,
+    model_path: str,
+    review: ReviewConfig,
+    explain: int,
+    fast: bool,
+    as_csv: bool,
+    escape_formulas: bool = True,
 ) -> _Done:
     """The same per-chunk step on a Dask worker; the model is loaded once per worker process."""
-    _init_worker(model_path, review, explain, fast, as_csv)
+    _init_worker(model_path, review, explain, fast, as_csv, escape_formulas)
     return _work(chunk)
 
 
@@ -193,7 +221,27 @@ def _work(chunk: Chunk) -> _Done:
         explain=_WORKER["explain"],
         errors=chunk.errors,
     )
-    return _done(_result_frame(chunk, result), _WORKER["as_csv"])
+    return _done(_result_frame(chunk, result), _WORKER["as_csv"], _WORKER["escape"])
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a container's share)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def cap_workers(workers: int) -> tuple[int, str]:
+    """``workers`` capped at the number of CPUs, and a note when it was.
+
+    More processes than CPUs only add a copy of the model each: 1000 workers started 518
+    processes and used 11 GB for a 60k-row file, no faster than one per CPU.
+    """
+    cpus = usable_cpus()
+    if workers <= cpus:
+        return workers, ""
+    return cpus, f"--workers {workers} capped at {cpus}, the number of CPUs available"
 
 
 def classify_file(
@@ -212,6 +260,7 @@ def classify_file(
     scheduler: str | None = None,
     fast: bool = True,
     progress: Callable[[int, int | None, float], None] | None = None,
+    escape_formulas: bool = True,
 ) -> ClassifySummary:
     """Classify every case in a file or folder; write one output row per input row.
 
@@ -224,9 +273,24 @@ def classify_file(
 
     ``fast=False`` runs the scikit-learn pipeline itself instead of the fast path (same
     numbers, several times slower); it is there to check the fast path and to measure it.
+
+    ``escape_formulas`` (on by default) neutralises text cells a spreadsheet would run as a
+    formula in CSV and XLSX output (see ``files.neutralise_formulas``); turn it off only for
+    machine consumers of the file. JSON Lines and Parquet are never changed.
     """
     if engine not in ("local", "dask"):
         raise InputError(f"unknown engine {engine!r}: use local or dask")
+    check_count("chunk_size", chunk_size, low=1, high=MAX_CHUNK_SIZE)
+    check_count("explain", explain, low=0, high=1000)
+    check_count("workers", workers, low=1)
+    if review_threshold is not None:
+        check_share("review_threshold", review_threshold)
+    notes = []
+    if not (engine == "dask" and scheduler):  # a remote cluster has its own CPUs
+        workers, capped = cap_workers(workers)
+        if capped:
+            notes.append(capped)
+            log.warning("%s", capped)
     started = time.perf_counter()
     model_dir = Path(model) if model is not None else current_model_dir()
     # With Dask this process only reads and writes: it needs the labels and the review
@@ -240,21 +304,36 @@ def classify_file(
             max_unknown_share=review.max_unknown_share,
         )
     source = open_cases(input_path, text_column, id_column, chunk_size=chunk_size, sheet=sheet)
-    summary = ClassifySummary(notes=list(source.notes))
+    summary = ClassifySummary(notes=[*notes, *source.notes])
     for note in source.notes:
         log.info("%s: %s", input_path, note)
 
-    writer = ResultWriter(output_path)
+    writer = ResultWriter(output_path, escape_formulas=escape_formulas)
     as_csv = writer.suffix == ".csv"  # worker processes then also write the chunk's CSV text
+
+    def counted(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+        for chunk in chunks:
+            summary.rows_in += len(chunk.rows)
+            yield chunk
+
+    chunks = counted(source.chunks)
 
     def results() -> Iterator[_Done]:
         if engine == "dask":
             yield from _dask_results(
-                source.chunks, str(model_dir), review, explain, fast, workers, scheduler, as_csv
+                chunks,
+                str(model_dir),
+                review,
+                explain,
+                fast,
+                workers,
+                scheduler,
+                as_csv,
+                escape_formulas,
             )
             return
         if workers <= 1:
-            for chunk in source.chunks:
+            for chunk in chunks:
                 result = classify_texts(
                     clf, chunk.texts, review=review, explain=explain, errors=chunk.errors
                 )
@@ -267,10 +346,10 @@ def classify_file(
             with ProcessPoolExecutor(
                 max_workers=workers,
                 initializer=_init_worker,
-                initargs=(str(model_dir), review, explain, fast, as_csv),
+                initargs=(str(model_dir), review, explain, fast, as_csv, escape_formulas),
             ) as pool:
                 pending: deque[Future[_Done]] = deque()
-                for chunk in source.chunks:
+                for chunk in chunks:
                     pending.append(pool.submit(_work, chunk))
                     if len(pending) >= 2 * workers:
                         yield pending.popleft().result()
@@ -292,7 +371,13 @@ def classify_file(
             chunks_done += 1
             if chunks_done % TRIM_EVERY == 0:
                 _release_freed_memory()
-        if summary.rows == 0:  # raised inside the writer, so no empty output is left behind
+        # Both raised inside the writer, so the output file is not put in place.
+        if summary.rows_in != summary.rows or writer.rows != summary.rows:
+            raise RowCountError(
+                f"{input_path}: {summary.rows_in} rows in, {writer.rows} rows out: stopped "
+                "without writing; this is a bug in sw-nlp, please report it"
+            )
+        if summary.rows == 0:
             raise InputError("no cases in the input (only a header?)", input_path)
     summary.per_level = Counter(
         {lv: summary.per_level[lv] for lv in clf.classes_ if summary.per_level[lv]}
@@ -311,6 +396,7 @@ def _dask_results(
     workers: int,
     scheduler: str | None,
     as_csv: bool,
+    escape_formulas: bool = True,
 ) -> Iterator[_Done]:
     try:
         from distributed import Client, LocalCluster
@@ -332,7 +418,15 @@ def _dask_results(
         for chunk in chunks:
             pending.append(
                 client.submit(
-                    _dask_work, chunk, model_path, review, explain, fast, as_csv, pure=False
+                    _dask_work,
+                    chunk,
+                    model_path,
+                    review,
+                    explain,
+                    fast,
+                    as_csv,
+                    escape_formulas,
+                    pure=False,
                 )
             )
             if len(pending) >= window:

@@ -7,9 +7,10 @@ bugs. Typer's pretty tracebacks are off because they print local variables: case
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -60,6 +61,16 @@ def _main(
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
+
+
+EscapeFormulas = Annotated[
+    bool,
+    typer.Option(
+        "--escape-formulas/--no-escape-formulas",
+        help="Prefix text cells starting with = + - @ tab or CR with ' in CSV and XLSX, so a "
+        "spreadsheet shows them as text (off only for programs reading the file).",
+    ),
+]
 
 
 def _config(path: Path | None) -> Config:
@@ -248,6 +259,7 @@ def audit_cmd(
     out: Annotated[
         Path | None, typer.Option(help="CSV to write (default: reports/audit.csv).")
     ] = None,
+    escape_formulas: EscapeFormulas = True,
 ) -> None:
     """Find likely label errors (out-of-fold confident learning) and conflicting near-duplicates."""
     from sw_nlp.corpus import load_corpus
@@ -257,7 +269,7 @@ def audit_cmd(
     paths = Paths.discover()
     found = audit(load_corpus(data or paths.corpus), _config(config))
     out = out or paths.reports / "audit.csv"
-    with ResultWriter(out) as writer:
+    with ResultWriter(out, escape_formulas=escape_formulas) as writer:
         writer.write(found)
     typer.echo(f"{len(found)} case(s) to review, most suspicious first: {out}")
     for _, row in found.head(10).iterrows():
@@ -277,6 +289,7 @@ def suggest_cmd(
     out: Annotated[
         Path | None, typer.Option(help="CSV to write (default: reports/to_label.csv).")
     ] = None,
+    escape_formulas: EscapeFormulas = True,
 ) -> None:
     """Pick the cases whose labels would teach the model most, diverse, ready to label."""
     import pandas as pd
@@ -294,7 +307,7 @@ def suggest_cmd(
     picked = suggest(load_model(model), frame, n)
     picked["method"] = ""
     out = out or paths.reports / "to_label.csv"
-    with ResultWriter(out) as writer:
+    with ResultWriter(out, escape_formulas=escape_formulas) as writer:
         writer.write(picked)
     typer.echo(
         f"picked {len(picked)} of {len(frame)} cases: fill in level and method in {out}, then"
@@ -386,11 +399,13 @@ def predict_cmd(
     model: Annotated[
         Path | None, typer.Option(help="Model bundle folder (default: shipped model).")
     ] = None,
-    explain: Annotated[int, typer.Option(help="How many driving terms to show.")] = 5,
+    explain: Annotated[int, typer.Option(help="How many driving terms to show (0 or more).")] = 5,
 ) -> None:
     """Classify case descriptions given on the command line."""
     from sw_nlp.bundle import load_model
+    from sw_nlp.config import check_count
 
+    check_count("--explain", explain, low=0, high=1000)
     clf = load_model(model)
     proba = clf.predict_proba(texts)
     for text, row in zip(texts, proba, strict=True):
@@ -450,6 +465,7 @@ def classify_cmd(
     quiet: Annotated[
         bool, typer.Option("--quiet", help="No progress bar and no summary.")
     ] = False,
+    escape_formulas: EscapeFormulas = True,
 ) -> None:
     """Classify every case in a file or folder: one output row per input row, in order."""
     from sw_nlp.classify import classify_file, terminal_progress
@@ -470,6 +486,7 @@ def classify_cmd(
         scheduler=scheduler,
         fast=not exact_path,
         progress=terminal_progress if show_progress else None,
+        escape_formulas=escape_formulas,
     )
     if show_progress:
         sys.stderr.write("\n")
@@ -483,14 +500,55 @@ def classify_cmd(
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and turn user errors into one line and an exit code.
 
-    Typer's standalone mode handles usage errors (exit 2) and ``--help``; only our own
-    errors are caught here, so a bug still shows its traceback.
+    Usage errors (a bad option value, a missing argument: exit 2) are one line too, with a
+    pointer to ``--help``, rather than click's boxed block. Only our own errors and click's
+    usage errors are caught here, so a bug still shows its traceback. SIGTERM unwinds like
+    Ctrl-C while a command runs, so temporary files are removed.
     """
+    previous = _stop_cleanly_on_sigterm()
     try:
-        app(args=argv, prog_name="sw-nlp")
+        result = typer.main.get_command(app).main(
+            args=argv, prog_name="sw-nlp", standalone_mode=False
+        )
     except SwNlpError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except _CLICK_ERROR as exc:  # a usage error: one line, as for every other error
+        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None):
+            typer.echo(exc.ctx.get_help())
+            return exc.exit_code
+        command = exc.ctx.command_path if getattr(exc, "ctx", None) else "sw-nlp"
+        message = " ".join(exc.format_message().split())
+        typer.echo(f"error: {message} (see {command} --help)", err=True)
+        return exc.exit_code
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        return 1
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return result if isinstance(result, int) else 0
+
+
+# Click's base of usage errors, as Typer bundles it (Typer exports only some subclasses).
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class Terminated(SystemExit):
+    """SIGTERM, raised where the program is so that every ``with`` block cleans up (temporary
+    files removed, the previous output left in place), as Ctrl-C does."""
+
+
+def _stop_cleanly_on_sigterm() -> Any:
+    """Turn SIGTERM into an exception in the main thread; returns the handler it replaced
+    (None when not in the main thread, where handlers cannot be set)."""
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated(128 + signum)
+
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except ValueError:
+        return None

@@ -14,6 +14,8 @@ from typing import Any
 
 from sw_nlp.errors import ConfigError
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines; read from a regular file only
+
 
 @dataclass(frozen=True, kw_only=True)
 class PreprocessConfig:
@@ -95,6 +97,14 @@ class ReviewConfig:
     min_words: int = 5
     max_unknown_share: float = 0.5
 
+    def __post_init__(self) -> None:
+        """Checked here, so a bad value is refused wherever it comes from: a config file, a
+        bundle's manifest, the command line or Python. A threshold of 7 or -5 would flag
+        every case or none without a word."""
+        check_share("review.threshold", self.threshold)
+        check_share("review.max_unknown_share", self.max_unknown_share)
+        check_count("review.min_words", self.min_words, low=0, high=10_000)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Config:
@@ -108,10 +118,17 @@ class Config:
     @classmethod
     def from_toml(cls, path: Path) -> Config:
         """Read a TOML file; unknown sections or keys are errors, not silently ignored."""
+        from sw_nlp.errors import InputError
+        from sw_nlp.files import read_regular_file
+
         try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            raw = tomllib.loads(read_regular_file(path, MAX_CONFIG_BYTES, "config").decode())
         except FileNotFoundError:
             raise ConfigError(f"{path}: config file not found") from None
+        except InputError as exc:
+            raise ConfigError(str(exc)) from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: config file unreadable ({exc.strerror or exc})") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
         return cls.from_dict(raw, source=str(path))
@@ -150,7 +167,32 @@ def _build_section(factory: type, values: dict[str, Any], where: str) -> Any:
         if key not in known:
             raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(known)})")
         kwargs[key] = _coerce(value, getattr(defaults, key), f"{where}.{key}")
-    return factory(**kwargs)
+    try:
+        return factory(**kwargs)
+    except ConfigError as exc:  # a range check: name the file it came from
+        source = where.rsplit(": ", 1)[0]
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def check_share(name: str, value: Any) -> float:
+    """A number from 0 to 1 (a probability or a share), or a one-line ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(f"{name} must be a number from 0 to 1, got {value!r}")
+    return float(value)
+
+
+def check_count(name: str, value: Any, *, low: int, high: int | None = None) -> int:
+    """A whole number in [low, high], or a one-line ConfigError."""
+    in_range = (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value >= low
+        and (high is None or value <= high)
+    )
+    if not in_range:
+        bounds = f"from {low} to {high:,}" if high is not None else f"of {low} or more"
+        raise ConfigError(f"{name} must be a whole number {bounds}, got {value!r}")
+    return value
 
 
 def _coerce(value: Any, default: Any, where: str) -> Any:

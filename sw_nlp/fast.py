@@ -56,7 +56,7 @@ from sw_nlp.kernels import (
     sublinear_table,
     word_ngrams,
 )
-from sw_nlp.pii import PII_CANDIDATE, mask_pii
+from sw_nlp.pii import PII_CANDIDATE, is_placeholder_term, mask_pii
 from sw_nlp.preprocess import (
     CONTROL_CHARACTERS,
     TextNormalizer,
@@ -507,7 +507,7 @@ class FastPath:
         names = self._word_names
         n = scores.shape[0]
         rows = np.repeat(np.arange(n), np.diff(scores.indptr))
-        keep = scores.data != 0.0
+        keep = (scores.data != 0.0) & ~self._placeholder_terms(extra)[scores.indices]
         values, terms, rows = scores.data[keep], scores.indices[keep], rows[keep]
         # Per row, the k-th largest |value| (k rounds of "remove the row's maximum"): every
         # entry at least that large is a candidate, so only a handful per row are sorted.
@@ -540,6 +540,14 @@ class FastPath:
             found.sort(key=lambda tv: (-abs(tv[1]), tv[0]))
             out.append([(term, round(value, 6)) for term, value in found[:k]])
         return out
+
+    def _placeholder_terms(self, extra: list[str]) -> np.ndarray:
+        """Which term ids are masking placeholders (``_telepon_``, …), never shown as terms."""
+        words = self.__dict__.get("_placeholder_words")
+        if words is None:
+            words = np.array([is_placeholder_term(t) for t in self._word_names], dtype=bool)
+            self.__dict__["_placeholder_words"] = words
+        return np.concatenate([words, np.array([is_placeholder_term(t) for t in extra], bool)])
 
     def _tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Document index and final token id of every token of the chunk, documents in order.

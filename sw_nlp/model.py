@@ -22,6 +22,7 @@ from sw_nlp.config import Config, ReviewConfig
 from sw_nlp.corpus import order_labels
 from sw_nlp.fast import FastBatch, FastPath, UnsupportedPipeline, build_fast_path
 from sw_nlp.features import build_features
+from sw_nlp.pii import is_placeholder_term
 from sw_nlp.preprocess import TextNormalizer, WordAnalyzer, build_lexicon
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,8 @@ class CaseClassifier:
         for term, value in self._credit_chars(normalized, char_scores).items():
             scores[term] += value
         ranked = sorted(scores.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
-        return [(term, round(value, 6)) for term, value in ranked[:k] if value != 0.0]
+        ranked = [kv for kv in ranked if kv[1] != 0.0 and not is_placeholder_term(kv[0])]
+        return [(term, round(value, 6)) for term, value in ranked[:k]]
 
     def _credit_chars(self, normalized: str, char_scores: dict[str, float]) -> dict[str, float]:
         """Split each char n-gram's contribution over the word occurrences that contain it."""

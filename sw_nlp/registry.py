@@ -9,6 +9,14 @@ The gate: a challenger is promoted only if its macro-F1 on the frozen test split
 than the champion's beyond the noise — the upper end of the paired-bootstrap 95% interval of
 (challenger − champion) must not be below zero. ``--force`` overrides it, and the reason is
 recorded.
+
+Concurrency and crashes: every change (``retrain``, ``promote``, ``rollback``) holds one file
+lock per registry (``.lock``), so a second one at the same time stops at once with a message
+naming the first, instead of both writing. A version folder is reserved by creating it
+(``mkdir`` fails if another process took the name) with a ``.building`` marker inside; the
+``register`` history entry is the commit point and removes the marker. A folder still marked
+is half-made (its process died): it is never listed or promoted, and the next change moves it
+to ``.quarantine/``.
 """
 
 from __future__ import annotations
@@ -16,10 +24,15 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sw_nlp.bundle import default_bundle_dir, load_model, read_manifest
 from sw_nlp.config import Paths
@@ -28,6 +41,9 @@ from sw_nlp.errors import SwNlpError
 log = logging.getLogger(__name__)
 
 SHIPPED = "shipped"  # the name under which the model shipped with sw-nlp appears
+BUILDING = ".building"  # marker inside a version folder that is not registered yet
+QUARANTINE = ".quarantine"
+_VERSION_NAME = re.compile(r"^v\d{8}-\d{6}(?:-\d+)?$")
 
 
 class RegistryError(SwNlpError):
@@ -49,13 +65,22 @@ class Registry:
     def versions(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if (p / "manifest.json").is_file())
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if (p / "manifest.json").is_file() and not (p / BUILDING).exists()
+        )
 
     def path(self, version: str) -> Path:
         if version == SHIPPED:
             return default_bundle_dir()
         path = self.root / version
-        if not (path / "manifest.json").is_file():
+        if (path / BUILDING).exists():
+            raise RegistryError(
+                f"{version} is not registered: it is being built, or its build was stopped "
+                "(it is quarantined by the next retrain or promote)"
+            )
+        if version.startswith(".") or not (path / "manifest.json").is_file():
             known = ", ".join([SHIPPED, *self.versions()])
             raise RegistryError(f"no model version {version!r} (known: {known})")
         return path
@@ -69,19 +94,101 @@ class Registry:
         return SHIPPED
 
     def new_version_dir(self) -> Path:
-        """A fresh, sortable version name: v<UTC time>."""
+        """Reserve a fresh, sortable version folder, v<UTC time>, marked as being built.
+
+        The folder is created here, not only named: ``mkdir`` fails when another process
+        took the name first, so two builds can never share a folder.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("v%Y%m%d-%H%M%S")
-        path, n = self.root / stamp, 1
-        while path.exists():
-            n += 1
-            path = self.root / f"{stamp}-{n}"
-        return path
+        n = 1
+        while True:
+            path = self.root / (stamp if n == 1 else f"{stamp}-{n}")
+            try:
+                path.mkdir()
+            except FileExistsError:
+                n += 1
+                continue
+            (path / BUILDING).write_text(_holder("build"), "utf-8")
+            return path
+
+    @contextmanager
+    def lock(self, action: str) -> Iterator[None]:
+        """Hold the registry's lock for one change; a second change at the same time stops
+        at once with an error naming the first (who, since when), rather than waiting on a
+        retrain that may take minutes. Half-made versions are quarantined once it is held.
+
+        The lock is an OS file lock, released by the OS when the holder dies: a killed
+        retrain never leaves the registry locked.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.root / ".lock", "a+", encoding="utf-8")
+        try:
+            if not _try_lock(handle):
+                handle.seek(0)
+                holder = _parse_holder(handle.read())
+                raise RegistryError(
+                    f"another {holder.get('action', 'registry change')} is running since "
+                    f"{holder.get('since', 'an unknown time')} (process {holder.get('pid', '?')}"
+                    f" of {holder.get('who', '?')}); try again when it has finished"
+                )
+            handle.seek(0)
+            handle.truncate()
+            handle.write(_holder(action))
+            handle.flush()
+            self.quarantine_half_made()
+            yield
+        finally:
+            handle.close()  # closing releases the lock
+
+    def quarantine_half_made(self) -> list[str]:
+        """Move version folders whose build never finished to ``.quarantine/``.
+
+        Call only while holding the lock: then no build is running, and a ``.building``
+        marker (or a reserved folder without a manifest) was left by a process that died.
+        """
+        moved = []
+        if not self.root.is_dir():
+            return moved
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir() or not _VERSION_NAME.match(folder.name):
+                continue
+            if (folder / BUILDING).exists() or not (folder / "manifest.json").is_file():
+                target = self.root / QUARANTINE / folder.name
+                target.parent.mkdir(exist_ok=True)
+                if target.exists():
+                    shutil.rmtree(target)
+                folder.rename(target)
+                moved.append(folder.name)
+                log.warning(
+                    "quarantined half-made model version %s (its build was stopped) in %s",
+                    folder.name,
+                    target.parent,
+                )
+        return moved
 
     def history(self) -> list[dict[str, Any]]:
+        """Every recorded change, oldest first.
+
+        A line that is not a JSON object (the half-written last line of a process killed
+        while appending) is skipped with a warning rather than making the registry unusable.
+        """
         if not self.history_file.is_file():
             return []
-        lines = self.history_file.read_text("utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        entries = []
+        lines = self.history_file.read_text("utf-8", errors="replace").splitlines()
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except (json.JSONDecodeError, RecursionError):
+                entry = None
+            if isinstance(entry, dict) and isinstance(entry.get("version"), str):
+                entries.append(entry)
+            else:
+                log.warning("%s:%d: not a history entry; skipped", self.history_file, number)
+        return entries
 
     def record(self, action: str, version: str, **fields: Any) -> dict[str, Any]:
         entry = {
@@ -94,6 +201,10 @@ class Registry:
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.history_file, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        if action == "register":  # the commit point of a new version
+            (self.root / version / BUILDING).unlink(missing_ok=True)
         return entry
 
     def _set_current(self, version: str) -> None:
@@ -129,10 +240,16 @@ class Registry:
         reason: str | None = None,
     ) -> dict[str, Any]:
         """Make ``version`` current if it passes the gate against the current model."""
-        from sw_nlp.evaluate import macro_f1, paired_bootstrap
-
         if force and not reason:
             raise RegistryError("--force needs --reason: the override is recorded")
+        with self.lock("promote"):
+            return self._promote(version, corpus, force=force, reason=reason)
+
+    def _promote(
+        self, version: str, corpus: Any, *, force: bool, reason: str | None
+    ) -> dict[str, Any]:
+        from sw_nlp.evaluate import macro_f1, paired_bootstrap
+
         champion_name = self.current()
         if version == champion_name:
             raise RegistryError(f"{version} is already current")
@@ -170,6 +287,10 @@ class Registry:
 
     def rollback(self, reason: str | None = None) -> dict[str, Any]:
         """Make the model that was current before the last promotion current again."""
+        with self.lock("rollback"):
+            return self._rollback(reason)
+
+    def _rollback(self, reason: str | None) -> dict[str, Any]:
         changes = [
             e for e in self.history() if e["action"] in ("promote", "force-promote", "rollback")
         ]
@@ -185,6 +306,46 @@ def current_model_dir(models_dir: Path | None = None) -> Path:
     """The bundle ``load_model()`` and ``classify`` use when no model is named."""
     registry = Registry.at(models_dir if models_dir is not None else Paths.discover().models)
     return registry.path(registry.current())
+
+
+def _holder(action: str) -> str:
+    """Who holds a lock or builds a version: shown to the one who has to wait."""
+    return json.dumps(
+        {
+            "action": action,
+            "pid": os.getpid(),
+            "who": _user(),
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+
+
+def _parse_holder(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    """An exclusive, non-blocking lock on the open file (POSIX flock, Windows locking)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _user() -> str:

@@ -6,8 +6,10 @@ control:
 
 1. ``restricted_load`` unpickles with an allow-list: only the classes a sw-nlp pipeline is
    made of (scikit-learn estimators, NumPy arrays and scalars, SciPy sparse matrices, our
-   preprocessing steps). Module names are checked *before* anything is imported, so a
-   payload naming ``os.system`` or ``builtins.exec`` is refused without running anything.
+   preprocessing steps). Nothing is ever imported by a name taken from the file: a class is
+   looked up only in modules sw-nlp has already imported (``sys.modules``), so a payload
+   naming ``os.system``, ``builtins.exec`` or a module that runs code when imported
+   (``numpy.f2py.__main__``) is refused without running anything.
 2. A trust store, a JSON file in the user's config folder (not in the bundle): a bundle
    loads only if its model's sha256 was recorded there, by ``sw-nlp train`` on this machine
    or by the user with ``sw-nlp models trust PATH``. The shipped default model is trusted by
@@ -18,10 +20,14 @@ from __future__ import annotations
 
 import getpass
 import gzip
-import importlib
+import io
 import json
 import os
 import pickle
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +49,7 @@ _BUILTINS = {
     ("builtins", "complex"),
 }
 _CLASS_MODULE_PREFIXES = ("sklearn.", "numpy", "scipy.sparse")
+MAX_TRUST_FILE_BYTES = 16 << 20  # read from a regular file only, never a device or pipe
 
 
 class RefusedGlobal(pickle.UnpicklingError):
@@ -53,9 +60,13 @@ class RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         key = (module, name)
         if key in _NUMPY_FUNCTIONS or key in _OURS or key in _BUILTINS:
+            # A fixed list of names, checked before this import.
             return super().find_class(module, name)
         if module.startswith(_CLASS_MODULE_PREFIXES) and "." not in name:
-            obj = getattr(importlib.import_module(module), name, None)
+            # Already imported modules only, and their own attributes only: importing, or a
+            # module's __getattr__ (NumPy's imports submodules lazily), could run code.
+            loaded = sys.modules.get(module)
+            obj = vars(loaded).get(name) if loaded is not None else None
             if isinstance(obj, type) and _allowed_class(obj):
                 return obj
         raise RefusedGlobal(f"{module}.{name}")
@@ -77,7 +88,16 @@ def _allowed_class(cls: type) -> bool:
 
 def restricted_load(path: Path) -> Any:
     """Unpickle a gzip'd model file, refusing every global outside the allow-list."""
-    with gzip.open(path, "rb") as handle:
+    return restricted_loads(Path(path).read_bytes())
+
+
+def restricted_loads(data: bytes) -> Any:
+    """Unpickle gzip'd model bytes, refusing every global outside the allow-list.
+
+    Takes the bytes, not a path, so that a caller can check their hash and parse the very
+    same bytes: reading the file twice lets a file swapped in between be loaded unchecked.
+    """
+    with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as handle:
         return RestrictedUnpickler(handle).load()
 
 
@@ -98,12 +118,15 @@ def trust_file() -> Path:
 
 
 def trusted() -> dict[str, Any]:
+    from sw_nlp.errors import InputError
+    from sw_nlp.files import read_regular_file
+
     path = trust_file()
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = json.loads(read_regular_file(path, MAX_TRUST_FILE_BYTES, "trust store"))
     except FileNotFoundError:
         return {}
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError):
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError, InputError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -113,20 +136,41 @@ def is_trusted(sha256: str) -> bool:
 
 
 def trust(sha256: str, bundle: Path, reason: str) -> Path:
-    """Record a model hash as trusted; returns the trust file written."""
-    records = trusted()
-    records[sha256] = {
-        "bundle": str(Path(bundle).resolve()),
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "who": _user(),
-        "reason": reason,
-    }
+    """Record a model hash as trusted; returns the trust file written.
+
+    Read, change and write happen under a lock on the store, through a temporary file of
+    this process's own: two ``train`` runs finishing at once must not drop each other's
+    record (a dropped one makes a model just trained here refuse to load).
+    """
     path = trust_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    tmp.replace(path)
+    with _locked(path.with_name(path.name + ".lock")):
+        records = trusted()
+        records[sha256] = {
+            "bundle": str(Path(bundle).resolve()),
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "who": _user(),
+            "reason": reason,
+        }
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
     return path
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (waiting for it: the store is written in
+    milliseconds). Without POSIX locks (Windows) the write is still atomic, not serialised."""
+    with open(lock_path, "a", encoding="utf-8") as handle:
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
 
 
 def _user() -> str:

@@ -430,50 +430,94 @@ def run_training(
 def retrain(add: Path, data: Path, models_dir: Path, cfg: Config | None = None) -> dict[str, Any]:
     """Add labelled cases, train a challenger, compare it with the current model, register it.
 
-    The corpus file is rewritten with the new rows (atomically); the frozen test split is left
-    as it was. The challenger is registered, not promoted: ``sw-nlp models promote`` decides.
+    All under the registry's lock, so two retrains never interleave (the second stops with a
+    message). The merged corpus is written to a staging copy and trained on there; the corpus
+    file is replaced by it only once the challenger is registered, so a retrain stopped at any
+    point leaves the corpus as it was (all or nothing), and no labelled row is lost: the
+    staged copy is checked to hold every old and every added row. The frozen test split is
+    left as it was. The challenger is registered, not promoted: ``sw-nlp models promote``
+    decides.
     """
+    from sw_nlp.registry import Registry
+
+    registry = Registry.at(models_dir)
+    with registry.lock("retrain"):
+        return _retrain(Path(add), Path(data), registry, cfg)
+
+
+def _retrain(add: Path, data: Path, registry: Any, cfg: Config | None) -> dict[str, Any]:
     import csv
+    import shutil
     import tempfile
 
     from sw_nlp.bundle import load_model
-    from sw_nlp.corpus import load_corpus, merge_cases, read_corpus_frame, read_new_cases
-    from sw_nlp.registry import Registry
+    from sw_nlp.corpus import (
+        file_sha256,
+        load_corpus,
+        merge_cases,
+        read_corpus_frame,
+        read_new_cases,
+    )
+    from sw_nlp.errors import SwNlpError
     from sw_nlp.report import build_report, write_report
 
+    for stale in data.parent.glob(".retrain-*"):  # staging left by a retrain that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     new, notes = read_new_cases(add)
+    before = file_sha256(data)
     existing = read_corpus_frame(data)
     merged, counts = merge_cases(existing, new)
-    if counts["added"]:
-        fd, tmp = tempfile.mkstemp(prefix=".cases.", suffix=".part", dir=Path(data).parent)
-        with open(fd, "w", encoding="utf-8", newline="") as handle:
-            merged.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-        Path(tmp).replace(data)
-    registry = Registry.at(models_dir)
-    champion_name = registry.current()
-    champion = load_model(registry.path(champion_name))
-    out = registry.new_version_dir()
-    manifest = run_training(data, out, cfg, with_report=False)
-    challenger = load_model(out)
-    corpus = load_corpus(data)
-    report = build_report(
-        challenger,
-        corpus,
-        cfg=Config.from_dict(manifest["config"]),
-        cv=manifest["metrics"]["cv"],
-        other=champion,
-        other_name=f"current ({champion_name})",
-    )
-    write_report(report, out / "report", title=f"sw-nlp challenger {out.name} vs {champion_name}")
-    comparison = report["comparison"]["difference_macro_f1"]
-    registry.record(
-        "register",
-        out.name,
-        champion=champion_name,
-        added=counts,
-        test_macro_f1=manifest["metrics"]["test"]["macro_f1"],
-        difference_vs_champion=comparison,
-    )
+    staging = Path(tempfile.mkdtemp(prefix=".retrain-", dir=data.parent))
+    try:
+        train_on = data
+        if counts["added"]:
+            train_on = staging / data.name  # same name: the manifest records the corpus file
+            with open(train_on, "w", encoding="utf-8", newline="") as handle:
+                merged.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+            written = len(read_corpus_frame(train_on))
+            if written != len(existing) + counts["added"]:
+                raise SwNlpError(
+                    f"{data}: the merged corpus has {written} rows, expected "
+                    f"{len(existing)} + {counts['added']}; the corpus was not changed"
+                )
+        champion_name = registry.current()
+        champion = load_model(registry.path(champion_name))
+        out = registry.new_version_dir()
+        manifest = run_training(train_on, out, cfg, with_report=False)
+        challenger = load_model(out)
+        corpus = load_corpus(train_on)
+        report = build_report(
+            challenger,
+            corpus,
+            cfg=Config.from_dict(manifest["config"]),
+            cv=manifest["metrics"]["cv"],
+            other=champion,
+            other_name=f"current ({champion_name})",
+        )
+        write_report(
+            report, out / "report", title=f"sw-nlp challenger {out.name} vs {champion_name}"
+        )
+        comparison = report["comparison"]["difference_macro_f1"]
+        if file_sha256(data) != before:
+            raise SwNlpError(
+                f"{data}: the corpus was changed by something else during the retrain; "
+                f"nothing was registered or written (the challenger is in {out}, unregistered)"
+            )
+        registry.record(
+            "register",
+            out.name,
+            champion=champion_name,
+            added=counts,
+            test_macro_f1=manifest["metrics"]["test"]["macro_f1"],
+            difference_vs_champion=comparison,
+        )
+        if train_on != data:
+            train_on.replace(data)  # same folder: an atomic rename
+    except BaseException:
+        registry.quarantine_half_made()  # the challenger, if its build had started
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     log.info("registered challenger %s (%d new cases)", out.name, counts["added"])
     return {
         "version": out.name,
