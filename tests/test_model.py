@@ -65,3 +65,8 @@ def test_explain_unknown_label(tiny_model):
 def test_vocabulary_share(tiny_model):
     shares = tiny_model.vocabulary_share(["anak desa", "qwxz plorf", ""])
     assert shares[0] == 1.0 and shares[1] == 0.0 and shares[2] == 0.0
+
+
+def test_explain_with_no_terms_asked_is_empty(tiny_model):
+    # found by the hostile command-line test: `predict --explain 0` crashed
+    assert tiny_model.explain("Seorang lansia tinggal sendiri.", 0) == []
