@@ -50,6 +50,6 @@ def shipped():
 def test_shipped_model_reads_the_target_more_than_the_actor(shipped):
     inv, dirn = invariance(shipped), directional(shipped)
     assert len(ACTORS) >= 8
-    assert inv.failure_rate <= 0.30, inv.examples
-    assert inv.expected_right >= 0.80
-    assert dirn.failure_rate <= 0.10, dirn.examples
+    assert inv.failure_rate <= 0.20, inv.examples
+    assert inv.expected_right >= 0.90
+    assert dirn.failure_rate <= 0.05, dirn.examples
