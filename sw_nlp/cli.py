@@ -439,6 +439,22 @@ def classify_cmd(
         str | None, typer.Option(help="Column to pass through as the case id.")
     ] = None,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Read the input as csv, tsv, xlsx, jsonl, parquet, txt, docx or pdf, whatever "
+            "its name (default: by its suffix).",
+        ),
+    ] = None,
+    header_row: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Row holding the column names, counted as the output's row column counts "
+            "(default: the first row, or the first of the top 30 naming a text column).",
+        ),
+    ] = None,
     review_threshold: Annotated[
         float | None,
         typer.Option(min=0.0, max=1.0, help="Confidence below which a case needs review."),
@@ -487,6 +503,8 @@ def classify_cmd(
         fast=not exact_path,
         progress=terminal_progress if show_progress else None,
         escape_formulas=escape_formulas,
+        format=format,
+        header_row=header_row,
     )
     if show_progress:
         sys.stderr.write("\n")
