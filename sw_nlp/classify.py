@@ -171,7 +171,21 @@ def _done(frame: pd.DataFrame, as_csv: bool, escape_formulas: bool = True) -> _D
 
 
 def _result_frame(chunk: Chunk, result: pd.DataFrame) -> pd.DataFrame:
-    front = pd.DataFrame({"row": chunk.rows, **{k: _text_column(v) for k, v in chunk.ids.items()}})
+    """The row number, the input's own columns as they were read, then the results.
+
+    An input column named like a result column (an earlier run's ``level``) is kept as
+    ``input_<name>``: both stay readable, and the result columns keep their names.
+    """
+    taken = {"row", *result.columns}
+    front = pd.DataFrame(
+        {
+            "row": chunk.rows,
+            **{
+                (f"input_{k}" if k in taken else k): _text_column(v)
+                for k, v in chunk.ids.items()
+            },
+        }
+    )
     return pd.concat([front, result.reset_index(drop=True)], axis=1)
 
 
@@ -263,6 +277,7 @@ def classify_file(
     escape_formulas: bool = True,
     format: str | None = None,
     header_row: int | None = None,
+    columns: str | list[str] = "all",
 ) -> ClassifySummary:
     """Classify every case in a file or folder; write one output row per input row.
 
@@ -281,7 +296,9 @@ def classify_file(
     machine consumers of the file. JSON Lines and Parquet are never changed.
 
     ``format`` reads the input as that format whatever its name; ``header_row`` names the
-    header row of a table with titles above it (see ``files.open_cases``).
+    header row of a table with titles above it (see ``files.open_cases``). ``columns``
+    chooses the input columns written before the results: "all" (default: a case worker
+    reads the text, date and officer beside the level), "id", or a list of names.
     """
     if engine not in ("local", "dask"):
         raise InputError(f"unknown engine {engine!r}: use local or dask")
@@ -316,6 +333,7 @@ def classify_file(
         sheet=sheet,
         format=format,
         header_row=header_row,
+        columns=columns,
     )
     summary = ClassifySummary(notes=[*notes, *source.notes])
     for note in source.notes:

@@ -268,7 +268,9 @@ def audit_cmd(
 
     paths = Paths.discover()
     found = audit(load_corpus(data or paths.corpus), _config(config))
-    out = out or paths.reports / "audit.csv"
+    if out is None:  # our own default folder is made; a folder the user names must exist
+        paths.reports.mkdir(parents=True, exist_ok=True)
+        out = paths.reports / "audit.csv"
     with ResultWriter(out, escape_formulas=escape_formulas) as writer:
         writer.write(found)
     typer.echo(f"{len(found)} case(s) to review, most suspicious first: {out}")
@@ -306,7 +308,9 @@ def suggest_cmd(
     )
     picked = suggest(load_model(model), frame, n)
     picked["method"] = ""
-    out = out or paths.reports / "to_label.csv"
+    if out is None:
+        paths.reports.mkdir(parents=True, exist_ok=True)
+        out = paths.reports / "to_label.csv"
     with ResultWriter(out, escape_formulas=escape_formulas) as writer:
         writer.write(picked)
     typer.echo(
@@ -455,6 +459,13 @@ def classify_cmd(
             "(default: the first row, or the first of the top 30 naming a text column).",
         ),
     ] = None,
+    columns: Annotated[
+        str,
+        typer.Option(
+            help="Input columns written before the results: all, id, or names separated by "
+            "commas (e.g. 'No,Tanggal,Deskripsi Kasus').",
+        ),
+    ] = "all",
     review_threshold: Annotated[
         float | None,
         typer.Option(min=0.0, max=1.0, help="Confidence below which a case needs review."),
@@ -505,6 +516,7 @@ def classify_cmd(
         escape_formulas=escape_formulas,
         format=format,
         header_row=header_row,
+        columns=_columns_choice(columns),
     )
     if show_progress:
         sys.stderr.write("\n")
@@ -513,6 +525,16 @@ def classify_cmd(
         typer.echo(f"classified {input} -> {where}", err=True)
         for line in summary.lines():
             typer.echo(f"  {line}", err=True)
+
+
+def _columns_choice(value: str) -> str | list[str]:
+    """``--columns``: the words all or id, else a comma-separated list of column names."""
+    if value.strip().lower() in ("all", "id"):
+        return value.strip().lower()
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise typer.BadParameter("give all, id, or column names separated by commas")
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:

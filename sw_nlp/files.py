@@ -20,7 +20,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
@@ -276,14 +276,29 @@ def open_cases(
     if fmt in ("txt", "docx", "pdf"):
         return _open_notes(path, [path], chunk_size, fmt=fmt)
     if fmt in ("csv", "tsv"):
-        return _open_delimited(
+        source = _open_delimited(
             path, text_column, id_column, chunk_size, fmt == "tsv", header_row, columns
         )
-    if fmt == "xlsx":
-        return _open_xlsx(path, text_column, id_column, chunk_size, sheet, header_row, columns)
-    if fmt == "jsonl":
-        return _open_jsonl(path, text_column, id_column, chunk_size, columns)
-    return _open_parquet(path, text_column, id_column, chunk_size, columns)
+    elif fmt == "xlsx":
+        source = _open_xlsx(path, text_column, id_column, chunk_size, sheet, header_row, columns)
+    elif fmt == "jsonl":
+        source = _open_jsonl(path, text_column, id_column, chunk_size, columns)
+    else:
+        source = _open_parquet(path, text_column, id_column, chunk_size, columns)
+    if source.text_column in source.id_columns:
+        return replace(source, chunks=_text_masked(source.chunks, source.text_column))
+    return source
+
+
+def _text_masked(chunks: Iterator[Chunk], column: str) -> Iterator[Chunk]:
+    """Chunks whose passed-through copy of the text column has identifiers masked (NIK,
+    phone, e-mail, …): results are shared, and no identifier is shown in anything sw-nlp
+    writes (docs/reliability.md, promise 3). The text classified is not changed here."""
+    from sw_nlp.pii import mask_pii
+
+    for chunk in chunks:
+        chunk.ids[column] = [mask_pii(v) if isinstance(v, str) else v for v in chunk.ids[column]]
+        yield chunk
 
 
 def header_key(name: object) -> str:
@@ -708,7 +723,7 @@ def _open_jsonl(
                     error, value = f"column {text!r}: {_json_kind(value)}, not text", None
                 chunk.rows.append(line_no)
                 for c in ids:
-                    chunk.ids[c].append(record.get(c))
+                    chunk.ids[c].append(_encodable(record.get(c)))
                 chunk.texts.append(_as_text(value))
                 chunk.errors.append(error)
                 if len(chunk.rows) == chunk_size:
@@ -718,6 +733,17 @@ def _open_jsonl(
             yield chunk
 
     return Source(path, "jsonl", text, ids, None, chunks())
+
+
+def _encodable(value: Any) -> Any:
+    """A JSON string with a lone surrogate (``"\\ud800"``, valid JSON, no valid text) with
+    it replaced, so that it can be written out; any other value as it is."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def _json_kind(value: Any) -> str:
@@ -979,7 +1005,11 @@ class ResultWriter:
 
     def __enter__(self) -> ResultWriter:
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # A mistyped folder is not created: the result would land somewhere unexpected.
+            folder = self.path.parent
+            if not folder.is_dir():
+                what = "is not a folder" if folder.exists() else "does not exist"
+                raise InputError(f"output folder {folder} {what}; create it first", self.path)
             remove_stale_parts(self.path)
             # The process id in the name tells a later run whether the writer is still alive.
             fd, name = tempfile.mkstemp(
@@ -1048,6 +1078,12 @@ class ResultWriter:
         """A value for the sheet; text that openpyxl would store as a formula is stored as
         text (openpyxl turns every string starting with "=" into a formula)."""
         value = _cell(value)
+        if isinstance(value, str):
+            from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+            # Control characters (a pasted text's BEL or ESC) cannot be stored in a sheet:
+            # shown as U+FFFD rather than failing the whole file.
+            value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
         if isinstance(value, str) and value.startswith("="):
             from openpyxl.cell import WriteOnlyCell
 

@@ -158,3 +158,79 @@ def test_header_only_csv_is_one_line_and_prints_no_header(
     code, out, err = run(["classify", str(path), "--model", str(trained_bundle)], capsys)
     assert code == 3 and out == ""
     assert err.strip().splitlines() == [f"error: {path}: no cases in the input: it has a header but no rows"]
+
+
+def messy_spreadsheet(path: Path) -> Path:
+    """A new user's office spreadsheet: a title row, a blank row, spaces and capitals in the
+    headers, ids that mix numbers and text."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["REKAP KASUS KECAMATAN 2024"])
+    sheet.append([])
+    sheet.append(["No Kasus", "Tanggal", "Deskripsi Kasus", "Petugas", "level"])
+    sheet.append([1, "2024-01-02", TEXT, "Bu A", "lama"])
+    sheet.append(["2a", "2024-01-03", "Warga desa membentuk kelompok usaha bersama", "Pak B", ""])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx", ".jsonl"])
+def test_every_input_column_is_kept_before_the_results(
+    tmp_path: Path, trained_bundle: Path, capsys, suffix: str
+):
+    path = messy_spreadsheet(tmp_path / "rekap.xlsx")
+    out = tmp_path / f"hasil{suffix}"
+    code, _, err = run(
+        ["classify", str(path), "-o", str(out), "--model", str(trained_bundle)], capsys
+    )
+    assert code == 0, err
+    back = {
+        ".csv": lambda p: pd.read_csv(p, dtype=str, keep_default_na=False),
+        ".parquet": pd.read_parquet,
+        ".xlsx": lambda p: pd.read_excel(p, dtype=str),
+        ".jsonl": lambda p: pd.read_json(p, lines=True, dtype=False),
+    }[suffix](out)
+    assert list(back.columns[:6]) == [
+        "row", "No Kasus", "Tanggal", "Deskripsi Kasus", "Petugas", "input_level",
+    ]  # fmt: skip
+    assert list(back.columns[6:8]) == ["level", "confidence"]
+    assert back["row"].astype(int).tolist() == [4, 5]
+    assert back["Deskripsi Kasus"].tolist()[0] == TEXT
+    assert [str(v) for v in back["No Kasus"]] == ["1", "2a"]
+
+
+def test_columns_option_chooses_what_is_passed_through(
+    tmp_path: Path, trained_bundle: Path, capsys
+):
+    path = messy_spreadsheet(tmp_path / "rekap.xlsx")
+    for choice, expected in [
+        ("id", ["row", "No Kasus", "level"]),
+        ("petugas, tanggal", ["row", "Petugas", "Tanggal", "level"]),
+    ]:
+        out = tmp_path / "o.csv"
+        code, _, err = run(
+            ["classify", str(path), "-o", str(out), "--model", str(trained_bundle),
+             "--columns", choice],
+            capsys,
+        )  # fmt: skip
+        assert code == 0, err
+        assert list(pd.read_csv(out).columns[: len(expected)]) == expected
+    code, _, err = run(
+        ["classify", str(path), "--model", str(trained_bundle), "--columns", "nope"], capsys
+    )
+    assert code == 3 and "--columns names no column 'nope'" in err
+
+
+def test_missing_output_folder_is_not_created(tmp_path: Path, trained_bundle: Path, capsys):
+    path = tmp_path / "a.csv"
+    path.write_text(f"teks\n{TEXT}\n")
+    out = tmp_path / "nodir" / "out.csv"
+    code, stdout, err = run(
+        ["classify", str(path), "-o", str(out), "--model", str(trained_bundle)], capsys
+    )
+    assert code == 3 and not out.parent.exists() and stdout == ""
+    assert err.strip().splitlines() == [
+        f"error: {out}: output folder {out.parent} does not exist; create it first"
+    ]
