@@ -405,18 +405,23 @@ def predict_cmd(
     ] = None,
     explain: Annotated[int, typer.Option(help="How many driving terms to show (0 or more).")] = 5,
 ) -> None:
-    """Classify case descriptions given on the command line."""
+    """Classify case descriptions given on the command line: a header line, then one
+    tab-separated line per text with the same columns as classify (review flag included)."""
     from sw_nlp.bundle import load_model
+    from sw_nlp.classify import classify_texts
     from sw_nlp.config import check_count
 
     check_count("--explain", explain, low=0, high=1000)
     clf = load_model(model)
-    proba = clf.predict_proba(texts)
-    for text, row in zip(texts, proba, strict=True):
-        best = int(row.argmax())
-        terms = ", ".join(f"{t} {w:+.2f}" for t, w in clf.explain(text, explain))
-        probs = " ".join(f"{lv}={p:.2f}" for lv, p in zip(clf.classes_, row, strict=True))
-        typer.echo(f"{clf.classes_[best]}\t{row[best]:.2f}\t{probs}\t{terms}")
+    # The same step as classify, so that an empty, too short or foreign text is flagged here
+    # as it would be in a file, instead of printing a bare level as if it were sure.
+    result = classify_texts(clf, texts, explain=explain)
+    result["needs_review"] = result["needs_review"].map({True: "yes", False: "no"})
+    shown = ["level", "confidence", "needs_review", "review_reason"]
+    shown += [c for c in result.columns if c.startswith("proba_")] + ["top_terms", "error"]
+    typer.echo("\t".join(shown))
+    for _, row in result[shown].iterrows():
+        typer.echo("\t".join("" if v != v else str(v) for v in row.tolist()))
 
 
 @app.command("classify")

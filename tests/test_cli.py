@@ -61,7 +61,23 @@ def test_train_then_classify(tmp_path: Path, tiny_corpus_path: Path, capsys):
     code, out, _ = run(
         ["predict", "--model", str(bundle), "Negara ASEAN sepakati konvensi"], capsys
     )
-    assert code == 0 and out.split("\t")[0] in {"mikro", "mezzo", "makro", "global"}
+    header, line = out.splitlines()
+    assert code == 0 and line.split("\t")[0] in {"mikro", "mezzo", "makro", "global"}
+    assert header.split("\t")[:4] == ["level", "confidence", "needs_review", "review_reason"]
+
+
+def test_predict_shows_the_review_flag_and_why(trained_bundle: Path, capsys):
+    code, out, _ = run(
+        ["predict", "--model", str(trained_bundle), "", "tolong", "The committee met today"],
+        capsys,
+    )
+    lines = [dict(zip(out.splitlines()[0].split("\t"), ln.split("\t"), strict=True))
+             for ln in out.splitlines()[1:]]  # fmt: skip
+    assert code == 0 and len(lines) == 3
+    assert lines[0]["level"] == "" and lines[0]["needs_review"] == "yes"
+    assert lines[0]["review_reason"] == "error" and lines[0]["error"] == "empty text"
+    assert lines[1]["needs_review"] == "yes" and "too short" in lines[1]["review_reason"]
+    assert lines[2]["needs_review"] == "yes" and lines[2]["review_reason"]
 
 
 def test_user_errors_are_one_line(tmp_path: Path, capsys):
