@@ -364,19 +364,33 @@ def models_promote_cmd(
     entry = Registry.at(paths.models).promote(
         version, load_corpus(data or paths.corpus), force=force, reason=reason
     )
-    g = entry["gate"]
+    g, effect = entry["gate"], entry["effect"]
     typer.echo(
         f"{entry['action']}: {version} is current (was {entry['previous']}); macro-F1 "
         f"{g['challenger_macro_f1']:.4f} vs {g['champion_macro_f1']:.4f}, difference {g['difference']:+.4f} "
-        f"[{g['low']:+.4f}, {g['high']:+.4f}]"
+        f"[{g['low']:+.4f}, {g['high']:+.4f}], better in {g['share_b_better']:.1%} of resamples"
     )
+    # What users will notice: how many of their cases now go to a person for review.
+    typer.echo(
+        f"  needs review on the test split ({effect['n']} cases): "
+        f"{_pct(effect['review_share_before'])} with {entry['previous']}, "
+        f"{_pct(effect['review_share_after'])} with {version}"
+    )
+    changed = effect["settings_changed"]
+    if changed:
+        typer.echo("  settings changed:")
+        for key, (before, after) in changed.items():
+            typer.echo(f"    {key}: {before} -> {after}")
+    else:
+        typer.echo("  settings changed: none")
 
 
 @models_app.command("rollback")
 def models_rollback_cmd(
-    reason: Annotated[str | None, typer.Option(help="Why (recorded in the history).")] = None,
+    reason: Annotated[str, typer.Option(help="Why (required; recorded in the history).")],
 ) -> None:
-    """Make the model that was current before the last change current again."""
+    """Undo the last promotion still in force: each rollback goes one step further back along
+    the history (never back and forth)."""
     from sw_nlp.registry import Registry
 
     entry = Registry.at(Paths.discover().models).rollback(reason)
@@ -557,6 +571,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     except SwNlpError as exc:
         typer.echo(f"error: {exc}", err=True)
+        for line in exc.details:
+            typer.echo(f"  {line}", err=True)
         return exc.exit_code
     except _CLICK_ERROR as exc:  # a usage error: one line, as for every other error
         if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None):
