@@ -40,6 +40,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")
     ] = 0,
@@ -57,6 +58,13 @@ def _main(
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    ctx.obj = {"quiet": quiet}  # commands read it: -q before the command silences summaries
+
+
+def _globally_quiet(ctx: typer.Context) -> bool:
+    """Whether ``sw-nlp -q`` was given before the command (it applies to every command)."""
+    obj = ctx.find_root().obj
+    return bool(isinstance(obj, dict) and obj.get("quiet"))
 
 
 def _pct(value: float | None) -> str:
@@ -82,11 +90,17 @@ def validate_cmd(
     path: Annotated[
         Path | None, typer.Argument(help="Corpus CSV (default: data/corpus/cases.csv).")
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Corpus CSV, as the other commands take it (same as the argument)."),
+    ] = None,
 ) -> None:
     """Check a labelled corpus against the label contract; exit 1 on any problem."""
     from sw_nlp.validate import validate_corpus
 
-    path = path or Paths.discover().corpus
+    if path is not None and data is not None and path != data:
+        raise typer.BadParameter(f"two corpora given ({path} and --data {data}): give one")
+    path = path or data or Paths.discover().corpus
     problems, summary = validate_corpus(path)
     if summary:
         typer.echo(f"{path}")
@@ -440,6 +454,7 @@ def predict_cmd(
 
 @app.command("classify")
 def classify_cmd(
+    ctx: typer.Context,
     input: Annotated[
         Path,
         typer.Argument(help="CSV/TSV, XLSX, JSONL, Parquet, a note file, or a folder of notes."),
@@ -509,13 +524,14 @@ def classify_cmd(
         ),
     ] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", help="No progress bar and no summary.")
+        bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")
     ] = False,
     escape_formulas: EscapeFormulas = True,
 ) -> None:
     """Classify every case in a file or folder: one output row per input row, in order."""
     from sw_nlp.classify import classify_file, terminal_progress
 
+    quiet = quiet or _globally_quiet(ctx)
     show_progress = not quiet and sys.stderr.isatty()
     summary = classify_file(
         input,

@@ -189,3 +189,32 @@ def test_evaluate_names_the_row_of_a_bad_label(trained_bundle, tmp_path, capsys)
     err = capsys.readouterr().err
     assert code == 3
     assert "bad.csv:3" in err and "regional" in err and "Traceback" not in err
+
+
+def test_quiet_before_or_after_the_command_silences_the_summary(
+    tmp_path: Path, trained_bundle: Path, capsys
+):
+    cases = tmp_path / "c.csv"
+    cases.write_text("teks\nSeorang ibu butuh bantuan sembako untuk anaknya\n")
+    for argv in (
+        ["-q", "classify", str(cases), "--model", str(trained_bundle), "-o", str(tmp_path / "o.csv")],
+        ["classify", "-q", str(cases), "--model", str(trained_bundle), "-o", str(tmp_path / "o.csv")],
+    ):
+        code, out, err = run(argv, capsys)
+        assert code == 0 and out == "" and err == "", argv
+    code, _, err = run(
+        ["classify", str(cases), "--model", str(trained_bundle), "-o", str(tmp_path / "o.csv")],
+        capsys,
+    )
+    assert code == 0 and "rows in: 1, rows out: 1" in err
+
+
+def test_validate_takes_data_like_the_other_commands(tiny_corpus_path: Path, capsys):
+    for argv in (["data", "validate", "--data", str(tiny_corpus_path)],
+                 ["data", "validate", str(tiny_corpus_path)]):  # fmt: skip
+        code, out, _ = run(argv, capsys)
+        assert code == 0 and "ok: no problems" in out and str(tiny_corpus_path) in out
+    code, _, err = run(
+        ["data", "validate", str(tiny_corpus_path), "--data", "other.csv"], capsys
+    )
+    assert code == 2 and err.count("\n") == 1
