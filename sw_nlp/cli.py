@@ -562,6 +562,22 @@ def classify_cmd(
             typer.echo(f"  {line}", err=True)
 
 
+@app.command("doctor")
+def doctor_cmd() -> None:
+    """Check the install (versions), the current model (format, sha256, loads), the registry
+    and the folders sw-nlp writes to; exit 1 when something needs fixing."""
+    from sw_nlp.doctor import PROBLEM, run_checks
+
+    findings = run_checks()
+    for finding in findings:
+        typer.echo(finding.line())
+    problems = [f for f in findings if f.status == PROBLEM]
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) found", err=True)
+        raise typer.Exit(1)
+    typer.echo("no problems found")
+
+
 def _columns_choice(value: str) -> str | list[str]:
     """``--columns``: the words all or id, else a comma-separated list of column names."""
     if value.strip().lower() in ("all", "id"):
