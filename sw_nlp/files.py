@@ -168,6 +168,16 @@ _CONTENT_NAMES = {
     "parquet": ("a Parquet", "parquet"),
     "text": ("a text (CSV or JSON Lines?)", "csv"),
 }
+_ARTICLED = {
+    "xlsx": "an XLSX",
+    "docx": "a DOCX",
+    "pdf": "a PDF",
+    "parquet": "a Parquet",
+    "zip": "a ZIP",
+    "xls": "an old Excel .xls",
+    "image": "an image",
+    "binary": "a binary",
+}
 # Rows searched for the header when the first row is not it (titles above a table).
 HEADER_SEARCH_ROWS = 30
 
@@ -180,8 +190,11 @@ def sniff_format(path: Path) -> str:
     traceback from the CSV parser or "Columns are: ‰PNG". The bytes decide what the file is,
     and the name only what the user meant, so a mismatch can be named in the error.
     """
-    with open(path, "rb") as handle:
-        head = handle.read(8192)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8192)
+    except OSError as exc:  # permission denied, a folder, gone since listed
+        raise InputError(f"cannot read ({exc.strerror or type(exc).__name__})", path) from None
     if head.startswith(b"PK\x03\x04"):
         import zipfile
 
@@ -857,6 +870,9 @@ def read_note(path: Path, fmt: str | None = None) -> tuple[str, str]:
         if path.stat().st_size == 0:
             return "", "empty file"
         if suffix in (".txt", ".md"):
+            if (content := sniff_format(path)) != "text":
+                # A PDF or image named .txt would come out as a row of mojibake, classified.
+                return "", f"this looks like {_ARTICLED.get(content, 'a binary')} file, not text"
             encoding = detect_encoding(path)
             return path.read_text(encoding=encoding, errors="replace"), ""
         if suffix == ".docx":

@@ -234,3 +234,15 @@ def test_missing_output_folder_is_not_created(tmp_path: Path, trained_bundle: Pa
     assert err.strip().splitlines() == [
         f"error: {out}: output folder {out.parent} does not exist; create it first"
     ]
+
+
+def test_a_note_that_is_not_text_is_a_row_error(tmp_path: Path):
+    (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "scan.txt").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (tmp_path / "photo.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    got = {c.ids["file"][i]: c.errors[i] for c in open_cases(tmp_path).chunks for i in range(len(c.rows))}
+    assert got == {
+        "a.txt": "",
+        "photo.md": "this looks like an image file, not text",
+        "scan.txt": "this looks like a PDF file, not text",
+    }
