@@ -13,7 +13,7 @@ class SwNlpError(Exception):
     """
 
     exit_code = 1
-    details: list[str] = []  # noqa: RUF012 - replaced per instance, never mutated
+    details: list[str] = []  # replaced per instance, never mutated
 
 
 def listed(lines: list[str], limit: int = 20) -> list[str]:

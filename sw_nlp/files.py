@@ -627,7 +627,7 @@ def _open_xlsx(
     try:
         # Opened as a stream: openpyxl refuses a file by its name when that does not end in
         # .xlsx, and an XLSX read with --format xlsx may be called anything.
-        stream = open(path, "rb")  # noqa: SIM115 - closed with the book, after the last chunk
+        stream = open(path, "rb")  # closed with the book, after the last chunk
     except OSError as exc:
         raise InputError(f"cannot open ({exc.strerror})", path) from None
     try:
@@ -802,7 +802,7 @@ def _open_parquet(
 
 
 def _open_folder(path: Path, chunk_size: int) -> Source:
-    """One case per note file in the folder (not its subfolders).
+    """One case per note file in the folder (not its subfolders, which are named in a note).
 
     Broken links and unreadable entries are kept: they come out as rows with an error. Links
     that lead outside the folder are skipped, and named in the summary: classifying a folder
@@ -819,6 +819,11 @@ def _open_folder(path: Path, chunk_size: int) -> Source:
     files = [p for p in files if p.name not in outside]
     skipped = [p.name for p in files if p.suffix.lower() not in NOTE_SUFFIXES]
     notes = [f"skipped {len(skipped)} file(s) that are not .txt/.md/.docx/.pdf"] if skipped else []
+    subfolders = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if subfolders:  # not read: say so, rather than leave the user to count rows
+        shown = ", ".join(" ".join(mask_pii(name).split()) for name in subfolders[:20])
+        more = f" and {len(subfolders) - 20} more" if len(subfolders) > 20 else ""
+        notes.append(f"skipped {len(subfolders)} subfolder(s), not read: {shown}{more}")
     if outside:
         shown = ", ".join(" ".join(mask_pii(name).split()) for name in outside)
         notes.append(f"skipped {len(outside)} link(s) to files outside the folder: {shown}")

@@ -246,3 +246,11 @@ def test_a_note_that_is_not_text_is_a_row_error(tmp_path: Path):
         "photo.md": "this looks like an image file, not text",
         "scan.txt": "this looks like a PDF file, not text",
     }
+
+
+def test_subfolders_of_a_notes_folder_are_named_in_the_summary(tmp_path: Path):
+    (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "2024").mkdir()
+    (tmp_path / "2024" / "b.txt").write_text(TEXT, encoding="utf-8")
+    source = open_cases(tmp_path)
+    assert "skipped 1 subfolder(s), not read: 2024" in source.notes
