@@ -171,7 +171,21 @@ def _done(frame: pd.DataFrame, as_csv: bool, escape_formulas: bool = True) -> _D
 
 
 def _result_frame(chunk: Chunk, result: pd.DataFrame) -> pd.DataFrame:
-    front = pd.DataFrame({"row": chunk.rows, **{k: _text_column(v) for k, v in chunk.ids.items()}})
+    """The row number, the input's own columns as they were read, then the results.
+
+    An input column named like a result column (an earlier run's ``level``) is kept as
+    ``input_<name>``: both stay readable, and the result columns keep their names.
+    """
+    taken = {"row", *result.columns}
+    front = pd.DataFrame(
+        {
+            "row": chunk.rows,
+            **{
+                (f"input_{k}" if k in taken else k): _text_column(v)
+                for k, v in chunk.ids.items()
+            },
+        }
+    )
     return pd.concat([front, result.reset_index(drop=True)], axis=1)
 
 
@@ -261,6 +275,9 @@ def classify_file(
     fast: bool = True,
     progress: Callable[[int, int | None, float], None] | None = None,
     escape_formulas: bool = True,
+    format: str | None = None,
+    header_row: int | None = None,
+    columns: str | list[str] = "all",
 ) -> ClassifySummary:
     """Classify every case in a file or folder; write one output row per input row.
 
@@ -277,6 +294,11 @@ def classify_file(
     ``escape_formulas`` (on by default) neutralises text cells a spreadsheet would run as a
     formula in CSV and XLSX output (see ``files.neutralise_formulas``); turn it off only for
     machine consumers of the file. JSON Lines and Parquet are never changed.
+
+    ``format`` reads the input as that format whatever its name; ``header_row`` names the
+    header row of a table with titles above it (see ``files.open_cases``). ``columns``
+    chooses the input columns written before the results: "all" (default: a case worker
+    reads the text, date and officer beside the level), "id", or a list of names.
     """
     if engine not in ("local", "dask"):
         raise InputError(f"unknown engine {engine!r}: use local or dask")
@@ -303,7 +325,16 @@ def classify_file(
             min_words=review.min_words,
             max_unknown_share=review.max_unknown_share,
         )
-    source = open_cases(input_path, text_column, id_column, chunk_size=chunk_size, sheet=sheet)
+    source = open_cases(
+        input_path,
+        text_column,
+        id_column,
+        chunk_size=chunk_size,
+        sheet=sheet,
+        format=format,
+        header_row=header_row,
+        columns=columns,
+    )
     summary = ClassifySummary(notes=[*notes, *source.notes])
     for note in source.notes:
         log.info("%s: %s", input_path, note)
@@ -311,12 +342,18 @@ def classify_file(
     writer = ResultWriter(output_path, escape_formulas=escape_formulas)
     as_csv = writer.suffix == ".csv"  # worker processes then also write the chunk's CSV text
 
+    # The first chunk is read before anything is written: a file with a header and no rows
+    # is an error before an output (or a header on stdout) appears.
+    first = next(source.chunks, None)
+    if first is None or not first.rows:
+        raise InputError("no cases in the input: it has a header but no rows", input_path)
+
     def counted(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
         for chunk in chunks:
             summary.rows_in += len(chunk.rows)
             yield chunk
 
-    chunks = counted(source.chunks)
+    chunks = counted(itertools.chain([first], source.chunks))
 
     def results() -> Iterator[_Done]:
         if engine == "dask":

@@ -40,6 +40,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")
     ] = 0,
@@ -57,6 +58,13 @@ def _main(
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    ctx.obj = {"quiet": quiet}  # commands read it: -q before the command silences summaries
+
+
+def _globally_quiet(ctx: typer.Context) -> bool:
+    """Whether ``sw-nlp -q`` was given before the command (it applies to every command)."""
+    obj = ctx.find_root().obj
+    return bool(isinstance(obj, dict) and obj.get("quiet"))
 
 
 def _pct(value: float | None) -> str:
@@ -82,11 +90,17 @@ def validate_cmd(
     path: Annotated[
         Path | None, typer.Argument(help="Corpus CSV (default: data/corpus/cases.csv).")
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Corpus CSV, as the other commands take it (same as the argument)."),
+    ] = None,
 ) -> None:
     """Check a labelled corpus against the label contract; exit 1 on any problem."""
     from sw_nlp.validate import validate_corpus
 
-    path = path or Paths.discover().corpus
+    if path is not None and data is not None and path != data:
+        raise typer.BadParameter(f"two corpora given ({path} and --data {data}): give one")
+    path = path or data or Paths.discover().corpus
     problems, summary = validate_corpus(path)
     if summary:
         typer.echo(f"{path}")
@@ -268,7 +282,9 @@ def audit_cmd(
 
     paths = Paths.discover()
     found = audit(load_corpus(data or paths.corpus), _config(config))
-    out = out or paths.reports / "audit.csv"
+    if out is None:  # our own default folder is made; a folder the user names must exist
+        paths.reports.mkdir(parents=True, exist_ok=True)
+        out = paths.reports / "audit.csv"
     with ResultWriter(out, escape_formulas=escape_formulas) as writer:
         writer.write(found)
     typer.echo(f"{len(found)} case(s) to review, most suspicious first: {out}")
@@ -306,7 +322,9 @@ def suggest_cmd(
     )
     picked = suggest(load_model(model), frame, n)
     picked["method"] = ""
-    out = out or paths.reports / "to_label.csv"
+    if out is None:
+        paths.reports.mkdir(parents=True, exist_ok=True)
+        out = paths.reports / "to_label.csv"
     with ResultWriter(out, escape_formulas=escape_formulas) as writer:
         writer.write(picked)
     typer.echo(
@@ -360,19 +378,33 @@ def models_promote_cmd(
     entry = Registry.at(paths.models).promote(
         version, load_corpus(data or paths.corpus), force=force, reason=reason
     )
-    g = entry["gate"]
+    g, effect = entry["gate"], entry["effect"]
     typer.echo(
         f"{entry['action']}: {version} is current (was {entry['previous']}); macro-F1 "
         f"{g['challenger_macro_f1']:.4f} vs {g['champion_macro_f1']:.4f}, difference {g['difference']:+.4f} "
-        f"[{g['low']:+.4f}, {g['high']:+.4f}]"
+        f"[{g['low']:+.4f}, {g['high']:+.4f}], better in {g['share_b_better']:.1%} of resamples"
     )
+    # What users will notice: how many of their cases now go to a person for review.
+    typer.echo(
+        f"  needs review on the test split ({effect['n']} cases): "
+        f"{_pct(effect['review_share_before'])} with {entry['previous']}, "
+        f"{_pct(effect['review_share_after'])} with {version}"
+    )
+    changed = effect["settings_changed"]
+    if changed:
+        typer.echo("  settings changed:")
+        for key, (before, after) in changed.items():
+            typer.echo(f"    {key}: {before} -> {after}")
+    else:
+        typer.echo("  settings changed: none")
 
 
 @models_app.command("rollback")
 def models_rollback_cmd(
-    reason: Annotated[str | None, typer.Option(help="Why (recorded in the history).")] = None,
+    reason: Annotated[str, typer.Option(help="Why (required; recorded in the history).")],
 ) -> None:
-    """Make the model that was current before the last change current again."""
+    """Undo the last promotion still in force: each rollback goes one step further back along
+    the history (never back and forth)."""
     from sw_nlp.registry import Registry
 
     entry = Registry.at(Paths.discover().models).rollback(reason)
@@ -401,22 +433,28 @@ def predict_cmd(
     ] = None,
     explain: Annotated[int, typer.Option(help="How many driving terms to show (0 or more).")] = 5,
 ) -> None:
-    """Classify case descriptions given on the command line."""
+    """Classify case descriptions given on the command line: a header line, then one
+    tab-separated line per text with the same columns as classify (review flag included)."""
     from sw_nlp.bundle import load_model
+    from sw_nlp.classify import classify_texts
     from sw_nlp.config import check_count
 
     check_count("--explain", explain, low=0, high=1000)
     clf = load_model(model)
-    proba = clf.predict_proba(texts)
-    for text, row in zip(texts, proba, strict=True):
-        best = int(row.argmax())
-        terms = ", ".join(f"{t} {w:+.2f}" for t, w in clf.explain(text, explain))
-        probs = " ".join(f"{lv}={p:.2f}" for lv, p in zip(clf.classes_, row, strict=True))
-        typer.echo(f"{clf.classes_[best]}\t{row[best]:.2f}\t{probs}\t{terms}")
+    # The same step as classify, so that an empty, too short or foreign text is flagged here
+    # as it would be in a file, instead of printing a bare level as if it were sure.
+    result = classify_texts(clf, texts, explain=explain)
+    result["needs_review"] = result["needs_review"].map({True: "yes", False: "no"})
+    shown = ["level", "confidence", "needs_review", "review_reason"]
+    shown += [c for c in result.columns if c.startswith("proba_")] + ["top_terms", "error"]
+    typer.echo("\t".join(shown))
+    for _, row in result[shown].iterrows():
+        typer.echo("\t".join("" if v != v else str(v) for v in row.tolist()))
 
 
 @app.command("classify")
 def classify_cmd(
+    ctx: typer.Context,
     input: Annotated[
         Path,
         typer.Argument(help="CSV/TSV, XLSX, JSONL, Parquet, a note file, or a folder of notes."),
@@ -439,6 +477,29 @@ def classify_cmd(
         str | None, typer.Option(help="Column to pass through as the case id.")
     ] = None,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Read the input as csv, tsv, xlsx, jsonl, parquet, txt, docx or pdf, whatever "
+            "its name (default: by its suffix).",
+        ),
+    ] = None,
+    header_row: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Row holding the column names, counted as the output's row column counts "
+            "(default: the first row, or the first of the top 30 naming a text column).",
+        ),
+    ] = None,
+    columns: Annotated[
+        str,
+        typer.Option(
+            help="Input columns written before the results: all, id, or names separated by "
+            "commas (e.g. 'No,Tanggal,Deskripsi Kasus').",
+        ),
+    ] = "all",
     review_threshold: Annotated[
         float | None,
         typer.Option(min=0.0, max=1.0, help="Confidence below which a case needs review."),
@@ -463,13 +524,14 @@ def classify_cmd(
         ),
     ] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", help="No progress bar and no summary.")
+        bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")
     ] = False,
     escape_formulas: EscapeFormulas = True,
 ) -> None:
     """Classify every case in a file or folder: one output row per input row, in order."""
     from sw_nlp.classify import classify_file, terminal_progress
 
+    quiet = quiet or _globally_quiet(ctx)
     show_progress = not quiet and sys.stderr.isatty()
     summary = classify_file(
         input,
@@ -487,6 +549,9 @@ def classify_cmd(
         fast=not exact_path,
         progress=terminal_progress if show_progress else None,
         escape_formulas=escape_formulas,
+        format=format,
+        header_row=header_row,
+        columns=_columns_choice(columns),
     )
     if show_progress:
         sys.stderr.write("\n")
@@ -495,6 +560,32 @@ def classify_cmd(
         typer.echo(f"classified {input} -> {where}", err=True)
         for line in summary.lines():
             typer.echo(f"  {line}", err=True)
+
+
+@app.command("doctor")
+def doctor_cmd() -> None:
+    """Check the install (versions), the current model (format, sha256, loads), the registry
+    and the folders sw-nlp writes to; exit 1 when something needs fixing."""
+    from sw_nlp.doctor import PROBLEM, run_checks
+
+    findings = run_checks()
+    for finding in findings:
+        typer.echo(finding.line())
+    problems = [f for f in findings if f.status == PROBLEM]
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) found", err=True)
+        raise typer.Exit(1)
+    typer.echo("no problems found")
+
+
+def _columns_choice(value: str) -> str | list[str]:
+    """``--columns``: the words all or id, else a comma-separated list of column names."""
+    if value.strip().lower() in ("all", "id"):
+        return value.strip().lower()
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise typer.BadParameter("give all, id, or column names separated by commas")
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -512,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     except SwNlpError as exc:
         typer.echo(f"error: {exc}", err=True)
+        for line in exc.details:
+            typer.echo(f"  {line}", err=True)
         return exc.exit_code
     except _CLICK_ERROR as exc:  # a usage error: one line, as for every other error
         if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sw_nlp.errors import InputError
+from sw_nlp.errors import InputError, listed
 
 LEVELS: tuple[str, ...] = ("mikro", "mezzo", "makro", "global")
 
@@ -178,12 +178,39 @@ def read_new_cases(path: Path) -> tuple[pd.DataFrame, list[str]]:
     )
     errors = [p for p in problems if p.is_error]
     if errors:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise InputError(first.message + more, path, first.row, first.column)
+        # Every problem, not the first: an analyst fixing 30 rows should not need 30 runs.
+        error = InputError(f"{len(errors)} problem(s) in the new cases; nothing was added", path)
+        error.details = listed([str(InputError(p.message, path, p.row, p.column)) for p in errors])
+        raise error
     notes = [p.format(path) for p in problems if not p.is_error]
     frame["level"] = frame["level"].map(canonical_label)
     return frame, notes
+
+
+def corpus_duplicates(corpus: pd.DataFrame, new: pd.DataFrame) -> list[str]:
+    """The rows of a new-cases file (numbered as in the file, header = row 1) that the corpus
+    already has, each with the corpus case it repeats: an analyst labelling a case twice wants
+    to know which, and whether the two labels agree."""
+    by_id = dict(zip(corpus["case_id"], corpus["level"], strict=True))
+    by_text = {
+        text_key(t): (i, lv)
+        for t, i, lv in zip(corpus["text"], corpus["case_id"], corpus["level"], strict=True)
+    }
+    found = []
+    for number, (case_id, text, level) in enumerate(
+        zip(new["case_id"], new["text"], new["level"], strict=True), 2
+    ):
+        if case_id and case_id in by_id:
+            same, known = case_id, by_id[case_id]
+            why = "same case_id as"
+        elif text_key(text) in by_text:
+            same, known = by_text[text_key(text)]
+            why = "same text as"
+        else:
+            continue
+        agree = "same label" if known == level else f"labelled {known} there, {level} here"
+        found.append(f"row {number}: {why} corpus case {same} ({agree}); skipped")
+    return found
 
 
 def text_key(text: str) -> str:

@@ -6,9 +6,20 @@ from pathlib import Path
 
 
 class SwNlpError(Exception):
-    """Base of every error that is the user's input, not a bug."""
+    """Base of every error that is the user's input, not a bug.
+
+    ``details`` are lines printed under the one-line message (e.g. the first 20 of many bad
+    rows), so that a user fixes every problem in one go instead of one per run.
+    """
 
     exit_code = 1
+    details: list[str] = []  # replaced per instance, never mutated
+
+
+def listed(lines: list[str], limit: int = 20) -> list[str]:
+    """The first ``limit`` lines and a count of the rest."""
+    more = [f"… and {len(lines) - limit} more"] if len(lines) > limit else []
+    return lines[:limit] + more
 
 
 class ConfigError(SwNlpError):

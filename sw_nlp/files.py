@@ -11,6 +11,7 @@ import codecs
 import csv
 import glob
 import io
+import itertools
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
@@ -136,17 +137,139 @@ class Source:
     notes: list[str] = field(default_factory=list)
 
 
+FORMATS = ("csv", "tsv", "xlsx", "jsonl", "parquet", "txt", "docx", "pdf")
+_FORMAT_OF_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".xlsx": "xlsx",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".txt": "txt",
+    ".md": "txt",
+    ".docx": "docx",
+    ".pdf": "pdf",
+}
+# What the bytes of each format look like, as ``sniff_format`` names it.
+_CONTENT_OF_FORMAT = {
+    "csv": "text",
+    "tsv": "text",
+    "jsonl": "text",
+    "txt": "text",
+    "xlsx": "xlsx",
+    "docx": "docx",
+    "pdf": "pdf",
+    "parquet": "parquet",
+}
+_CONTENT_NAMES = {
+    "xlsx": ("an XLSX", "xlsx"),
+    "docx": ("a DOCX", "docx"),
+    "pdf": ("a PDF", "pdf"),
+    "parquet": ("a Parquet", "parquet"),
+    "text": ("a text (CSV or JSON Lines?)", "csv"),
+}
+_ARTICLED = {
+    "xlsx": "an XLSX",
+    "docx": "a DOCX",
+    "pdf": "a PDF",
+    "parquet": "a Parquet",
+    "zip": "a ZIP",
+    "xls": "an old Excel .xls",
+    "image": "an image",
+    "binary": "a binary",
+}
+# Rows searched for the header when the first row is not it (titles above a table).
+HEADER_SEARCH_ROWS = 30
+
+
+def sniff_format(path: Path) -> str:
+    """What the file's first bytes say it is: xlsx, docx, zip, pdf, parquet, xls, image,
+    binary or text.
+
+    Users rename files (an XLSX saved as ``.csv`` is common); reading by the name alone gave a
+    traceback from the CSV parser or "Columns are: ‰PNG". The bytes decide what the file is,
+    and the name only what the user meant, so a mismatch can be named in the error.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8192)
+    except OSError as exc:  # permission denied, a folder, gone since listed
+        raise InputError(f"cannot read ({exc.strerror or type(exc).__name__})", path) from None
+    if head.startswith(b"PK\x03\x04"):
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return "zip"
+        if any(n.startswith("xl/") for n in names):
+            return "xlsx"
+        if any(n.startswith("word/") for n in names):
+            return "docx"
+        return "zip"
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")):
+        return "image"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "text"
+    if b"\x00" in head:
+        return "binary"
+    return "text"
+
+
+def check_format(path: Path, fmt: str) -> None:
+    """Raise a one-line error when the bytes of ``path`` are not what format ``fmt`` needs,
+    saying what it looks like and how to read it as that."""
+    content = sniff_format(path)
+    if content == _CONTENT_OF_FORMAT[fmt]:
+        return
+    if content == "xls":
+        message = "this looks like an old Excel .xls file; save it as .xlsx or .csv in Excel"
+    elif content == "image":
+        message = f"this looks like an image, not a {fmt.upper()} file: nothing to read"
+    elif content in ("binary", "zip"):
+        what = "a ZIP archive" if content == "zip" else "a binary file"
+        message = f"this looks like {what}, not a {fmt.upper()} file: nothing to read"
+    else:
+        article, name = _CONTENT_NAMES[content]
+        if content == "text" and fmt in ("docx", "pdf"):
+            name = "txt"
+        message = f"this looks like {article} file; rename it or pass --format {name}"
+    raise InputError(message, path)
+
+
 def open_cases(
     path: Path,
     text_column: str | None = None,
     id_column: str | None = None,
     chunk_size: int = 2000,
     sheet: str | None = None,
+    *,
+    format: str | None = None,
+    header_row: int | None = None,
+    columns: str | list[str] = "id",
 ) -> Source:
-    """Open any supported input; errors about the whole file are raised here, before work."""
+    """Open any supported input; errors about the whole file are raised here, before work.
+
+    ``format`` overrides the file name's suffix; either way the bytes must agree with it.
+    ``header_row`` (1-based) names the header row of a table; without it the first row is
+    the header unless a later one (within the first 30) is the only one naming a text column.
+    ``columns`` chooses the input columns passed through beside the text: "id" (the id
+    column only), "all" (every column, the text included) or a list of names.
+    """
     from sw_nlp.config import check_count
 
     check_count("chunk_size", chunk_size, low=1)
+    if header_row is not None:
+        check_count("header_row", header_row, low=1)
+    if format is not None and format not in FORMATS:
+        raise InputError(f"unknown format {format!r}: use {', '.join(FORMATS)}")
     path = Path(path)
     if not path.exists():
         raise InputError("input not found", path)
@@ -155,54 +278,153 @@ def open_cases(
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise InputError("empty file", path)
-    if suffix in NOTE_SUFFIXES:
-        return _open_notes(path, [path], chunk_size)
-    if suffix in (".csv", ".tsv"):
-        return _open_delimited(path, text_column, id_column, chunk_size)
-    if suffix == ".xlsx":
-        return _open_xlsx(path, text_column, id_column, chunk_size, sheet)
-    if suffix in (".jsonl", ".ndjson"):
-        return _open_jsonl(path, text_column, id_column, chunk_size)
-    if suffix == ".parquet":
-        return _open_parquet(path, text_column, id_column, chunk_size)
-    raise InputError(
-        f"unsupported input type {suffix!r}: use .csv, .tsv, .xlsx, .jsonl, .parquet or a folder",
-        path,
-    )
+    fmt = format or _FORMAT_OF_SUFFIX.get(suffix)
+    if fmt is None:
+        raise InputError(
+            f"unsupported input type {suffix!r}: use .csv, .tsv, .xlsx, .jsonl, .parquet or a "
+            "folder, or name the format with --format",
+            path,
+        )
+    check_format(path, fmt)
+    if fmt in ("txt", "docx", "pdf"):
+        return _open_notes(path, [path], chunk_size, fmt=fmt)
+    if fmt in ("csv", "tsv"):
+        source = _open_delimited(
+            path, text_column, id_column, chunk_size, fmt == "tsv", header_row, columns
+        )
+    elif fmt == "xlsx":
+        source = _open_xlsx(path, text_column, id_column, chunk_size, sheet, header_row, columns)
+    elif fmt == "jsonl":
+        source = _open_jsonl(path, text_column, id_column, chunk_size, columns)
+    else:
+        source = _open_parquet(path, text_column, id_column, chunk_size, columns)
+    if source.text_column in source.id_columns:
+        return replace(source, chunks=_text_masked(source.chunks, source.text_column))
+    return source
+
+
+def _text_masked(chunks: Iterator[Chunk], column: str) -> Iterator[Chunk]:
+    """Chunks whose passed-through copy of the text column has identifiers masked (NIK,
+    phone, e-mail, …): results are shared, and no identifier is shown in anything sw-nlp
+    writes (docs/reliability.md, promise 3). The text classified is not changed here."""
+    from sw_nlp.pii import mask_pii
+
+    for chunk in chunks:
+        chunk.ids[column] = [mask_pii(v) if isinstance(v, str) else v for v in chunk.ids[column]]
+        yield chunk
+
+
+def header_key(name: object) -> str:
+    """A column name as compared: case, spaces and punctuation ignored, so that
+    ``Deskripsi Kasus``, `` TEXT `` and ``uraian_kasus`` match the names looked for."""
+    return re.sub(r"[\W_]+", "", str(name).casefold())
+
+
+_TEXT_KEYS = [header_key(n) for n in TEXT_COLUMN_NAMES]
+_ID_KEYS = [header_key(n) for n in ID_COLUMN_NAMES]
+
+
+def _match(names: list[str], wanted: str) -> str | None:
+    """The column named ``wanted``: exactly, else the one column equal to it once case,
+    spaces and punctuation are ignored."""
+    if wanted in names:
+        return wanted
+    found = [n for n in names if header_key(n) == header_key(wanted)]
+    return found[0] if len(found) == 1 else None
 
 
 def choose_columns(
-    columns: list[str], path: Path, text_column: str | None, id_column: str | None
+    columns: list[str],
+    path: Path,
+    text_column: str | None,
+    id_column: str | None,
+    header_row: int = 1,
+    keep: str | list[str] = "id",
 ) -> tuple[str, list[str]]:
-    """The text column (given, or found by name) and the id column(s) to pass through."""
+    """The text column (given, or found by name) and the columns to pass through: the id
+    column(s) (``keep="id"``), every column (``"all"``) or those named in a list."""
     names = [str(c) for c in columns]
     duplicates = sorted({c for c in names if names.count(c) > 1})
     if duplicates:
-        raise InputError(f"duplicate column name(s): {', '.join(duplicates)}", path, 1)
-    lowered = {c.strip().lower(): c for c in names}
+        raise InputError(f"duplicate column name(s): {', '.join(duplicates)}", path, header_row)
     if text_column is not None:
-        if text_column not in names:
+        text = _match(names, text_column)
+        if text is None:
             raise InputError(
-                f"no column {text_column!r}; columns are: {', '.join(names)}", path, 1
+                f"no column {text_column!r}; columns are: {', '.join(names)}", path, header_row
             )
-        text = text_column
     else:
-        found = [lowered[n] for n in TEXT_COLUMN_NAMES if n in lowered]
-        if not found:
+        found = _find_text_column(names)
+        if found is None:
+            hint = "" if header_row != 1 else " (a header lower down? pass --header-row N)"
             raise InputError(
                 "no text column found; name it with --text-column. Columns are: "
-                + ", ".join(names),
+                + ", ".join(names)
+                + hint,
                 path,
-                1,
+                header_row,
             )
-        text = found[0]
+        text = found
     if id_column is not None:
-        if id_column not in names:
-            raise InputError(f"no column {id_column!r}; columns are: {', '.join(names)}", path, 1)
-        ids = [id_column]
+        chosen = _match(names, id_column)
+        if chosen is None:
+            raise InputError(
+                f"no column {id_column!r}; columns are: {', '.join(names)}", path, header_row
+            )
+        ids = [chosen]
     else:
-        ids = [lowered[n] for n in ID_COLUMN_NAMES if n in lowered][:1]
-    return text, [c for c in ids if c != text]
+        keys = {header_key(n): n for n in reversed(names)}
+        ids = [keys[k] for k in _ID_KEYS if k in keys][:1]
+    if keep == "all":
+        return text, names
+    if keep == "id":
+        return text, [c for c in ids if c != text]
+    kept = []
+    for wanted in keep:
+        chosen = _match(names, wanted)
+        if chosen is None:
+            raise InputError(
+                f"--columns names no column {wanted!r}; columns are: {', '.join(names)}",
+                path,
+                header_row,
+            )
+        kept.append(chosen)
+    return text, list(dict.fromkeys(kept))
+
+
+def _find_text_column(names: list[str]) -> str | None:
+    """The first column, in the order of ``TEXT_COLUMN_NAMES``, whose name matches one."""
+    keys: dict[str, str] = {}
+    for name in names:
+        keys.setdefault(header_key(name), name)
+    return next((keys[k] for k in _TEXT_KEYS if k in keys), None)
+
+
+def find_header_row(rows: list[list[str]], text_column: str | None) -> int:
+    """The 0-based index of the header among the first rows of a table: the first row if it
+    names the text column (or the given one), else the first later row that does.
+
+    Office spreadsheets put a title ("REKAP KASUS …") and a blank row above the table; the
+    first row is then no header. When no row qualifies the first row is returned, and the
+    error about it says what was looked for.
+    """
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        names = [str(c) for c in row]
+        if text_column is not None:
+            if _match(names, text_column) is not None:
+                return index
+        elif _find_text_column(names) is not None:
+            return index
+    return 0
+
+
+def _header_names(row: list[Any] | tuple[Any, ...]) -> list[str]:
+    """Header cells as names; a blank one is named by its place (``column_3``) so that every
+    column can be passed through and named in errors."""
+    return [
+        f"column_{i}" if h is None or str(h).strip() == "" else str(h)
+        for i, h in enumerate(row, 1)
+    ]
 
 
 # --- delimited text -----------------------------------------------------------------------
@@ -232,19 +454,28 @@ def detect_encoding(path: Path) -> str:
 
 
 def sniff_delimiter(sample: str, suffix: str) -> str:
+    """The delimiter of a delimited sample: tab for .tsv, else what ``csv.Sniffer`` finds,
+    else the one found most often on a single line of the first lines (a title row above
+    the table has none, so the first line alone is no guide)."""
     if suffix == ".tsv":
         return "\t"
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
-        first = sample.splitlines()[0] if sample else ""
-        counts = {d: first.count(d) for d in ",;\t|"}
+        lines = sample.splitlines()[:HEADER_SEARCH_ROWS] or [""]
+        counts = {d: max(line.count(d) for line in lines) for d in ",;\t|"}
         best = max(counts, key=counts.__getitem__)
         return best if counts[best] else ","
 
 
 def _open_delimited(
-    path: Path, text_column: str | None, id_column: str | None, chunk_size: int
+    path: Path,
+    text_column: str | None,
+    id_column: str | None,
+    chunk_size: int,
+    tsv: bool = False,
+    header_row: int | None = None,
+    columns: str | list[str] = "id",
 ) -> Source:
     encoding = detect_encoding(path)
     notes = []
@@ -255,19 +486,29 @@ def _open_delimited(
         sample = handle.read(65536)
     if not sample.strip():
         raise InputError("empty file", path)
-    delimiter = sniff_delimiter(sample, path.suffix.lower())
+    delimiter = sniff_delimiter(sample, ".tsv" if tsv else path.suffix.lower())
     try:
-        header = next(csv.reader(io.StringIO(sample), delimiter=delimiter))
-    except StopIteration:
-        raise InputError("empty file", path) from None
-    text, ids = choose_columns(header, path, text_column, id_column)
-
-    names = [str(c) for c in header]
+        first = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+    except csv.Error:
+        first = []
+    first = first[:HEADER_SEARCH_ROWS]
+    if not first:
+        raise InputError("empty file", path)
+    if header_row is None:
+        at = find_header_row(first, text_column)
+        if at:
+            notes.append(f"header found on row {at + 1}; the {at} row(s) above it skipped")
+    else:
+        at = header_row - 1
+        if at >= len(first):
+            raise InputError(f"--header-row {header_row}: the file has fewer rows", path)
+    names = _header_names(first[at])
+    text, ids = choose_columns(names, path, text_column, id_column, at + 1, columns)
     t_index, id_index = names.index(text), [names.index(c) for c in ids]
 
     def chunks() -> Iterator[Chunk]:
         yield from _read_delimited(
-            path, encoding, delimiter, len(names), t_index, ids, id_index, chunk_size
+            path, encoding, delimiter, len(names), t_index, ids, id_index, chunk_size, at
         )
 
     return Source(path, "csv", text, ids, None, chunks(), notes)
@@ -286,6 +527,7 @@ def _read_delimited(
     ids: list[str],
     id_index: list[int],
     chunk_size: int,
+    skip: int = 0,
 ) -> Iterator[Chunk]:
     """Records of a delimited file, parsed strictly, in chunks.
 
@@ -294,16 +536,21 @@ def _read_delimited(
     one. Strict parsing stops there instead, and the error names the line where the broken
     record starts. A record with more fields than the header (an unquoted delimiter in the
     text) keeps its row, with an error; one with fewer is read with the missing cells empty,
-    as a spreadsheet would show it. Blank lines are not records.
+    as a spreadsheet would show it. Blank lines are not records. The first ``skip`` records
+    (titles above the header) are read past and counted in the row numbers.
     """
     csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
-    row_no = 1  # the header
+    row_no = skip + 1  # the header
     chunk = Chunk([], {c: [] for c in ids}, [], [])
     with open(path, encoding=encoding, errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter, strict=True)
         record_line = 1
         try:
-            next(reader)  # the header, already read
+            for record in reader:  # titles, then the header, already read
+                if record:
+                    skip -= 1
+                    if skip < 0:
+                        break
             record_line = reader.line_num + 1
             for record in reader:
                 if not record:
@@ -365,34 +612,62 @@ def _as_text(value: Any) -> str:
 
 
 def _open_xlsx(
-    path: Path, text_column: str | None, id_column: str | None, chunk_size: int, sheet: str | None
+    path: Path,
+    text_column: str | None,
+    id_column: str | None,
+    chunk_size: int,
+    sheet: str | None,
+    header_row: int | None = None,
+    columns: str | list[str] = "id",
 ) -> Source:
     import openpyxl
 
     if problem := check_unpacked_size(path, MAX_XLSX_PARTS_UNPACKED, MAX_XLSX_SHEETS_UNPACKED):
         raise InputError(problem, path)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InputError(f"not a readable .xlsx file ({type(exc).__name__})", path) from None
-    names = book.sheetnames
-    if sheet is not None and sheet not in names:
-        raise InputError(f"no sheet {sheet!r}; sheets are: {', '.join(names)}", path)
-    ws = book[sheet or names[0]]
-    notes = [f"read sheet {ws.title!r} of {len(names)}"] if len(names) > 1 else []
-    rows = ws.iter_rows(values_only=True)
+        # Opened as a stream: openpyxl refuses a file by its name when that does not end in
+        # .xlsx, and an XLSX read with --format xlsx may be called anything.
+        stream = open(path, "rb")  # closed with the book, after the last chunk
+    except OSError as exc:
+        raise InputError(f"cannot open ({exc.strerror})", path) from None
     try:
-        header = [("" if h is None else str(h)) for h in next(rows)]
-    except StopIteration:
-        raise InputError("empty sheet", path) from None
-    text, ids = choose_columns(header, path, text_column, id_column)
-    t_index, id_index = header.index(text), [header.index(c) for c in ids]
-    total = max((ws.max_row or 1) - 1, 0)
+        book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        stream.close()
+        raise InputError(f"not a readable .xlsx file ({type(exc).__name__})", path) from None
+    try:
+        names = book.sheetnames
+        if sheet is not None and sheet not in names:
+            raise InputError(f"no sheet {sheet!r}; sheets are: {', '.join(names)}", path)
+        ws = book[sheet or names[0]]
+        notes = [f"read sheet {ws.title!r} of {len(names)}"] if len(names) > 1 else []
+        rows = ws.iter_rows(values_only=True)
+        limit = HEADER_SEARCH_ROWS if header_row is None else header_row
+        top = list(itertools.islice(rows, limit))
+        if not top:
+            raise InputError("empty sheet", path)
+        if header_row is None:
+            at = find_header_row([list(r) for r in top], text_column)
+            if at:
+                notes.append(f"header found on row {at + 1}; the {at} row(s) above it skipped")
+        else:
+            at = header_row - 1
+            if at >= len(top):
+                raise InputError(f"--header-row {header_row}: the sheet has fewer rows", path)
+        header = _header_names(top[at])
+        text, ids = choose_columns(header, path, text_column, id_column, at + 1, columns)
+        t_index, id_index = header.index(text), [header.index(c) for c in ids]
+    except BaseException:  # the whole-file errors above: the file is not read further
+        book.close()
+        stream.close()
+        raise
+    total = max((ws.max_row or 1) - 1 - at, 0)
+    below = itertools.chain(top[at + 1 :], rows)
 
     def chunks() -> Iterator[Chunk]:
         batch: list[tuple[Any, ...]] = []
-        row_no = 2
-        for values in rows:
+        row_no = at + 2
+        for values in below:
             batch.append(values)
             if len(batch) == chunk_size:
                 yield _chunk_from_tuples(batch, row_no, t_index, ids, id_index)
@@ -401,6 +676,7 @@ def _open_xlsx(
         if batch:
             yield _chunk_from_tuples(batch, row_no, t_index, ids, id_index)
         book.close()
+        stream.close()
 
     return Source(path, "xlsx", text, ids, total, chunks(), notes)
 
@@ -419,7 +695,11 @@ def _chunk_from_tuples(
 
 
 def _open_jsonl(
-    path: Path, text_column: str | None, id_column: str | None, chunk_size: int
+    path: Path,
+    text_column: str | None,
+    id_column: str | None,
+    chunk_size: int,
+    columns: str | list[str] = "id",
 ) -> Source:
     encoding = detect_encoding(path)
     with open(path, encoding=encoding, errors="replace") as handle:
@@ -432,7 +712,7 @@ def _open_jsonl(
         raise InputError("first line is not a JSON object", path, 1) from None
     except RecursionError:
         raise InputError("first line is nested too deeply to read", path, 1) from None
-    text, ids = choose_columns(keys, path, text_column, id_column)
+    text, ids = choose_columns(keys, path, text_column, id_column, 1, columns)
 
     def chunks() -> Iterator[Chunk]:
         chunk = Chunk([], {c: [] for c in ids}, [], [])
@@ -449,10 +729,15 @@ def _open_jsonl(
                     error = f"invalid JSON ({exc.msg})"
                 except RecursionError:  # "[[[[…" thousands deep: one bad row, not a crash
                     error, record = "JSON nested too deeply to read", {}
+                value = record.get(text)
+                if not error and value is not None and not isinstance(value, str):
+                    # A list or object joined into words would be classified as if it were a
+                    # text someone wrote; a number or true is no case description either.
+                    error, value = f"column {text!r}: {_json_kind(value)}, not text", None
                 chunk.rows.append(line_no)
                 for c in ids:
-                    chunk.ids[c].append(record.get(c))
-                chunk.texts.append(_as_text(record.get(text)))
+                    chunk.ids[c].append(_encodable(record.get(c)))
+                chunk.texts.append(_as_text(value))
                 chunk.errors.append(error)
                 if len(chunk.rows) == chunk_size:
                     yield chunk
@@ -463,8 +748,36 @@ def _open_jsonl(
     return Source(path, "jsonl", text, ids, None, chunks())
 
 
+def _encodable(value: Any) -> Any:
+    """A JSON string with a lone surrogate (``"\\ud800"``, valid JSON, no valid text) with
+    it replaced, so that it can be written out; any other value as it is."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    """A JSON value's kind as a user knows it (never the value: it may be case text)."""
+    if isinstance(value, bool):
+        return "a JSON true/false"
+    if isinstance(value, int | float):
+        return "a JSON number"
+    if isinstance(value, list):
+        return "a JSON list"
+    if isinstance(value, dict):
+        return "a JSON object"
+    return f"a JSON {type(value).__name__}"
+
+
 def _open_parquet(
-    path: Path, text_column: str | None, id_column: str | None, chunk_size: int
+    path: Path,
+    text_column: str | None,
+    id_column: str | None,
+    chunk_size: int,
+    columns: str | list[str] = "id",
 ) -> Source:
     import pyarrow.parquet as pq
 
@@ -472,11 +785,12 @@ def _open_parquet(
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, …
         raise InputError(f"not a readable Parquet file ({type(exc).__name__})", path) from None
-    text, ids = choose_columns(parquet.schema_arrow.names, path, text_column, id_column)
+    text, ids = choose_columns(parquet.schema_arrow.names, path, text_column, id_column, 1, columns)
+    wanted = list(dict.fromkeys([text, *ids]))
 
     def chunks() -> Iterator[Chunk]:
         start = 1
-        for batch in parquet.iter_batches(batch_size=chunk_size, columns=[text, *ids]):
+        for batch in parquet.iter_batches(batch_size=chunk_size, columns=wanted):
             frame = batch.to_pandas()
             yield _chunk_from_frame(frame, start, text, ids)
             start += len(frame)
@@ -488,7 +802,7 @@ def _open_parquet(
 
 
 def _open_folder(path: Path, chunk_size: int) -> Source:
-    """One case per note file in the folder (not its subfolders).
+    """One case per note file in the folder (not its subfolders, which are named in a note).
 
     Broken links and unreadable entries are kept: they come out as rows with an error. Links
     that lead outside the folder are skipped, and named in the summary: classifying a folder
@@ -505,6 +819,11 @@ def _open_folder(path: Path, chunk_size: int) -> Source:
     files = [p for p in files if p.name not in outside]
     skipped = [p.name for p in files if p.suffix.lower() not in NOTE_SUFFIXES]
     notes = [f"skipped {len(skipped)} file(s) that are not .txt/.md/.docx/.pdf"] if skipped else []
+    subfolders = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if subfolders:  # not read: say so, rather than leave the user to count rows
+        shown = ", ".join(" ".join(mask_pii(name).split()) for name in subfolders[:20])
+        more = f" and {len(subfolders) - 20} more" if len(subfolders) > 20 else ""
+        notes.append(f"skipped {len(subfolders)} subfolder(s), not read: {shown}{more}")
     if outside:
         shown = ", ".join(" ".join(mask_pii(name).split()) for name in outside)
         notes.append(f"skipped {len(outside)} link(s) to files outside the folder: {shown}")
@@ -522,16 +841,20 @@ def _inside(link: Path, root: Path) -> bool:
 
 
 def _open_notes(
-    path: Path, files: list[Path], chunk_size: int, notes: list[str] | None = None
+    path: Path,
+    files: list[Path],
+    chunk_size: int,
+    notes: list[str] | None = None,
+    fmt: str | None = None,
 ) -> Source:
-    """One case per file, the file name as its id."""
+    """One case per file, the file name as its id; ``fmt`` reads them as that format."""
 
     def chunks() -> Iterator[Chunk]:
         for offset in range(0, len(files), chunk_size):
             part = files[offset : offset + chunk_size]
             texts, errors = [], []
             for file in part:
-                text, error = read_note(file)
+                text, error = read_note(file, fmt)
                 texts.append(text)
                 errors.append(error)
             yield Chunk(
@@ -544,13 +867,17 @@ def _open_notes(
     return Source(path, "notes", None, ["file"], len(files), chunks(), notes or [])
 
 
-def read_note(path: Path) -> tuple[str, str]:
-    """(text, error) of one case note; never raises for a bad file."""
-    suffix = path.suffix.lower()
+def read_note(path: Path, fmt: str | None = None) -> tuple[str, str]:
+    """(text, error) of one case note, read as ``fmt`` (default: by its suffix); never
+    raises for a bad file."""
+    suffix = f".{fmt}" if fmt else path.suffix.lower()
     try:
         if path.stat().st_size == 0:
             return "", "empty file"
         if suffix in (".txt", ".md"):
+            if (content := sniff_format(path)) != "text":
+                # A PDF or image named .txt would come out as a row of mojibake, classified.
+                return "", f"this looks like {_ARTICLED.get(content, 'a binary')} file, not text"
             encoding = detect_encoding(path)
             return path.read_text(encoding=encoding, errors="replace"), ""
         if suffix == ".docx":
@@ -565,7 +892,15 @@ def read_note(path: Path) -> tuple[str, str]:
             import pypdf
 
             reader = pypdf.PdfReader(str(path))
-            return "\n".join((page.extract_text() or "") for page in reader.pages), ""
+            text = "\n".join((page.extract_text() or "") for page in reader.pages)
+            if reader.pages and not text.strip():
+                # Pages but no text layer: a scan or photo. "empty text" would send the user
+                # looking for a blank document; what is missing is OCR.
+                return "", (
+                    f"no text in the PDF's {len(reader.pages)} page(s): a scan or image? "
+                    "It needs OCR first (e.g. ocrmypdf)"
+                )
+            return text, ""
     except PermissionError:
         return "", "file not readable (permission denied)"
     except FileNotFoundError:
@@ -691,7 +1026,11 @@ class ResultWriter:
 
     def __enter__(self) -> ResultWriter:
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # A mistyped folder is not created: the result would land somewhere unexpected.
+            folder = self.path.parent
+            if not folder.is_dir():
+                what = "is not a folder" if folder.exists() else "does not exist"
+                raise InputError(f"output folder {folder} {what}; create it first", self.path)
             remove_stale_parts(self.path)
             # The process id in the name tells a later run whether the writer is still alive.
             fd, name = tempfile.mkstemp(
@@ -760,6 +1099,12 @@ class ResultWriter:
         """A value for the sheet; text that openpyxl would store as a formula is stored as
         text (openpyxl turns every string starting with "=" into a formula)."""
         value = _cell(value)
+        if isinstance(value, str):
+            from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+            # Control characters (a pasted text's BEL or ESC) cannot be stored in a sheet:
+            # shown as U+FFFD rather than failing the whole file.
+            value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
         if isinstance(value, str) and value.startswith("="):
             from openpyxl.cell import WriteOnlyCell
 

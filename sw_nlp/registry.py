@@ -5,10 +5,15 @@ Layout under ``models/registry/``: one folder per version (an immutable bundle),
 ``HISTORY.jsonl``, an append-only record of every change: who, when, why and with which
 metrics. Without a registry, the model shipped with sw-nlp is current.
 
-The gate: a challenger is promoted only if its macro-F1 on the frozen test split is not lower
-than the champion's beyond the noise — the upper end of the paired-bootstrap 95% interval of
-(challenger − champion) must not be below zero. ``--force`` overrides it, and the reason is
-recorded.
+The gate (``GATE_RULE``): a challenger is promoted only if, on the frozen test split, it is
+better than the champion in some of the paired-bootstrap resamples and the upper end of the
+95% interval of (challenger − champion) macro-F1 is above zero. A challenger that is never
+better in any resample, or whose whole interval is at or below zero, is refused: it can only
+be the same or worse, and promoting it changes what users see for nothing. ``--force``
+overrides the gate, and the reason is recorded.
+
+Rollback walks back along the chain of promotions (a stack replayed from the history), so two
+rollbacks go two steps back, never back and forth between the last two models.
 
 Concurrency and crashes: every change (``retrain``, ``promote``, ``rollback``) holds one file
 lock per registry (``.lock``), so a second one at the same time stops at once with a message
@@ -48,6 +53,20 @@ _VERSION_NAME = re.compile(r"^v\d{8}-\d{6}(?:-\d+)?$")
 
 class RegistryError(SwNlpError):
     exit_code = 5
+
+
+GATE_RULE = (
+    "A challenger is promoted only if, on the corpus's frozen test split, it is better than the "
+    "current model in some of 1,000 paired bootstrap resamples and the upper end of the 95% "
+    "interval for the difference in macro-F1 (challenger minus current) is above zero; a "
+    "challenger never better in any resample, or whose whole interval is at or below zero, is "
+    'refused. `sw-nlp models promote --force --reason "..."` overrides, and is recorded.'
+)
+
+
+def gate_refuses(gate: dict[str, Any]) -> bool:
+    """The gate's rule (``GATE_RULE``) on a paired-bootstrap result."""
+    return gate["share_b_better"] == 0 or gate["high"] <= 0
 
 
 @dataclass(frozen=True)
@@ -272,34 +291,96 @@ class Registry:
             "challenger_macro_f1": macro_f1(truth, b, challenger.classes_),
             "n_test": len(test),
         }
-        worse = gate["high"] < 0
-        if worse and not force:
+        refused = gate_refuses(gate)
+        if refused and not force:
             self.record("refused", version, previous=champion_name, gate=gate)
             raise RegistryError(
                 f"refused: {version} scores macro-F1 {gate['challenger_macro_f1']:.4f} against "
                 f"{gate['champion_macro_f1']:.4f} for {champion_name}; the difference "
-                f"{gate['difference']:+.4f} (95% interval {gate['low']:+.4f} to {gate['high']:+.4f}) "
-                'is below zero beyond the noise. Override with --force --reason "..."'
+                f"{gate['difference']:+.4f} (95% interval {gate['low']:+.4f} to {gate['high']:+.4f}"
+                f", better in {gate['share_b_better']:.1%} of resamples) is not above zero: the "
+                'gate needs it better somewhere. Override with --force --reason "..."'
             )
+        effect = promotion_effect(champion, challenger, texts)
         self._set_current(version)
-        action = "force-promote" if worse else "promote"
-        return self.record(action, version, previous=champion_name, gate=gate, reason=reason)
+        action = "force-promote" if refused else "promote"
+        return self.record(
+            action, version, previous=champion_name, gate=gate, effect=effect, reason=reason
+        )
 
     def rollback(self, reason: str | None = None) -> dict[str, Any]:
-        """Make the model that was current before the last promotion current again."""
+        """Make the model that was current before the current one's promotion current again.
+
+        A reason is required: a rollback answers a problem in the field, and the history is
+        where the next analyst looks for it.
+        """
+        if not reason or not reason.strip():
+            raise RegistryError('rollback needs --reason "...": it is recorded in the history')
         with self.lock("rollback"):
             return self._rollback(reason)
 
-    def _rollback(self, reason: str | None) -> dict[str, Any]:
-        changes = [
-            e for e in self.history() if e["action"] in ("promote", "force-promote", "rollback")
-        ]
-        if not changes:
-            raise RegistryError("nothing to roll back: current has never been changed")
-        previous = changes[-1]["previous"]
+    def chain(self) -> list[str]:
+        """The models made current, oldest first, as the history has them after rollbacks:
+        a promotion pushes its version, a rollback pops one."""
+        stack = [SHIPPED]
+        for entry in self.history():
+            if entry["action"] in ("promote", "force-promote"):
+                stack.append(entry["version"])
+            elif entry["action"] == "rollback" and len(stack) > 1:
+                stack.pop()
+        return stack
+
+    def _rollback(self, reason: str) -> dict[str, Any]:
+        stack = self.chain()
+        if len(stack) < 2:
+            raise RegistryError(
+                "nothing to roll back: no promotion left in the history to undo "
+                f"(current: {self.current()})"
+            )
+        target = stack[-2]
+        self.path(target)  # still there: a deleted folder is an error before anything changes
         current = self.current()
-        self._set_current(previous)
-        return self.record("rollback", previous, previous=current, reason=reason)
+        self._set_current(target)
+        return self.record("rollback", target, previous=current, reason=reason)
+
+
+def promotion_effect(champion: Any, challenger: Any, texts: list[str]) -> dict[str, Any]:
+    """What a promotion changes for the people using the model: the share of the test split's
+    cases each model sends to review, and the settings that differ.
+
+    Macro-F1 can stay the same while the review workload moves a lot (a new ``C`` makes the
+    model surer of itself); an analyst promoting a model has to see that before users do.
+    """
+    from sw_nlp.classify import classify_texts
+
+    def review_share(clf: Any) -> float:
+        flagged = classify_texts(clf, texts, explain=0)["needs_review"]
+        return float(flagged.mean()) if len(flagged) else 0.0
+
+    before = _flat(getattr(champion, "manifest", {}).get("config", {}))
+    after = _flat(getattr(challenger, "manifest", {}).get("config", {}))
+    changed = {
+        key: [before.get(key), after.get(key)]
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
+    return {
+        "review_share_before": review_share(champion),
+        "review_share_after": review_share(challenger),
+        "n": len(texts),
+        "settings_changed": changed,
+    }
+
+
+def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config as ``section.key`` → value, to list the settings that differ."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out |= _flat(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def current_model_dir(models_dir: Path | None = None) -> Path:

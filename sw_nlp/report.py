@@ -553,7 +553,8 @@ def _sections(r: dict[str, Any]) -> list[tuple[str, str, list[list[str]] | None,
             (
                 f"Comparison with {c['other']}",
                 f"Macro-F1: this model {t['macro_f1']:.3f}, {c['other']} {c['other_test']['macro_f1']:.3f}; difference {dm['difference']:+.3f} "
-                f"(paired bootstrap 95% interval {dm['low']:+.3f} to {dm['high']:+.3f}). They disagree on {len(c['disagreements'])} cases.",
+                f"(paired bootstrap 95% interval {dm['low']:+.3f} to {dm['high']:+.3f}). They disagree on {len(c['disagreements'])} cases. "
+                + _gate_prose(dm),
                 [["case", "true", "this", c["other"], "excerpt"]]
                 + [
                     [x["case_id"], x["true"], x["this"], x["other"], x["excerpt"]]
@@ -563,6 +564,20 @@ def _sections(r: dict[str, Any]) -> list[tuple[str, str, list[list[str]] | None,
             )
         )
     return out
+
+
+def _gate_prose(difference: dict[str, Any]) -> str:
+    """The promotion gate's rule and what it says of this comparison, so that the analyst
+    reading the report knows before running ``promote`` whether it will be refused."""
+    from sw_nlp.registry import GATE_RULE, gate_refuses
+
+    if "share_b_better" not in difference:
+        return f"Promotion gate: {GATE_RULE}"
+    verdict = "would refuse" if gate_refuses(difference) else "would let through"
+    return (
+        f"Better in {difference['share_b_better']:.1%} of resamples: the promotion gate "
+        f"{verdict} this model. Promotion gate: {GATE_RULE}"
+    )
 
 
 def _md_cell(value: str) -> str:

@@ -452,13 +452,14 @@ def _retrain(add: Path, data: Path, registry: Any, cfg: Config | None) -> dict[s
 
     from sw_nlp.bundle import load_model
     from sw_nlp.corpus import (
+        corpus_duplicates,
         file_sha256,
         load_corpus,
         merge_cases,
         read_corpus_frame,
         read_new_cases,
     )
-    from sw_nlp.errors import SwNlpError
+    from sw_nlp.errors import InputError, SwNlpError, listed
     from sw_nlp.report import build_report, write_report
 
     for stale in data.parent.glob(".retrain-*"):  # staging left by a retrain that was killed
@@ -467,6 +468,18 @@ def _retrain(add: Path, data: Path, registry: Any, cfg: Config | None) -> dict[s
     before = file_sha256(data)
     existing = read_corpus_frame(data)
     merged, counts = merge_cases(existing, new)
+    repeated = corpus_duplicates(existing, new)
+    if not counts["added"]:
+        # Training on the same corpus again gives the same model minutes later: stop here.
+        error = InputError(
+            f"nothing new to train on: all {len(new)} row(s) are already in the corpus "
+            f"({counts['duplicate_id']} by case_id, {counts['duplicate_text']} by text); "
+            "nothing was trained or registered",
+            add,
+        )
+        error.details = listed(repeated)
+        raise error
+    notes = [*notes, *(f"{add}: {line}" for line in listed(repeated))]
     staging = Path(tempfile.mkdtemp(prefix=".retrain-", dir=data.parent))
     try:
         train_on = data

@@ -61,7 +61,23 @@ def test_train_then_classify(tmp_path: Path, tiny_corpus_path: Path, capsys):
     code, out, _ = run(
         ["predict", "--model", str(bundle), "Negara ASEAN sepakati konvensi"], capsys
     )
-    assert code == 0 and out.split("\t")[0] in {"mikro", "mezzo", "makro", "global"}
+    header, line = out.splitlines()
+    assert code == 0 and line.split("\t")[0] in {"mikro", "mezzo", "makro", "global"}
+    assert header.split("\t")[:4] == ["level", "confidence", "needs_review", "review_reason"]
+
+
+def test_predict_shows_the_review_flag_and_why(trained_bundle: Path, capsys):
+    code, out, _ = run(
+        ["predict", "--model", str(trained_bundle), "", "tolong", "The committee met today"],
+        capsys,
+    )
+    lines = [dict(zip(out.splitlines()[0].split("\t"), ln.split("\t"), strict=True))
+             for ln in out.splitlines()[1:]]  # fmt: skip
+    assert code == 0 and len(lines) == 3
+    assert lines[0]["level"] == "" and lines[0]["needs_review"] == "yes"
+    assert lines[0]["review_reason"] == "error" and lines[0]["error"] == "empty text"
+    assert lines[1]["needs_review"] == "yes" and "too short" in lines[1]["review_reason"]
+    assert lines[2]["needs_review"] == "yes" and lines[2]["review_reason"]
 
 
 def test_user_errors_are_one_line(tmp_path: Path, capsys):
@@ -173,3 +189,32 @@ def test_evaluate_names_the_row_of_a_bad_label(trained_bundle, tmp_path, capsys)
     err = capsys.readouterr().err
     assert code == 3
     assert "bad.csv:3" in err and "regional" in err and "Traceback" not in err
+
+
+def test_quiet_before_or_after_the_command_silences_the_summary(
+    tmp_path: Path, trained_bundle: Path, capsys
+):
+    cases = tmp_path / "c.csv"
+    cases.write_text("teks\nSeorang ibu butuh bantuan sembako untuk anaknya\n")
+    for argv in (
+        ["-q", "classify", str(cases), "--model", str(trained_bundle), "-o", str(tmp_path / "o.csv")],
+        ["classify", "-q", str(cases), "--model", str(trained_bundle), "-o", str(tmp_path / "o.csv")],
+    ):
+        code, out, err = run(argv, capsys)
+        assert code == 0 and out == "" and err == "", argv
+    code, _, err = run(
+        ["classify", str(cases), "--model", str(trained_bundle), "-o", str(tmp_path / "o.csv")],
+        capsys,
+    )
+    assert code == 0 and "rows in: 1, rows out: 1" in err
+
+
+def test_validate_takes_data_like_the_other_commands(tiny_corpus_path: Path, capsys):
+    for argv in (["data", "validate", "--data", str(tiny_corpus_path)],
+                 ["data", "validate", str(tiny_corpus_path)]):  # fmt: skip
+        code, out, _ = run(argv, capsys)
+        assert code == 0 and "ok: no problems" in out and str(tiny_corpus_path) in out
+    code, _, err = run(
+        ["data", "validate", str(tiny_corpus_path), "--data", "other.csv"], capsys
+    )
+    assert code == 2 and err.count("\n") == 1

@@ -98,12 +98,15 @@ def test_add_rows_registers_a_challenger(home: Path, capsys):
     )
     assert [e["action"] for e in registry.history()] == ["register"]
 
-    # the same file again adds nothing: same normalised texts
-    assert main(["retrain", "--add", str(add), "--config", str(home / "fast.toml")]) == 0
-    assert (
-        "added 0 case(s); skipped 0 with a known id, 4 with a known text"
-        in capsys.readouterr().out
+    # the same file again adds nothing: stopped before training, each repeated row named
+    assert main(["retrain", "--add", str(add), "--config", str(home / "fast.toml")]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        f"error: {add}: nothing new to train on: all 4 row(s) are already in the corpus "
+        "(0 by case_id, 4 by text); nothing was trained or registered"
     )
+    assert err[1] == "  row 2: same text as corpus case SW-00001 (same label); skipped"
+    assert len(err) == 5 and registry.versions() == [version]
 
 
 def test_bad_new_rows_are_named(home: Path, capsys):
@@ -115,12 +118,58 @@ def test_bad_new_rows_are_named(home: Path, capsys):
     assert "bad.csv:2:level: unknown label 'nasional'" in capsys.readouterr().err
 
 
+def test_every_bad_new_row_is_listed_first_20_and_a_count(home: Path, capsys):
+    add = home / "bad.csv"
+    rows = [(f"teks nomor {i} yang cukup panjang", "nasional", "mpok") for i in range(25)]
+    pd.DataFrame(rows, columns=["text", "level", "method"]).to_csv(add, index=False)
+    assert main(["retrain", "--add", str(add)]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("error: ") and "nothing was added" in err[0]
+    assert f"{add}:2:level: unknown label 'nasional'" in err[1]
+    assert f"{add}:21:level" in err[20] and err[-1] == "  … and 5 more"
+    assert Registry.at(home / "models").versions() == []
+
+
+def test_duplicates_of_corpus_rows_are_reported(home: Path, capsys):
+    corpus = pd.read_csv(home / "data" / "corpus" / "cases.csv", dtype=str, keep_default_na=False)
+    known = corpus.iloc[0]
+    other = "mikro" if known["level"] != "mikro" else "mezzo"
+    add = home / "new.csv"
+    pd.DataFrame(
+        [(known["text"], other, {"mikro": "casework_individual", "mezzo": "mpok"}[other]), NEW[0]],
+        columns=["text", "level", "method"],
+    ).to_csv(add, index=False)
+    assert main(["retrain", "--add", str(add), "--config", str(home / "fast.toml")]) == 0
+    captured = capsys.readouterr()
+    assert "added 1 case(s)" in captured.out
+    assert (
+        f"row 2: same text as corpus case {known['case_id']} (labelled {known['level']} there, "
+        f"{other} here); skipped" in captured.err
+    )
+
+
+def test_gate_refuses_a_challenger_never_better_in_any_resample(home: Path, capsys):
+    """An identical model is never better: promoting it changes nothing users need."""
+    registry = Registry.at(home / "models")
+    out = registry.new_version_dir()
+    shutil.copytree(default_bundle_dir(), out, dirs_exist_ok=True)
+    registry.record("register", out.name)
+    assert main(["models", "trust", str(out)]) == 0
+    assert main(["models", "promote", out.name]) == 5
+    err = capsys.readouterr().err
+    assert "better in 0.0% of resamples" in err and "is not above zero" in err
+    assert registry.current() == SHIPPED and registry.history()[-1]["action"] == "refused"
+    assert "current model in some of 1,000 paired bootstrap resamples" in (
+        Path(__file__).resolve().parent.parent / "README.md"
+    ).read_text(encoding="utf-8")
+
+
 def test_gate_refuses_worse_accepts_better_and_rollback_restores(home: Path, capsys):
     registry = Registry.at(home / "models")
     corpus = load_corpus(home / "data" / "corpus" / "cases.csv")
     bad = garbage_model(home)
 
-    with pytest.raises(RegistryError, match="refused: .* below zero beyond the noise"):
+    with pytest.raises(RegistryError, match="refused: .* is not above zero"):
         registry.promote(bad, corpus)
     assert registry.current() == SHIPPED
     with pytest.raises(RegistryError, match="--force needs --reason"):
@@ -136,9 +185,19 @@ def test_gate_refuses_worse_accepts_better_and_rollback_restores(home: Path, cap
         load_model().predict_proba(texts), bad_proba
     )  # load_model() follows current
 
-    # the shipped model is better than the garbage one: the gate lets it back in
-    entry = registry.promote(SHIPPED, corpus)
+    # the shipped model is better than the garbage one: the gate lets it back in, and says
+    # what changes for users
+    capsys.readouterr()
+    assert main(["models", "promote", SHIPPED]) == 0
+    shown = capsys.readouterr().out
+    entry = registry.history()[-1]
     assert entry["action"] == "promote" and entry["gate"]["difference"] > 0
+    effect = entry["effect"]
+    assert 0 <= effect["review_share_before"] <= 1 and effect["n"] == int(
+        (corpus["split"] == "test").sum()
+    )
+    assert f"needs review on the test split ({effect['n']} cases): " in shown
+    assert "settings changed:" in shown
     assert np.array_equal(
         load_model().predict_proba(texts), load_model(default_bundle_dir()).predict_proba(texts)
     )
@@ -149,8 +208,19 @@ def test_gate_refuses_worse_accepts_better_and_rollback_restores(home: Path, cap
         load_model().predict_proba(texts), bad_proba
     )  # exactly the previous predictions
 
+    # a second rollback goes further back (to the shipped model), not back and forth
+    assert main(["models", "rollback", "--reason", "again"]) == 0
+    assert registry.current() == SHIPPED
+    with pytest.raises(RegistryError, match="nothing to roll back"):
+        registry.rollback("once more")
+    assert main(["models", "rollback", "--reason", "again"]) == 5
+    assert main(["models", "rollback"]) == 2  # --reason is required
+    assert main(["models", "promote", bad, "--force", "--reason", "again"]) == 0
+
     actions = [e["action"] for e in registry.history()]
-    assert actions == ["register", "refused", "force-promote", "promote", "rollback"]
+    assert actions == [
+        "register", "refused", "force-promote", "promote", "rollback", "rollback", "force-promote",
+    ]  # fmt: skip
     assert all({"when", "who", "version"} <= set(e) for e in registry.history())
     capsys.readouterr()
     assert main(["models", "list"]) == 0
@@ -161,5 +231,7 @@ def test_gate_refuses_worse_accepts_better_and_rollback_restores(home: Path, cap
 
 
 def test_rollback_without_history(home: Path):
-    with pytest.raises(RegistryError, match="nothing to roll back"):
+    with pytest.raises(RegistryError, match="needs --reason"):
         Registry.at(home / "models").rollback()
+    with pytest.raises(RegistryError, match="nothing to roll back"):
+        Registry.at(home / "models").rollback("a reason")

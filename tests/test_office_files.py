@@ -1,0 +1,256 @@
+"""Case files as offices keep them (issue 18): renamed files, headers with spaces and
+capitals, title rows above the table, scanned PDFs, JSON values that are not text, a file
+with only a header. Each test fails on the code before issue 18."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sw_nlp.cli import main
+from sw_nlp.errors import InputError
+from sw_nlp.files import open_cases, read_note, sniff_format
+
+TEXT = "Seorang ibu dengan tiga anak ditinggal suami dan butuh bantuan sembako"
+
+
+def rows_of(source) -> list[tuple[int, str, str]]:
+    return [
+        (r, t, e) for c in source.chunks for r, t, e in zip(c.rows, c.texts, c.errors, strict=True)
+    ]
+
+
+def run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def xlsx_file(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_excel(path, index=False)
+    return path
+
+
+def test_xlsx_renamed_to_csv_is_named_with_the_way_out(tmp_path: Path, capsys):
+    path = xlsx_file(tmp_path / "kasus.xlsx", pd.DataFrame({"teks": [TEXT]}))
+    renamed = path.rename(tmp_path / "kasus.csv")
+    assert sniff_format(renamed) == "xlsx"
+    with pytest.raises(InputError, match="this looks like an XLSX file; rename it or pass --format xlsx"):
+        open_cases(renamed)
+    assert rows_of(open_cases(renamed, format="xlsx")) == [(2, TEXT, "")]
+    code, out, err = run(["classify", str(renamed), "--model", str(tmp_path / "x")], capsys)
+    assert code != 0 and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "content, looks_like",
+    [
+        (b"%PDF-1.4\n%%EOF\n", "a PDF file; rename it or pass --format pdf"),
+        (b"PAR1\x00\x00\x00", "a Parquet file; rename it or pass --format parquet"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "an image"),
+        (b"\x00\x01\x02\x03binary\x00", "a binary file"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls file"),
+    ],
+)
+def test_binary_files_named_csv_are_one_line_errors(tmp_path: Path, content: bytes, looks_like: str):
+    path = tmp_path / "a.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=f"this looks like {looks_like}"):
+        open_cases(path)
+
+
+def test_csv_named_xlsx_and_docx_named_csv(tmp_path: Path):
+    import docx
+
+    path = tmp_path / "a.xlsx"
+    path.write_text("teks\nsatu\n")
+    with pytest.raises(InputError, match="rename it or pass --format csv"):
+        open_cases(path)
+    assert rows_of(open_cases(path, format="csv")) == [(2, "satu", "")]
+    document = docx.Document()
+    document.add_paragraph(TEXT)
+    document.save(str(tmp_path / "n.csv"))
+    with pytest.raises(InputError, match="a DOCX file; rename it or pass --format docx"):
+        open_cases(tmp_path / "n.csv")
+    assert rows_of(open_cases(tmp_path / "n.csv", format="docx"))[0][1] == TEXT
+
+
+@pytest.mark.parametrize("header", ["Deskripsi Kasus", " TEXT ", "uraian_kasus", "URAIAN-KASUS"])
+def test_headers_match_whatever_the_case_spaces_and_punctuation(tmp_path: Path, header: str):
+    path = tmp_path / "a.csv"
+    pd.DataFrame({"No. Kasus": ["K1"], header: [TEXT]}).to_csv(path, index=False)
+    source = open_cases(path)
+    assert source.text_column == header
+    assert rows_of(source) == [(2, TEXT, "")]
+    assert open_cases(path, text_column="deskripsi kasus" if "Desk" in header else header.strip().lower()).text_column == header
+
+
+def test_title_rows_above_the_header_in_xlsx(tmp_path: Path):
+    import openpyxl
+
+    path = tmp_path / "rekap.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["REKAP KASUS DINAS SOSIAL KAB. X 2024"])
+    sheet.append([])
+    sheet.append(["No", "Tanggal", "Deskripsi Kasus", "Petugas"])
+    sheet.append([1, "2024-01-02", TEXT, "Bu A"])
+    sheet.append([2, "2024-01-03", "kedua", "Pak B"])
+    book.save(path)
+    source = open_cases(path)
+    assert source.text_column == "Deskripsi Kasus" and source.id_columns == ["No"]
+    assert rows_of(source) == [(4, TEXT, ""), (5, "kedua", "")]
+    assert any("header found on row 3" in n for n in source.notes)
+    assert rows_of(open_cases(path, header_row=3)) == [(4, TEXT, ""), (5, "kedua", "")]
+    with pytest.raises(InputError, match="rekap.xlsx:1: no text column found"):
+        open_cases(path, header_row=1)
+
+
+def test_title_rows_above_the_header_in_csv(tmp_path: Path):
+    path = tmp_path / "rekap.csv"
+    path.write_text(
+        "REKAP KASUS 2024,,\n,,\nNo,Deskripsi Kasus,Petugas\n1,satu,A\n2,dua,B\n", encoding="utf-8"
+    )
+    source = open_cases(path)
+    assert source.text_column == "Deskripsi Kasus"
+    assert rows_of(source) == [(4, "satu", ""), (5, "dua", "")]
+    assert rows_of(open_cases(path, header_row=3)) == [(4, "satu", ""), (5, "dua", "")]
+
+
+def test_no_text_column_offers_the_header_row_option(tmp_path: Path):
+    path = tmp_path / "a.csv"
+    path.write_text("nama,umur\nA,3\n")
+    with pytest.raises(InputError, match="--header-row N"):
+        open_cases(path)
+
+
+def test_image_only_pdf_needs_ocr(tmp_path: Path):
+    import pypdf
+
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    with open(tmp_path / "scan.pdf", "wb") as handle:
+        writer.write(handle)
+    text, error = read_note(tmp_path / "scan.pdf")
+    assert text == "" and "needs OCR" in error
+
+
+@pytest.mark.parametrize(
+    "value, kind", [(["tolong", "bantu"], "list"), (7, "number"), ({"a": "b"}, "object")]
+)
+def test_non_string_json_text_is_a_row_error(tmp_path: Path, value, kind: str):
+    path = tmp_path / "a.jsonl"
+    path.write_text(
+        json.dumps({"id": 1, "text": value}) + "\n" + json.dumps({"id": 2, "text": TEXT}) + "\n"
+    )
+    got = rows_of(open_cases(path))
+    assert got == [(1, "", f"column 'text': a JSON {kind}, not text"), (2, TEXT, "")]
+
+
+def test_header_only_csv_is_one_line_and_prints_no_header(
+    tmp_path: Path, trained_bundle: Path, capsys
+):
+    path = tmp_path / "kosong.csv"
+    path.write_text("id,teks\n")
+    code, out, err = run(["classify", str(path), "--model", str(trained_bundle)], capsys)
+    assert code == 3 and out == ""
+    assert err.strip().splitlines() == [f"error: {path}: no cases in the input: it has a header but no rows"]
+
+
+def messy_spreadsheet(path: Path) -> Path:
+    """A new user's office spreadsheet: a title row, a blank row, spaces and capitals in the
+    headers, ids that mix numbers and text."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["REKAP KASUS KECAMATAN 2024"])
+    sheet.append([])
+    sheet.append(["No Kasus", "Tanggal", "Deskripsi Kasus", "Petugas", "level"])
+    sheet.append([1, "2024-01-02", TEXT, "Bu A", "lama"])
+    sheet.append(["2a", "2024-01-03", "Warga desa membentuk kelompok usaha bersama", "Pak B", ""])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx", ".jsonl"])
+def test_every_input_column_is_kept_before_the_results(
+    tmp_path: Path, trained_bundle: Path, capsys, suffix: str
+):
+    path = messy_spreadsheet(tmp_path / "rekap.xlsx")
+    out = tmp_path / f"hasil{suffix}"
+    code, _, err = run(
+        ["classify", str(path), "-o", str(out), "--model", str(trained_bundle)], capsys
+    )
+    assert code == 0, err
+    back = {
+        ".csv": lambda p: pd.read_csv(p, dtype=str, keep_default_na=False),
+        ".parquet": pd.read_parquet,
+        ".xlsx": lambda p: pd.read_excel(p, dtype=str),
+        ".jsonl": lambda p: pd.read_json(p, lines=True, dtype=False),
+    }[suffix](out)
+    assert list(back.columns[:6]) == [
+        "row", "No Kasus", "Tanggal", "Deskripsi Kasus", "Petugas", "input_level",
+    ]  # fmt: skip
+    assert list(back.columns[6:8]) == ["level", "confidence"]
+    assert back["row"].astype(int).tolist() == [4, 5]
+    assert back["Deskripsi Kasus"].tolist()[0] == TEXT
+    assert [str(v) for v in back["No Kasus"]] == ["1", "2a"]
+
+
+def test_columns_option_chooses_what_is_passed_through(
+    tmp_path: Path, trained_bundle: Path, capsys
+):
+    path = messy_spreadsheet(tmp_path / "rekap.xlsx")
+    for choice, expected in [
+        ("id", ["row", "No Kasus", "level"]),
+        ("petugas, tanggal", ["row", "Petugas", "Tanggal", "level"]),
+    ]:
+        out = tmp_path / "o.csv"
+        code, _, err = run(
+            ["classify", str(path), "-o", str(out), "--model", str(trained_bundle),
+             "--columns", choice],
+            capsys,
+        )  # fmt: skip
+        assert code == 0, err
+        assert list(pd.read_csv(out).columns[: len(expected)]) == expected
+    code, _, err = run(
+        ["classify", str(path), "--model", str(trained_bundle), "--columns", "nope"], capsys
+    )
+    assert code == 3 and "--columns names no column 'nope'" in err
+
+
+def test_missing_output_folder_is_not_created(tmp_path: Path, trained_bundle: Path, capsys):
+    path = tmp_path / "a.csv"
+    path.write_text(f"teks\n{TEXT}\n")
+    out = tmp_path / "nodir" / "out.csv"
+    code, stdout, err = run(
+        ["classify", str(path), "-o", str(out), "--model", str(trained_bundle)], capsys
+    )
+    assert code == 3 and not out.parent.exists() and stdout == ""
+    assert err.strip().splitlines() == [
+        f"error: {out}: output folder {out.parent} does not exist; create it first"
+    ]
+
+
+def test_a_note_that_is_not_text_is_a_row_error(tmp_path: Path):
+    (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "scan.txt").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (tmp_path / "photo.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    got = {c.ids["file"][i]: c.errors[i] for c in open_cases(tmp_path).chunks for i in range(len(c.rows))}
+    assert got == {
+        "a.txt": "",
+        "photo.md": "this looks like an image file, not text",
+        "scan.txt": "this looks like a PDF file, not text",
+    }
+
+
+def test_subfolders_of_a_notes_folder_are_named_in_the_summary(tmp_path: Path):
+    (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "2024").mkdir()
+    (tmp_path / "2024" / "b.txt").write_text(TEXT, encoding="utf-8")
+    source = open_cases(tmp_path)
+    assert "skipped 1 subfolder(s), not read: 2024" in source.notes
