@@ -42,7 +42,7 @@ def test_train_then_classify(tmp_path: Path, tiny_corpus_path: Path, capsys):
         ["train", "--data", str(tiny_corpus_path), "--config", str(config), "--out", str(bundle)],
         capsys,
     )
-    assert code == 0 and "test macro-F1" in out and (bundle / "model.pkl.gz").is_file()
+    assert code == 0 and "test macro-F1" in out and (bundle / "model.npz").is_file()
 
     cases = tmp_path / "cases.csv"
     pd.DataFrame(
