@@ -41,12 +41,15 @@ from sw_nlp.pipeline_data import (
     ARRAYS_FILE,
     FORMAT_VERSION,
     SPEC_FILE,
+    ModelData,
+    build_pipeline_from,
     data_to_pipeline,
     decode_arrays,
     decode_spec,
     encode_arrays,
     encode_spec,
     pipeline_to_data,
+    read_model_data,
 )
 from sw_nlp.safety import is_trusted, trust
 
@@ -254,11 +257,11 @@ def _check_format(manifest: dict[str, Any], bundle_dir: Path) -> None:
     )
 
 
-def load_pipeline(bundle_dir: Path) -> tuple[Pipeline, dict[str, Any]]:
-    """The fitted pipeline of a format-2 bundle and its manifest, after every check.
+def load_data(bundle_dir: Path) -> tuple[ModelData, dict[str, Any]]:
+    """The checked numbers of a format-2 bundle and its manifest, after every check.
 
-    Nothing here unpickles: ``model.npz`` is read with ``allow_pickle=False`` and the
-    pipeline is built by ``sw_nlp.pipeline_data`` from a fixed set of classes.
+    Nothing here unpickles (``model.npz`` is read with ``allow_pickle=False``) and nothing
+    imports scikit-learn: the fast path classifies from these numbers directly.
     """
     bundle_dir = Path(bundle_dir)
     manifest = read_manifest(bundle_dir)
@@ -273,8 +276,14 @@ def load_pipeline(bundle_dir: Path) -> tuple[Pipeline, dict[str, Any]]:
         raise BundleError(
             f"{bundle_dir / ARRAYS_FILE}: sha256 differs from the one model.json records"
         )
-    pipeline = data_to_pipeline(spec, decode_arrays(array_bytes))
-    return pipeline, manifest
+    return read_model_data(spec, decode_arrays(array_bytes)), manifest
+
+
+def load_pipeline(bundle_dir: Path) -> tuple[Pipeline, dict[str, Any]]:
+    """The fitted scikit-learn pipeline of a format-2 bundle, rebuilt from its numbers by
+    ``sw_nlp.pipeline_data`` from a fixed set of classes, and the manifest."""
+    data, manifest = load_data(bundle_dir)
+    return build_pipeline_from(data), manifest
 
 
 def load_model(path: Path | str | None = None, *, fast: bool = True) -> CaseClassifier:
@@ -292,10 +301,10 @@ def load_model(path: Path | str | None = None, *, fast: bool = True) -> CaseClas
         bundle_dir = current_model_dir()
     else:
         bundle_dir = Path(path)
-    pipeline, manifest = load_pipeline(bundle_dir)
+    data, manifest = load_data(bundle_dir)
     review = manifest.get("config", {}).get("review", {})
     cfg = Config.from_dict({"review": review}, source=str(bundle_dir / MANIFEST_FILE))
-    clf = CaseClassifier(pipeline, review=cfg.review, fast=fast)
+    clf = CaseClassifier.from_data(data, review=cfg.review, fast=fast)
     clf.manifest = manifest  # type: ignore[attr-defined]
     return clf
 
@@ -345,11 +354,15 @@ def upgrade_bundle(bundle_dir: Path) -> dict[str, Any]:
 
 def _unpickle_legacy(data: bytes, path: Path) -> Pipeline:
     """A format-1 model from bytes already hashed and trusted, by the restricted unpickler."""
-    import sklearn
-
     # The allow-list resolves classes only from modules already imported: import the ones a
     # pipeline is made of (a fixed list, here, never names from the file).
-    import sw_nlp.model  # noqa: F401
+    import scipy.sparse  # noqa: F401
+    import sklearn
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.pipeline  # noqa: F401
+
+    import sw_nlp.normalizer  # noqa: F401
     from sw_nlp.safety import RefusedGlobal, restricted_loads
 
     with warnings.catch_warnings():

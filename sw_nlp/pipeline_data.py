@@ -31,11 +31,13 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sw_nlp.errors import BundleError
+from sw_nlp.preprocess import WordAnalyzer
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -78,7 +80,7 @@ def pipeline_to_data(
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion
 
-    from sw_nlp.preprocess import TextNormalizer, WordAnalyzer
+    from sw_nlp.normalizer import TextNormalizer
 
     names = [name for name, _ in pipeline.steps]
     if names != ["normalize", "features", "classify"]:
@@ -157,18 +159,62 @@ def pipeline_to_data(
     return spec, arrays
 
 
-def data_to_pipeline(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Pipeline:
-    """The fitted scikit-learn pipeline described by a format-2 spec and its arrays.
+@dataclass(frozen=True)
+class BlockData:
+    """One TF-IDF block's parameters and fitted numbers, with the attribute names of
+    ``TfidfVectorizer`` that inference reads, so the fast path takes either."""
 
-    Every value is checked for type and shape before use; a bundle that does not fit raises a
-    one-line ``BundleError``. Classes are fixed here, never taken from the files.
-    """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import FeatureUnion, Pipeline
+    params: dict[str, Any]  # JSON values as stored (``tokenizer`` and ``dtype`` apart)
+    tokenizer: WordAnalyzer | None
+    vocabulary_: dict[str, int]
+    idf_: np.ndarray | None
 
-    from sw_nlp.preprocess import TextNormalizer, WordAnalyzer
+    @property
+    def dtype(self) -> type:
+        return _DTYPES[self.params["dtype"]]
 
+    @property
+    def ngram_range(self) -> tuple[int, int]:
+        low, high = self.params["ngram_range"]
+        return low, high
+
+    def __getattr__(self, name: str) -> Any:  # analyzer, norm, use_idf, sublinear_tf, ...
+        params = self.__dict__.get("params", {})
+        if name in _VECTORIZER_PARAMS and name in params:
+            return params[name]
+        raise AttributeError(name)
+
+    def get_params(self) -> dict[str, Any]:
+        """The ``TfidfVectorizer`` parameters these numbers were fitted with."""
+        return {
+            **self.params,
+            "ngram_range": self.ngram_range,
+            "dtype": self.dtype,
+            "tokenizer": self.tokenizer,
+            **{key: None for key in _MUST_BE_NONE},
+        }
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """A format-2 model, checked, before any scikit-learn object exists: what the fast path
+    needs (it never imports scikit-learn) and what ``build_pipeline_from`` turns into the
+    exact pipeline."""
+
+    lexicon: dict[str, str]
+    mask_pii: bool
+    numbers_as_token: bool
+    blocks: tuple[BlockData, BlockData]  # word, char
+    n_jobs: int | None
+    classifier_params: dict[str, Any]
+    coef: np.ndarray
+    intercept: np.ndarray
+    classes: np.ndarray
+
+
+def read_model_data(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> ModelData:
+    """A format-2 spec and its arrays, every value checked for type and shape; a bundle that
+    does not fit raises a one-line ``BundleError``. Imports nothing from scikit-learn."""
     steps = _field(spec, "steps", dict, "model.json")
     norm = _field(steps, "normalize", dict, "steps")
     lexicon = _field(norm, "lexicon", dict, "normalize")
@@ -176,78 +222,115 @@ def data_to_pipeline(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Pip
         isinstance(k, str) and isinstance(v, str) for k, v in lexicon.items()
     ):
         raise BundleError("model.json: the lexicon must map text to text")
-    normalizer = TextNormalizer(
-        lexicon=lexicon,
-        mask_pii=_field(norm, "mask_pii", bool, "normalize"),
-        numbers_as_token=_field(norm, "numbers_as_token", bool, "normalize"),
-    )
 
     feats = _field(steps, "features", dict, "steps")
     blocks = _field(feats, "blocks", dict, "features")
     if list(blocks) != list(BLOCKS):
         raise BundleError(f"model.json: feature blocks must be {list(BLOCKS)}")
-    vectorizers = []
+    read: list[BlockData] = []
     for name in BLOCKS:
         params = dict(_field(blocks, name, dict, "blocks"))
         if set(params) != {*_VECTORIZER_PARAMS, "dtype", "tokenizer"}:
             raise BundleError(f"model.json: feature block {name!r} has unexpected parameters")
-        params["ngram_range"] = tuple(_int_pair(params["ngram_range"], name))
-        dtype = params["dtype"]
-        if dtype not in _DTYPES:
-            raise BundleError(f"model.json: feature block {name!r}: dtype {dtype!r} unknown")
-        params["dtype"] = _DTYPES[dtype]
-        tokenizer = params["tokenizer"]
-        if tokenizer is not None:
-            if not isinstance(tokenizer, dict) or set(tokenizer) != {"remove_stopwords", "stem"}:
+        _int_pair(params["ngram_range"], name)
+        if params["dtype"] not in _DTYPES:
+            raise BundleError(f"model.json: feature block {name!r}: dtype {params['dtype']!r} unknown")
+        settings = params.pop("tokenizer")
+        tokenizer = None
+        if settings is not None:
+            if not isinstance(settings, dict) or set(settings) != {"remove_stopwords", "stem"}:
                 raise BundleError(f"model.json: feature block {name!r}: bad tokenizer settings")
-            params["tokenizer"] = WordAnalyzer(
-                remove_stopwords=_field(tokenizer, "remove_stopwords", bool, "tokenizer"),
-                stem=_field(tokenizer, "stem", bool, "tokenizer"),
+            tokenizer = WordAnalyzer(
+                remove_stopwords=_field(settings, "remove_stopwords", bool, "tokenizer"),
+                stem=_field(settings, "stem", bool, "tokenizer"),
             )
+        for key in ("use_idf", "sublinear_tf", "smooth_idf", "lowercase", "binary"):
+            if not isinstance(params[key], bool):
+                raise BundleError(f"model.json: feature block {name!r}: {key} must be a bool")
+        terms = _array(arrays, f"{name}_vocabulary", ndim=1)
+        vocabulary = {term: i for i, term in enumerate(terms.tolist())}
+        if len(vocabulary) != len(terms):
+            raise BundleError(f"model.npz: {name}_vocabulary repeats a term")
+        idf = None
+        if params["use_idf"]:
+            idf = _array(arrays, f"{name}_idf", ndim=1).astype(np.float64, copy=False)
+            if len(idf) != len(terms):
+                raise BundleError(f"model.npz: {name}_idf and {name}_vocabulary differ in length")
+        read.append(BlockData(params, tokenizer, vocabulary, idf))
+    n_jobs = feats.get("n_jobs")
+    if n_jobs is not None and type(n_jobs) is not int:
+        raise BundleError("model.json: features n_jobs must be an integer or null")
+
+    coef = _array(arrays, "coef", ndim=2).astype(np.float64, copy=False)
+    intercept = _array(arrays, "intercept", ndim=1).astype(np.float64, copy=False)
+    classes = _array(arrays, "classes", ndim=1)
+    width = sum(len(b.vocabulary_) for b in read)
+    rows = 1 if len(classes) == 2 else len(classes)
+    if len(classes) < 2 or coef.shape != (rows, width) or intercept.shape != (rows,):
+        raise BundleError(
+            f"model.npz: coef {coef.shape} / intercept {intercept.shape} do not fit "
+            f"{len(classes)} classes and {width} features"
+        )
+    return ModelData(
+        lexicon=lexicon,
+        mask_pii=_field(norm, "mask_pii", bool, "normalize"),
+        numbers_as_token=_field(norm, "numbers_as_token", bool, "normalize"),
+        blocks=(read[0], read[1]),
+        n_jobs=n_jobs,
+        classifier_params=dict(_field(steps, "classify", dict, "steps")),
+        coef=coef,
+        intercept=intercept,
+        classes=classes,
+    )
+
+
+def build_pipeline_from(data: ModelData) -> Pipeline:
+    """The fitted scikit-learn pipeline of checked model data, built from a fixed set of
+    classes, with the fitted attributes scikit-learn's own ``fit`` sets."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    from sw_nlp.normalizer import TextNormalizer
+
+    normalizer = TextNormalizer(
+        lexicon=dict(data.lexicon),
+        mask_pii=data.mask_pii,
+        numbers_as_token=data.numbers_as_token,
+    )
+    vectorizers = []
+    for name, block in zip(BLOCKS, data.blocks, strict=True):
+        params = block.get_params()
         try:
             vectorizer = TfidfVectorizer(**params)
         except TypeError as exc:  # cannot happen with the checked keys; kept one line
             raise BundleError(f"model.json: feature block {name!r}: {exc}") from None
-        terms = _array(arrays, f"{name}_vocabulary", ndim=1)
-        vectorizer.vocabulary_ = {term: i for i, term in enumerate(terms.tolist())}
-        if len(vectorizer.vocabulary_) != len(terms):
-            raise BundleError(f"model.npz: {name}_vocabulary repeats a term")
+        vectorizer.vocabulary_ = dict(block.vocabulary_)
         vectorizer.fixed_vocabulary_ = False
-        if vectorizer.use_idf:
-            idf = _array(arrays, f"{name}_idf", ndim=1)
-            if len(idf) != len(terms):
-                raise BundleError(f"model.npz: {name}_idf and {name}_vocabulary differ in length")
-            vectorizer.idf_ = idf  # scikit-learn's setter builds the fitted TfidfTransformer
-            vectorizer._tfidf.n_features_in_ = len(terms)
+        if block.idf_ is not None:
+            vectorizer.idf_ = block.idf_  # scikit-learn's setter builds the TfidfTransformer
+            vectorizer._tfidf.n_features_in_ = len(block.vocabulary_)
         vectorizers.append((name, vectorizer))
-    n_jobs = feats.get("n_jobs")
-    if n_jobs is not None and type(n_jobs) is not int:
-        raise BundleError("model.json: features n_jobs must be an integer or null")
-    features = FeatureUnion(vectorizers, n_jobs=n_jobs)
+    features = FeatureUnion(vectorizers, n_jobs=data.n_jobs)
 
-    clf_params = dict(_field(steps, "classify", dict, "steps"))
+    clf_params = dict(data.classifier_params)
     if isinstance(clf_params.get("class_weight"), list):
         clf_params["class_weight"] = {k: v for k, v in clf_params["class_weight"]}
     try:
         clf = LogisticRegression(**clf_params)
     except TypeError as exc:
         raise BundleError(f"model.json: classifier parameters: {exc}") from None
-    coef = _array(arrays, "coef", ndim=2)
-    intercept = _array(arrays, "intercept", ndim=1)
-    classes = _array(arrays, "classes", ndim=1)
-    width = sum(len(v.vocabulary_) for _, v in vectorizers)
-    rows = 1 if len(classes) == 2 else len(classes)
-    if coef.shape != (rows, width) or intercept.shape != (rows,) or len(classes) < 2:
-        raise BundleError(
-            f"model.npz: coef {coef.shape} / intercept {intercept.shape} do not fit "
-            f"{len(classes)} classes and {width} features"
-        )
-    clf.coef_ = coef
-    clf.intercept_ = intercept
-    clf.classes_ = classes
-    clf.n_features_in_ = width
+    clf.coef_ = data.coef
+    clf.intercept_ = data.intercept
+    clf.classes_ = data.classes
+    clf.n_features_in_ = data.coef.shape[1]
     clf.n_iter_ = np.zeros(1, dtype=np.int32)  # not known after the fact; nothing reads it
     return Pipeline([("normalize", normalizer), ("features", features), ("classify", clf)])
+
+
+def data_to_pipeline(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Pipeline:
+    """The fitted scikit-learn pipeline described by a format-2 spec and its arrays."""
+    return build_pipeline_from(read_model_data(spec, arrays))
 
 
 def encode_arrays(arrays: dict[str, np.ndarray]) -> bytes:

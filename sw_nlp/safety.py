@@ -41,7 +41,11 @@ _NUMPY_FUNCTIONS = {
     ("numpy._core.numeric", "_frombuffer"),
     ("numpy.core.numeric", "_frombuffer"),
 }
-_OURS = {("sw_nlp.preprocess", "TextNormalizer"), ("sw_nlp.preprocess", "WordAnalyzer")}
+_OURS = {
+    ("sw_nlp.preprocess", "TextNormalizer"),  # where format-1 files name it
+    ("sw_nlp.normalizer", "TextNormalizer"),  # where it lives now
+    ("sw_nlp.preprocess", "WordAnalyzer"),
+}
 _BUILTINS = {
     ("builtins", "set"),
     ("builtins", "frozenset"),

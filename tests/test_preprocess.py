@@ -118,3 +118,14 @@ def test_normalizer_is_total_and_idempotent(text):
     assert isinstance(once, str)
     assert "  " not in once
     assert n.normalize(once) == once
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab_-2 \t\nÄé9.,") + ["_nik_", "anak-anak"])))
+def test_tokenize_is_nltks_regexp_tokenizer(text: str):
+    """sw-nlp tokenises with the pattern alone, so that classifying never imports nltk
+    (whose package import loads scikit-learn); the tokens are nltk's to the character."""
+    from nltk.tokenize import RegexpTokenizer
+
+    from sw_nlp.preprocess import TOKEN_PATTERN, tokenize
+
+    assert tokenize(text) == RegexpTokenizer(TOKEN_PATTERN).tokenize(text)
