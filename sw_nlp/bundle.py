@@ -337,18 +337,25 @@ def upgrade_bundle(bundle_dir: Path) -> dict[str, Any]:
     spec, arrays = pipeline_to_data(old, labels=labels, config=config)
     rebuilt = data_to_pipeline(spec, arrays)
     _check_same_predictions(old, rebuilt, bundle_dir)
-    files = _write_model_files(bundle_dir, old, labels, config)
-    manifest["format_version"] = FORMAT_VERSION
-    manifest["files"] = files
-    manifest["upgraded"] = {
-        "from_format": LEGACY_FORMAT,
-        "from_sha256": sha256,
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "sw_nlp": __version__,
-    }
-    _write_text(bundle_dir / MANIFEST_FILE, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    (bundle_dir / LEGACY_MODEL_FILE).unlink()
-    _record_trust(bundle_dir, files[SPEC_FILE]["sha256"], f"upgraded from format 1 ({sha256})")
+    try:
+        files = _write_model_files(bundle_dir, old, labels, config)
+        manifest["format_version"] = FORMAT_VERSION
+        manifest["files"] = files
+        manifest["upgraded"] = {
+            "from_format": LEGACY_FORMAT,
+            "from_sha256": sha256,
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "sw_nlp": __version__,
+        }
+        text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+        _write_text(bundle_dir / MANIFEST_FILE, text)  # the switch: format 2 from here on
+        (bundle_dir / LEGACY_MODEL_FILE).unlink()
+        _record_trust(bundle_dir, files[SPEC_FILE]["sha256"], f"upgraded from format 1 ({sha256})")
+    except OSError as exc:
+        raise BundleError(
+            f"{bundle_dir}: could not write the upgraded bundle ({exc.strerror or exc}); "
+            "copy the folder somewhere writable and upgrade the copy"
+        ) from None
     return manifest
 
 

@@ -173,3 +173,35 @@ def test_evaluate_names_the_row_of_a_bad_label(trained_bundle, tmp_path, capsys)
     err = capsys.readouterr().err
     assert code == 3
     assert "bad.csv:3" in err and "regional" in err and "Traceback" not in err
+
+
+def test_models_upgrade_command(tmp_path: Path, trained_bundle: Path, capsys):
+    """A format-1 bundle: predict names the command, the command converts, predict works;
+    a second upgrade is a one-line error."""
+    import hashlib
+    import json
+    import shutil
+
+    from sw_nlp.bundle import load_pipeline
+    from sw_nlp.safety import safe_dump, trust
+
+    pipeline, _ = load_pipeline(trained_bundle)
+    bundle = Path(shutil.copytree(trained_bundle, tmp_path / "old"))
+    for name in ("model.json", "model.npz"):
+        (bundle / name).unlink()
+    safe_dump(pipeline, bundle / "model.pkl.gz")
+    sha = hashlib.sha256((bundle / "model.pkl.gz").read_bytes()).hexdigest()
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest.update(format_version=1, files={"model.pkl.gz": {"sha256": sha}})
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    trust(sha, bundle, "test")
+
+    code, _, err = run(["predict", "--model", str(bundle), "Lansia sendiri"], capsys)
+    assert code == 4 and err.count("\n") == 1
+    assert f"`sw-nlp models upgrade {bundle}`" in err
+    code, out, _ = run(["models", "upgrade", str(bundle)], capsys)
+    assert code == 0 and "upgraded" in out and "format 2" in out
+    code, out, _ = run(["predict", "--model", str(bundle), "Lansia sendiri"], capsys)
+    assert code == 0 and out.split("\t")[0] in {"mikro", "mezzo", "makro", "global"}
+    code, _, err = run(["models", "upgrade", str(bundle)], capsys)
+    assert code == 4 and "already bundle format 2" in err and err.count("\n") == 1
