@@ -145,6 +145,8 @@ class CaseClassifier:
         """
         if label is not None and label not in self.classes_:
             raise ValueError(f"unknown label {label!r}; labels are {self.classes_}")
+        if k <= 0:  # analyse gives no explanation list at all for k = 0
+            return []
         return self.analyse([text], k, label=label).explanations[0]
 
     def analyse(self, texts: Sequence[str], k: int = 3, label: str | None = None) -> Analysis:

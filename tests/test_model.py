@@ -65,3 +65,8 @@ def test_explain_unknown_label(tiny_model):
 def test_vocabulary_share(tiny_model):
     shares = tiny_model.vocabulary_share(["anak desa", "qwxz plorf", ""])
     assert shares[0] == 1.0 and shares[1] == 0.0 and shares[2] == 0.0
+
+
+def test_explain_with_no_terms_is_an_empty_list(tiny_model):
+    """``sw-nlp predict --explain 0`` asks for this (found by the hostile command lines)."""
+    assert tiny_model.explain("Lansia tinggal sendiri", k=0) == []
