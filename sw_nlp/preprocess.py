@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import regex
 
 from sw_nlp.errors import InputError
-from sw_nlp.pii import mask_pii
 
 if TYPE_CHECKING:
     from sw_nlp.normalizer import TextNormalizer
