@@ -1,30 +1,55 @@
 """sw-nlp: triage Indonesian social-work case descriptions by intervention level.
 
-The public API; importing it does no work (no files read, no logging configured).
+The public API; importing it does no work (no files read, no logging configured) and imports
+nothing heavy: each name below is imported on first use (PEP 562), so ``sw-nlp --help`` and
+tools that only need ``__version__`` do not pay for scikit-learn, SciPy, pandas or Numba.
 """
 
+from __future__ import annotations
+
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"  # before the imports: bundle.py records it in manifests
+from sw_nlp._version import __version__
 
-from sw_nlp.bundle import load_model, save_bundle  # noqa: E402
-from sw_nlp.config import Config  # noqa: E402
-from sw_nlp.corpus import LEVELS, load_corpus  # noqa: E402
-from sw_nlp.model import CaseClassifier, build_pipeline  # noqa: E402
-from sw_nlp.train import train  # noqa: E402
-from sw_nlp.validate import validate_corpus  # noqa: E402
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load in __getattr__
+    from sw_nlp.bundle import load_model, save_bundle
+    from sw_nlp.config import Config
+    from sw_nlp.corpus import LEVELS, load_corpus
+    from sw_nlp.model import CaseClassifier, build_pipeline
+    from sw_nlp.train import train
+    from sw_nlp.validate import validate_corpus
 
-__all__ = [
-    "LEVELS",
-    "CaseClassifier",
-    "Config",
-    "build_pipeline",
-    "load_corpus",
-    "load_model",
-    "save_bundle",
-    "train",
-    "validate_corpus",
-    "__version__",
-]
+# Public name -> the module that defines it. A fixed table written here: nothing is ever
+# imported by a name that comes from outside the package.
+_EXPORTS: dict[str, str] = {
+    "LEVELS": "sw_nlp.corpus",
+    "CaseClassifier": "sw_nlp.model",
+    "Config": "sw_nlp.config",
+    "build_pipeline": "sw_nlp.model",
+    "load_corpus": "sw_nlp.corpus",
+    "load_model": "sw_nlp.bundle",
+    "save_bundle": "sw_nlp.bundle",
+    "train": "sw_nlp.train",
+    "validate_corpus": "sw_nlp.validate",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the defining module on first access and cache the name in this module."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sw_nlp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

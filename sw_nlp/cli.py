@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sw_nlp import __version__
+from sw_nlp._version import __version__
 from sw_nlp.config import Config, Paths
 from sw_nlp.errors import SwNlpError
 
@@ -423,6 +423,20 @@ def trust_cmd(
 
     path = trust_bundle(bundle, reason)
     typer.echo(f"trusted {bundle} (recorded in {path})")
+
+
+@models_app.command("upgrade")
+def upgrade_cmd(
+    bundle: Annotated[Path, typer.Argument(help="A format-1 bundle folder (model.pkl.gz).")],
+) -> None:
+    """Convert a format-1 bundle (a pickle) to format 2 (numbers and text), in place, once."""
+    from sw_nlp.bundle import upgrade_bundle
+
+    manifest = upgrade_bundle(bundle)
+    typer.echo(
+        f"upgraded {bundle} to bundle format {manifest['format_version']} "
+        f"(model.json sha256 {manifest['files']['model.json']['sha256'][:12]}…)"
+    )
 
 
 @app.command("predict")

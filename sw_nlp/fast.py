@@ -22,9 +22,10 @@ sparse dot product. Every preprocessing step after tokenisation is a function of
 5. explains every row of the chunk at once (the terms ``CaseClassifier.explain`` gives).
 
 The probabilities equal the pipeline's to float rounding (tests: corpus, every preprocessing
-setting, random texts). It is built from a fitted pipeline at load time and never saved: the
-bundle stays a plain scikit-learn pipeline. A pipeline this module does not reproduce raises
-``UnsupportedPipeline`` and callers use the pipeline itself.
+setting, random texts). It is built at load time, never saved, from the bundle's numbers
+(``sw_nlp.pipeline_data.ModelData``) or from a fitted pipeline; it does not import
+scikit-learn, so classifying a file never loads it. A model this module does not reproduce
+raises ``UnsupportedPipeline`` and callers use the pipeline itself.
 """
 
 from __future__ import annotations
@@ -37,34 +38,35 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import normalize
-from sklearn.utils.extmath import softmax
 
+from sw_nlp.errors import BundleError
 from sw_nlp.kernels import (
     STOP,
     add_block_scores,
     build_key_table,
     expand_pieces,
     insert_pieces,
+    normalize_rows,
     split_pieces,
     sublinear_table,
     word_ngrams,
 )
 from sw_nlp.pii import PII_CANDIDATE, is_placeholder_term, mask_pii
+from sw_nlp.pipeline_data import BlockData, ModelData
 from sw_nlp.preprocess import (
     CONTROL_CHARACTERS,
-    TextNormalizer,
     WordAnalyzer,
     clean_text,
     normalize_token,
     tokenize,
 )
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ class FastBatch:
     """
 
     word_occurrences: sp.csr_matrix  # rows × word features, one entry per occurrence
-    _vectorizers: tuple[TfidfVectorizer, TfidfVectorizer]
+    _vectorizers: tuple[BlockData, BlockData]
     vocabulary_share: np.ndarray  # share of each text's word tokens seen in training
     _docs: np.ndarray
     _tokens: np.ndarray
@@ -175,13 +177,15 @@ class FastPath:
     so one instance serves a whole batch job; a lock keeps them whole when threads share it.
     """
 
-    def __init__(self, pipeline: Pipeline) -> None:
-        self._normalizer, self._word, self._char = _check_supported(pipeline)
-        self._classifier = pipeline.steps[-1][1]
+    def __init__(self, model: ModelData | Pipeline) -> None:
+        data = model if isinstance(model, ModelData) else _model_data(model)
+        self._data = data
+        self._word, self._char = _check_supported(data)
+        self._mask_pii, self._numbers_as_token = data.mask_pii, data.numbers_as_token
         analyzer: WordAnalyzer = self._word.tokenizer
         self._word_analyzer = analyzer
         self._char_low, self._char_high = self._char.ngram_range
-        self._lexicon = dict(self._normalizer.lexicon or {})
+        self._lexicon = dict(data.lexicon)
         self._low, self._high = self._word.ngram_range
         self._n_word = len(self._word.vocabulary_)
         self._n_char = len(self._char.vocabulary_)
@@ -332,7 +336,7 @@ class FastPath:
         """Tokenise and normalise a new whitespace-free piece (``"anak-anak,"``, ``"(lansia)"``),
         given as its UTF-8 bytes and their hash."""
         piece = raw.decode("utf-8")
-        numbers = self._normalizer.numbers_as_token
+        numbers = self._numbers_as_token
         # Most pieces are one plain word, which is its own only token: no regex needed.
         tokens = [piece] if piece.isascii() and piece.isalnum() else tokenize(piece)
         ids = [
@@ -400,11 +404,10 @@ class FastPath:
         the TF-IDF matrix itself is never built: ``x·w = (tf·(idf∘w)) / ‖tf∘idf‖``. The
         result differs from the pipeline's by float rounding only (tested to 1e-9).
         """
-        clf = self._classifier
         if self._folded is None:
-            return clf.predict_proba(batch.X)
+            return self._exact_classifier().predict_proba(batch.X)
         n = batch.n_rows
-        scores = np.array(clf.intercept_, dtype=np.float64)[None, :].repeat(n, axis=0)
+        scores = np.array(self._data.intercept, dtype=np.float64)[None, :].repeat(n, axis=0)
         word_weights, char_weights = self._folded
         words = batch.word_occurrences
         add_block_scores(
@@ -417,22 +420,27 @@ class FastPath:
             counts.indptr, counts.indices, counts.data,
             self._tf_tables[1], self._char.sublinear_tf, char_weights, scores,
         )  # fmt: skip
-        return softmax(scores, copy=False)
+        return _softmax(scores)
+
+    def _exact_classifier(self) -> Any:
+        """scikit-learn's own logistic regression, for the models whose scores are not folded
+        (two classes, or blocks not l2-normalised): the one case that imports scikit-learn."""
+        clf = self.__dict__.get("_sklearn_classifier")
+        if clf is None:
+            from sw_nlp.pipeline_data import build_pipeline_from
+
+            clf = self.__dict__["_sklearn_classifier"] = build_pipeline_from(self._data)[-1]
+        return clf
 
     def _fold_coefficients(self) -> list[np.ndarray] | None:
-        clf = self._classifier
         blocks = (self._word, self._char)
-        if (
-            not isinstance(clf, LogisticRegression)
-            or len(clf.classes_) <= 2
-            or any(v.norm != "l2" for v in blocks)
-        ):
+        if len(self._data.classes) <= 2 or any(v.norm != "l2" for v in blocks):
             return None
         folded = []
         start = 0
         for vectorizer, width in zip(blocks, (self._n_word, self._n_char), strict=True):
             idf = vectorizer.idf_ if vectorizer.use_idf else np.ones(width)
-            coef = clf.coef_[:, start : start + width]
+            coef = self._data.coef[:, start : start + width]
             folded.append(np.column_stack([(coef * idf).T, idf**2]))  # see add_block_scores
             start += width
         return folded
@@ -577,12 +585,12 @@ class FastPath:
             array = pc.replace_with_mask(array, others, simpler)
             ascii_rows = pc.string_is_ascii(array)
         python = pc.invert(ascii_rows)
-        if self._normalizer.mask_pii:
+        if self._mask_pii:
             python = pc.or_(python, pc.match_substring_regex(array, PII_CANDIDATE))
         lowered = pc.ascii_lower(array)
         python_rows = np.flatnonzero(python.to_numpy(zero_copy_only=False)).tolist()
         if python_rows:
-            mask = self._normalizer.mask_pii
+            mask = self._mask_pii
             cleaned = [clean_text(mask_pii(texts[i]) if mask else texts[i]) for i in python_rows]
             lowered = pc.replace_with_mask(lowered, python, pa.array(cleaned, type=pa.string()))
         data, offsets = _utf8(lowered)
@@ -646,13 +654,12 @@ class FastPath:
         share: np.ndarray,
     ) -> sp.csr_matrix:
         """Word counts (and vocabulary share) of rare rows, by the vectorizer's own analyzer."""
-        analyzer = self._word.build_analyzer()
         vocabulary = self._word.vocabulary_
         r: list[int] = []
         c: list[int] = []
         for d in rows.tolist():
             text = " ".join(self._strings[g] for g in tokens[docs == d].tolist())
-            for gram in analyzer(text):
+            for gram in _ngrams(self._word_analyzer(text), self._low, self._high):
                 if (j := vocabulary.get(gram)) is not None:
                     r.append(d)
                     c.append(j)
@@ -715,55 +722,71 @@ def _indptr(sorted_docs: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.bincount(sorted_docs, minlength=n))])
 
 
-def _sublinear(vectorizer: TfidfVectorizer, counts: sp.csr_matrix) -> sp.csr_matrix:
+def _sublinear(block: BlockData, counts: sp.csr_matrix) -> sp.csr_matrix:
     """The tf step of ``TfidfTransformer.transform``: ``1 + log(count)`` when sublinear."""
-    X = counts.astype(vectorizer.dtype, copy=False)
-    if vectorizer.sublinear_tf:
+    X = counts.astype(block.dtype, copy=False)
+    if block.sublinear_tf:
         np.log(X.data, X.data)
         X.data += 1.0
     return X
 
 
-def _idf_and_norm(vectorizer: TfidfVectorizer, tf: sp.csr_matrix) -> sp.csr_matrix:
-    """The rest of ``TfidfTransformer.transform``, from the vectorizer's public attributes."""
+def _idf_and_norm(block: BlockData, tf: sp.csr_matrix) -> sp.csr_matrix:
+    """The rest of ``TfidfTransformer.transform``: idf, then the row norm computed as
+    scikit-learn's ``normalize`` computes it (same loop, same order of sums)."""
     X = tf.copy()
-    if vectorizer.use_idf:
-        X.data *= vectorizer.idf_[X.indices]
-    if vectorizer.norm is not None:
-        X = normalize(X, norm=vectorizer.norm, copy=False)
+    if block.use_idf:
+        X.data *= block.idf_[X.indices]
+    if block.norm is not None:
+        X.data = X.data.astype(np.float64, copy=False)
+        normalize_rows(X.indptr, X.data, block.norm == "l1")
     return X
 
 
-def _check_supported(
-    pipeline: Pipeline,
-) -> tuple[TextNormalizer, TfidfVectorizer, TfidfVectorizer]:
-    steps = dict(pipeline.steps)
-    normalizer, features = steps.get("normalize"), steps.get("features")
-    if not isinstance(normalizer, TextNormalizer) or not isinstance(features, FeatureUnion):
-        raise UnsupportedPipeline("steps are not normalize + features")
-    if len(pipeline.steps) != 3 or features.transformer_weights:
-        raise UnsupportedPipeline("unexpected steps or weighted features")
-    blocks = dict(features.transformer_list)
-    word, char = blocks.get("word"), blocks.get("char")
-    if list(blocks) != ["word", "char"] or not all(
-        isinstance(v, TfidfVectorizer) for v in (word, char)
-    ):
-        raise UnsupportedPipeline("features are not word + char TF-IDF")
-    assert isinstance(word, TfidfVectorizer) and isinstance(char, TfidfVectorizer)
-    common = {"lowercase": False, "preprocessor": None, "strip_accents": None, "binary": False}
-    for vec in (word, char):
-        params = vec.get_params()
-        if any(params[k] != v for k, v in common.items()) or vec.stop_words is not None:
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    """scikit-learn's ``softmax`` (``sklearn.utils.extmath``), in place, step for step."""
+    scores -= scores.max(axis=1).reshape((-1, 1))
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=1).reshape((-1, 1))
+    return scores
+
+
+def _ngrams(tokens: list[str], low: int, high: int) -> list[str]:
+    """Word n-grams of a token list as ``CountVectorizer``'s word analyzer makes them (for
+    the rare rows the fast path counts by analyzer, see ``_irregular_rows``)."""
+    return [
+        " ".join(tokens[i : i + n])
+        for n in range(low, min(high, len(tokens)) + 1)
+        for i in range(len(tokens) - n + 1)
+    ]
+
+
+def _model_data(pipeline: Pipeline) -> ModelData:
+    """A fitted pipeline's numbers as format 2 holds them: the fast path reads only those."""
+    from sw_nlp.pipeline_data import pipeline_to_data, read_model_data
+
+    try:
+        spec, arrays = pipeline_to_data(pipeline, labels=[], config={})
+        return read_model_data(spec, arrays)
+    except BundleError as exc:
+        raise UnsupportedPipeline(str(exc)) from None
+
+
+def _check_supported(data: ModelData) -> tuple[BlockData, BlockData]:
+    word, char = data.blocks
+    common = {"lowercase": False, "strip_accents": None, "binary": False, "input": "content"}
+    for block in (word, char):
+        if any(getattr(block, k) != v for k, v in common.items()):
             raise UnsupportedPipeline("vectorizer preprocessing the fast path does not mirror")
-        if vec.norm not in ("l2", "l1", None):
-            raise UnsupportedPipeline(f"norm {vec.norm!r}")
+        if block.norm not in ("l2", "l1", None):
+            raise UnsupportedPipeline(f"norm {block.norm!r}")
     if word.analyzer != "word" or not isinstance(word.tokenizer, WordAnalyzer):
         raise UnsupportedPipeline("word block does not use WordAnalyzer")
     if char.analyzer != "char_wb":
         raise UnsupportedPipeline(f"char analyzer {char.analyzer!r}")
     if word.ngram_range[0] < 1 or word.ngram_range[1] > 3:
         raise UnsupportedPipeline(f"word n-grams {word.ngram_range}")
-    return normalizer, word, char
+    return word, char
 
 
 @cache
@@ -792,10 +815,11 @@ def _safe_symbols() -> str:
     return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in safe) + "]"
 
 
-def build_fast_path(pipeline: Pipeline) -> FastPath | None:
-    """The fast path for a fitted pipeline, or None (with the reason logged) if unsupported."""
+def build_fast_path(model: ModelData | Pipeline) -> FastPath | None:
+    """The fast path for a bundle's numbers or a fitted pipeline, or None (with the reason
+    logged) if unsupported."""
     try:
-        return FastPath(pipeline)
+        return FastPath(model)
     except UnsupportedPipeline as exc:
         log.info("fast inference not available, using the pipeline itself: %s", exc)
         return None

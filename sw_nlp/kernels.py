@@ -319,3 +319,21 @@ def insert_pieces(slots: np.ndarray, key_hash: np.ndarray, first: int, last: int
             s = (s + 1) & mask
         slots[s, 0] = np.int64(key_hash[p])
         slots[s, 1] = p
+
+
+@njit(cache=True, nogil=True)
+def normalize_rows(indptr: np.ndarray, data: np.ndarray, l1: bool) -> None:
+    """Scale each CSR row to unit l2 (or l1) norm, in place, as scikit-learn's
+    ``inplace_csr_row_normalize_l2``/``_l1`` do: the same sequential sum, so the explanations
+    of the fast path see the very values the pipeline's ``normalize`` gives (all-zero rows
+    are left alone). Here so that the fast path need not import scikit-learn."""
+    for i in range(len(indptr) - 1):
+        total = 0.0
+        for j in range(indptr[i], indptr[i + 1]):
+            total += abs(data[j]) if l1 else data[j] * data[j]
+        if total == 0.0:
+            continue
+        if not l1:
+            total = np.sqrt(total)
+        for j in range(indptr[i], indptr[i + 1]):
+            data[j] /= total

@@ -11,25 +11,31 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 
 from sw_nlp.config import Config, ReviewConfig
 from sw_nlp.corpus import order_labels
 from sw_nlp.fast import FastBatch, FastPath, UnsupportedPipeline, build_fast_path
-from sw_nlp.features import build_features
 from sw_nlp.pii import is_placeholder_term
-from sw_nlp.preprocess import TextNormalizer, WordAnalyzer, build_lexicon
+from sw_nlp.pipeline_data import ModelData, build_pipeline_from
+from sw_nlp.preprocess import WordAnalyzer, build_lexicon
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
 
 def build_pipeline(cfg: Config) -> Pipeline:
     """An unfitted pipeline: normalise → word + char TF-IDF → multinomial logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sw_nlp.features import build_features
+    from sw_nlp.normalizer import TextNormalizer
+
     return Pipeline(
         [
             (
@@ -62,18 +68,57 @@ class CaseClassifier:
     With ``fast=True`` (the default) predictions go through ``sw_nlp.fast``, which computes the
     pipeline's own numbers a chunk at a time; a pipeline it does not support, or any text it
     cannot handle, goes through the pipeline itself. ``fast=False`` always uses the pipeline.
+
+    Made from a bundle's numbers (``from_data``), it builds the scikit-learn pipeline only
+    when something asks for it (``fast=False``, a fallback, training and evaluation code
+    reading ``.pipeline``), so classifying with the fast path never imports scikit-learn.
     """
 
     def __init__(
         self, pipeline: Pipeline, review: ReviewConfig | None = None, fast: bool = True
     ) -> None:
+        from sklearn.utils.validation import check_is_fitted
+
         check_is_fitted(pipeline, msg="CaseClassifier needs a fitted pipeline")
-        self.pipeline = pipeline
+        self._setup(pipeline, None, list(pipeline.classes_), review, fast)
+
+    @classmethod
+    def from_data(
+        cls, data: ModelData, review: ReviewConfig | None = None, fast: bool = True
+    ) -> CaseClassifier:
+        """A classifier on a format-2 bundle's checked numbers (``sw_nlp.pipeline_data``)."""
+        clf = cls.__new__(cls)
+        pipeline = None if fast else build_pipeline_from(data)
+        clf._setup(pipeline, data, [str(c) for c in data.classes.tolist()], review, fast)
+        return clf
+
+    def _setup(
+        self,
+        pipeline: Pipeline | None,
+        data: ModelData | None,
+        fitted: list[str],
+        review: ReviewConfig | None,
+        fast: bool,
+    ) -> None:
+        self._pipeline = pipeline
+        self._data = data
         self.review = review or ReviewConfig()
-        fitted = list(pipeline.classes_)
+        self._fitted = fitted  # the classifier's own column order
         self.classes_: list[str] = order_labels(fitted)
         self._columns = np.array([fitted.index(label) for label in self.classes_])
-        self._fast: FastPath | None = build_fast_path(pipeline) if fast else None
+        self._fast: FastPath | None = None
+        if fast:
+            model = data if data is not None else pipeline
+            assert model is not None
+            self._fast = build_fast_path(model)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The fitted scikit-learn pipeline; built from the bundle's numbers on first use."""
+        if self._pipeline is None:
+            assert self._data is not None
+            self._pipeline = build_pipeline_from(self._data)
+        return self._pipeline
 
     @property
     def uses_fast_path(self) -> bool:
@@ -121,7 +166,7 @@ class CaseClassifier:
             raw = self.pipeline.named_steps["classify"].predict_proba(X)
             word = self.pipeline.named_steps["features"].transformer_list[0][1]
             shares = np.array([_share(word.tokenizer(t), word.vocabulary_) for t in normalized])
-        fitted = list(self.pipeline.classes_)
+        fitted = self._fitted
         explanations: list[list[tuple[str, float]]] = []
         if k > 0 and batch is not None and self._fast is not None:
             targets = (
@@ -196,7 +241,11 @@ class CaseClassifier:
     @cached_property
     def _centred_coef(self) -> np.ndarray:
         """Weights against the average label: explanations say what set this label apart."""
-        coef = self.pipeline.named_steps["classify"].coef_
+        coef = (
+            self._data.coef
+            if self._data is not None
+            else self.pipeline.named_steps["classify"].coef_
+        )
         if coef.shape[0] == 1:  # binary: one row of weights for the second class
             coef = np.vstack([-coef[0], coef[0]]) / 2
         return coef - coef.mean(axis=0)

@@ -2,8 +2,10 @@
 
 Every step after tokenisation is a function of a single token (slang lexicon, numbers,
 stopwords, stemming), so each distinct token is worked out once and cached. The two
-scikit-learn pieces, ``TextNormalizer`` (text to normalised text) and ``WordAnalyzer``
-(normalised text to word tokens), pickle with the pipeline and carry their settings with them.
+pipeline pieces, ``TextNormalizer`` (text to normalised text, in ``sw_nlp.normalizer``: it is
+a scikit-learn estimator) and ``WordAnalyzer`` (normalised text to word tokens), carry their
+settings with them. This module does not import scikit-learn, so the fast path can use it
+without paying for scikit-learn; ``TextNormalizer`` is still importable from here.
 """
 
 from __future__ import annotations
@@ -15,17 +17,23 @@ from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nltk.tokenize import RegexpTokenizer
-from sklearn.base import BaseEstimator, TransformerMixin
+import regex
 
 from sw_nlp.errors import InputError
-from sw_nlp.pii import mask_pii
+
+if TYPE_CHECKING:
+    from sw_nlp.normalizer import TextNormalizer
 
 NUMBER_TOKEN = "_angka_"
 # Placeholders first (so `_nik_` survives whole), then words with inner hyphens (anak-anak).
-_TOKENIZER = RegexpTokenizer(r"_[a-z]+_|\w+(?:-\w+)*")
+TOKEN_PATTERN = r"_[a-z]+_|\w+(?:-\w+)*"
+# What nltk's RegexpTokenizer(TOKEN_PATTERN) does — the same ``regex`` engine (nltk 3.9.3+
+# compiles with it, and its ``\w`` differs from ``re``'s on combining marks), the same flags,
+# findall of the whole match — without importing nltk, which loads scikit-learn and SciPy
+# (~1 s) on import. The pattern cannot backtrack badly, so nltk's match timeout is not needed.
+_TOKENS = regex.compile(TOKEN_PATTERN, regex.UNICODE | regex.MULTILINE | regex.DOTALL).findall
 CONTROL_CHARACTERS = re.compile(
     r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]"
 )
@@ -40,8 +48,9 @@ def clean_text(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Offline tokenisation with nltk's RegexpTokenizer (``word_tokenize`` needs downloads)."""
-    return _TOKENIZER.tokenize(text)
+    """Offline tokenisation: nltk's RegexpTokenizer's rule (``word_tokenize`` needs downloads),
+    checked equal to it in tests/test_preprocess.py."""
+    return _TOKENS(text)
 
 
 def normalize_token(token: str, lexicon: Mapping[str, str], numbers_as_token: bool = True) -> str:
@@ -132,76 +141,6 @@ def stem_token(token: str) -> str:
     return _stemmer().stem(token) or token
 
 
-class TextNormalizer(TransformerMixin, BaseEstimator):
-    """Raw case text to normalised text: masked identifiers, clean Unicode, standard words.
-
-    The output is the tokens joined by single spaces, which both the word and the character
-    n-gram features read. Stateless: ``fit`` learns nothing.
-
-    Parameters
-    ----------
-    lexicon : mapping of informal token to standard form, stored in the model so a bundle
-        normalises exactly as it did when it was trained.
-    mask_pii : replace NIK, phone numbers, e-mail addresses and URLs before anything else.
-    numbers_as_token : map every number to one token; amounts and dates are noise here.
-    """
-
-    def __init__(
-        self,
-        lexicon: Mapping[str, str] | None = None,
-        mask_pii: bool = True,
-        numbers_as_token: bool = True,
-    ) -> None:
-        self.lexicon = lexicon
-        self.mask_pii = mask_pii
-        self.numbers_as_token = numbers_as_token
-
-    def fit(self, X: Iterable[str], y: Any = None) -> TextNormalizer:
-        return self
-
-    def transform(self, X: Iterable[str]) -> list[str]:
-        return [self.normalize(text) for text in X]
-
-    def normalize(self, text: str) -> str:
-        if not isinstance(text, str):
-            text = "" if text is None else str(text)
-        if self.mask_pii:
-            text = mask_pii(text)
-        cache = self._token_cache()
-        out = []
-        for token in tokenize(clean_text(text)):
-            norm = cache.get(token)
-            if norm is None:
-                norm = cache[token] = normalize_token(
-                    token, self.lexicon or {}, self.numbers_as_token
-                )
-            if norm:
-                out.append(norm)
-        return " ".join(out)
-
-    def _token_cache(self) -> dict[str, str]:
-        # Not a parameter and not pickled: rebuilt lazily in every process.
-        cache = self.__dict__.get("_cache")
-        if cache is None or len(cache) > 1 << 18:
-            cache = self.__dict__["_cache"] = {}
-        return cache
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_cache", None)
-        return state
-
-    def get_feature_names_out(self, input_features: Any = None) -> Any:
-        return input_features
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.requires_fit = False
-        return tags
-
-
 class WordAnalyzer:
     """Normalised text to word tokens for the word TF-IDF: stopwords out, optional stemming.
 
@@ -230,3 +169,13 @@ class WordAnalyzer:
 
     def __hash__(self) -> int:
         return hash((self.remove_stopwords, self.stem))
+
+
+def __getattr__(name: str) -> Any:
+    """``TextNormalizer`` from its own module, on first use (PEP 562): format-1 pickles and
+    older code name it ``sw_nlp.preprocess.TextNormalizer``."""
+    if name == "TextNormalizer":
+        from sw_nlp.normalizer import TextNormalizer
+
+        return TextNormalizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""Model files that cannot run code, and the record of which bundles a user trusts.
+"""The record of which bundles a user trusts, and the restricted unpickler that only
+``sw-nlp models upgrade`` uses (bundle format 1; ``load_model`` never unpickles).
 
 A pickle can call any function while it loads, and a sha256 in a manifest beside the file
 stops corruption, not an attacker who rewrites both. Two defences, both outside the bundle's
@@ -41,7 +42,11 @@ _NUMPY_FUNCTIONS = {
     ("numpy._core.numeric", "_frombuffer"),
     ("numpy.core.numeric", "_frombuffer"),
 }
-_OURS = {("sw_nlp.preprocess", "TextNormalizer"), ("sw_nlp.preprocess", "WordAnalyzer")}
+_OURS = {
+    ("sw_nlp.preprocess", "TextNormalizer"),  # where format-1 files name it
+    ("sw_nlp.normalizer", "TextNormalizer"),  # where it lives now
+    ("sw_nlp.preprocess", "WordAnalyzer"),
+}
 _BUILTINS = {
     ("builtins", "set"),
     ("builtins", "frozenset"),

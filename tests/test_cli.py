@@ -42,7 +42,7 @@ def test_train_then_classify(tmp_path: Path, tiny_corpus_path: Path, capsys):
         ["train", "--data", str(tiny_corpus_path), "--config", str(config), "--out", str(bundle)],
         capsys,
     )
-    assert code == 0 and "test macro-F1" in out and (bundle / "model.pkl.gz").is_file()
+    assert code == 0 and "test macro-F1" in out and (bundle / "model.npz").is_file()
 
     cases = tmp_path / "cases.csv"
     pd.DataFrame(
@@ -218,3 +218,35 @@ def test_validate_takes_data_like_the_other_commands(tiny_corpus_path: Path, cap
         ["data", "validate", str(tiny_corpus_path), "--data", "other.csv"], capsys
     )
     assert code == 2 and err.count("\n") == 1
+
+
+def test_models_upgrade_command(tmp_path: Path, trained_bundle: Path, capsys):
+    """A format-1 bundle: predict names the command, the command converts, predict works;
+    a second upgrade is a one-line error."""
+    import hashlib
+    import json
+    import shutil
+
+    from sw_nlp.bundle import load_pipeline
+    from sw_nlp.safety import safe_dump, trust
+
+    pipeline, _ = load_pipeline(trained_bundle)
+    bundle = Path(shutil.copytree(trained_bundle, tmp_path / "old"))
+    for name in ("model.json", "model.npz"):
+        (bundle / name).unlink()
+    safe_dump(pipeline, bundle / "model.pkl.gz")
+    sha = hashlib.sha256((bundle / "model.pkl.gz").read_bytes()).hexdigest()
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest.update(format_version=1, files={"model.pkl.gz": {"sha256": sha}})
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    trust(sha, bundle, "test")
+
+    code, _, err = run(["predict", "--model", str(bundle), "Lansia sendiri"], capsys)
+    assert code == 4 and err.count("\n") == 1
+    assert f"`sw-nlp models upgrade {bundle}`" in err
+    code, out, _ = run(["models", "upgrade", str(bundle)], capsys)
+    assert code == 0 and "upgraded" in out and "format 2" in out
+    code, out, _ = run(["predict", "--model", str(bundle), "Lansia sendiri"], capsys)
+    assert code == 0 and out.split("\t")[0] in {"mikro", "mezzo", "makro", "global"}
+    code, _, err = run(["models", "upgrade", str(bundle)], capsys)
+    assert code == 4 and "already bundle format 2" in err and err.count("\n") == 1

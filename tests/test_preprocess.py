@@ -2,7 +2,7 @@ import pickle
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
@@ -118,3 +118,18 @@ def test_normalizer_is_total_and_idempotent(text):
     assert isinstance(once, str)
     assert "  " not in once
     assert n.normalize(once) == once
+
+
+@settings(deadline=None)  # the first example imports nltk
+@given(
+    st.lists(st.sampled_from([*"ab_-2 \t\nÄé9.,", "_nik_", "anak-anak"])).map("".join)
+    | st.text()
+)
+def test_tokenize_is_nltks_regexp_tokenizer(text: str):
+    """sw-nlp tokenises with the pattern alone, so that classifying never imports nltk
+    (whose package import loads scikit-learn); the tokens are nltk's to the character."""
+    from nltk.tokenize import RegexpTokenizer
+
+    from sw_nlp.preprocess import TOKEN_PATTERN, tokenize
+
+    assert tokenize(text) == RegexpTokenizer(TOKEN_PATTERN).tokenize(text)

@@ -227,7 +227,7 @@ def test_gate_refuses_worse_accepts_better_and_rollback_restores(home: Path, cap
     listing = capsys.readouterr().out
     assert f"* {bad}" in listing and "  shipped" in listing
     assert main(["models", "show", bad]) == 0
-    assert json.loads(capsys.readouterr().out)["format_version"] == 1
+    assert json.loads(capsys.readouterr().out)["format_version"] == 2
 
 
 def test_rollback_without_history(home: Path):

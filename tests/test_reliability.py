@@ -581,7 +581,7 @@ def test_half_made_versions_are_never_promoted_and_are_quarantined(home, capsys)
 
     registry = Registry.at(home / "models")
     half = registry.new_version_dir()  # a build killed after copying a complete bundle
-    for name in ("model.pkl.gz", "manifest.json"):
+    for name in ("model.npz", "model.json", "manifest.json"):
         shutil.copy(default_bundle_dir() / name, half / name)
     empty = registry.root / "v20250101-000000"  # killed right after reserving the name
     empty.mkdir()
@@ -832,7 +832,7 @@ def test_oversized_manifest_is_refused(tmp_path, trained_bundle):
 
 @pytest.mark.parametrize(
     "files, message",
-    [([], "'files' must be a JSON object"), ({"model.pkl.gz": "abc"}, "no sha256 for model.pkl.gz"),
+    [([], "'files' must be a JSON object"), ({"model.json": "abc"}, "no sha256 for model.json"),
      ({}, "no sha256"), ("x", "'files' must be a JSON object")],
 )  # fmt: skip
 def test_malformed_manifest_files_give_one_line(tmp_path, trained_bundle, capsys, files, message):
@@ -956,8 +956,9 @@ def test_ids_changing_kind_between_parquet_chunks_is_one_line(tmp_path, trained_
 
 
 def planted_bundle(src: Path, dst: Path, payload: bytes) -> Path:
-    """A copy of a bundle whose model file is ``payload``, with a matching manifest, trusted:
-    what an attacker who can write both files and get the bundle trusted would make."""
+    """A copy of a bundle made format 1 with ``payload`` as its pickle, with a matching
+    manifest, trusted: what an attacker who can write every file and get the bundle trusted
+    would make. Only ``upgrade_bundle`` ever unpickles it."""
     import gzip
     import hashlib
     import json
@@ -965,11 +966,14 @@ def planted_bundle(src: Path, dst: Path, payload: bytes) -> Path:
     from sw_nlp.safety import trust
 
     bundle = copy_bundle(src, dst)
+    for name in ("model.npz", "model.json"):
+        (bundle / name).unlink()
     model = gzip.compress(payload)
     (bundle / "model.pkl.gz").write_bytes(model)
     manifest = json.loads((bundle / "manifest.json").read_text())
     sha256 = hashlib.sha256(model).hexdigest()
-    manifest["files"]["model.pkl.gz"] = {"sha256": sha256, "bytes": len(model)}
+    manifest["format_version"] = 1
+    manifest["files"] = {"model.pkl.gz": {"sha256": sha256, "bytes": len(model)}}
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     trust(sha256, bundle, "test: planted")
     return bundle
@@ -980,7 +984,7 @@ def test_allow_list_refuses_a_module_without_importing_it(tmp_path, trained_bund
     checked after."""
     import sys
 
-    from sw_nlp.bundle import load_model
+    from sw_nlp.bundle import upgrade_bundle
     from sw_nlp.errors import BundleError
 
     monkeypatch.setattr(sys, "argv", ["f2py"])  # should the old code import it: usage only
@@ -988,7 +992,7 @@ def test_allow_list_refuses_a_module_without_importing_it(tmp_path, trained_bund
     payload = b"\x80\x04cnumpy.f2py.__main__\nmain\n)R."
     bundle = planted_bundle(trained_bundle, tmp_path / "b", payload)
     with pytest.raises(BundleError, match="refused: the file asks for numpy.f2py.__main__.main"):
-        load_model(bundle)
+        upgrade_bundle(bundle)
     assert "numpy.f2py.__main__" not in sys.modules
 
 
@@ -1012,20 +1016,20 @@ def test_model_file_is_read_once_and_the_hash_is_of_those_bytes(trained_bundle):
 
     from sw_nlp.bundle import load_model
 
-    model = str((trained_bundle / "model.pkl.gz").resolve())
+    models = {str((trained_bundle / name).resolve()) for name in ("model.npz", "model.json")}
     opened: list[str] = []
     watching = [True]
 
     def hook(event: str, args: tuple) -> None:
-        if watching[0] and event == "open" and args and str(args[0]) == model:
-            opened.append(event)
+        if watching[0] and event == "open" and args and str(args[0]) in models:
+            opened.append(str(args[0]))
 
     sys.addaudithook(hook)  # cannot be removed: turned off below instead
     try:
         load_model(trained_bundle)
     finally:
         watching[0] = False
-    assert len(opened) == 1
+    assert sorted(opened) == sorted(models)  # each once
 
 
 # --- 8. folder mode and symlinks ---------------------------------------------------------------------

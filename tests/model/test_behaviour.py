@@ -23,7 +23,7 @@ def model():
 
 
 def test_default_model_is_the_pinned_one():
-    assert file_sha256(default_bundle_dir() / "model.pkl.gz") == pinned_default_hash()
+    assert file_sha256(default_bundle_dir() / "model.json") == pinned_default_hash()
 
 
 def test_recorded_test_metrics_are_reproduced(model):

@@ -1,0 +1,84 @@
+"""What importing sw-nlp and running its commands loads: start-up is paid per process, and
+scikit-learn alone costs about a second.
+
+Each check runs in a fresh interpreter, so modules the test session imported do not count.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sw_nlp.bundle import default_bundle_dir
+
+HEAVY = ("sklearn", "scipy", "pandas", "numba", "nltk")
+
+
+def loaded_after(code: str, tmp_path: Path) -> set[str]:
+    """The heavy packages in ``sys.modules`` after ``code`` ran in a new interpreter."""
+    out = tmp_path / "modules.json"
+    script = (
+        f"{code}\n"
+        "import json, sys\n"
+        f"open({str(out)!r}, 'w').write(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return {m.split(".")[0] for m in json.loads(out.read_text())} & set(HEAVY)
+
+
+def test_import_sw_nlp_loads_nothing_heavy(tmp_path: Path):
+    assert loaded_after("import sw_nlp; sw_nlp.__version__", tmp_path) == set()
+
+
+def test_exports_are_there_on_first_use():
+    import sw_nlp
+
+    assert set(sw_nlp.__all__) <= set(dir(sw_nlp))
+    assert sw_nlp.load_model.__module__ == "sw_nlp.bundle"
+    assert sw_nlp.Config.__module__ == "sw_nlp.config"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        sw_nlp.nope  # noqa: B018
+
+
+def test_help_loads_nothing_heavy(tmp_path: Path):
+    code = (
+        "from sw_nlp.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+    )
+    assert loaded_after(code, tmp_path) == set()
+
+
+@pytest.mark.parametrize("explain", ["3", "0"])
+def test_classify_runs_without_scikit_learn(tmp_path: Path, explain: str):
+    """The default command (explanations included) on the shipped model: the fast path is
+    built from the bundle's numbers, so scikit-learn is never imported."""
+    cases = tmp_path / "cases.csv"
+    cases.write_text("id,teks\na,Seorang nenek tinggal sendiri\nb,Kampanye antarnegara\n")
+    out = tmp_path / "out.csv"
+    code = (
+        "from sw_nlp.cli import main\n"
+        f"rc = main(['classify', {str(cases)!r}, '-o', {str(out)!r}, '--quiet', "
+        f"'--model', {str(default_bundle_dir())!r}, '--explain', {explain!r}])\n"
+        "assert rc == 0, rc\n"
+    )
+    loaded = loaded_after(code, tmp_path)
+    assert "sklearn" not in loaded and "nltk" not in loaded, loaded
+    assert out.read_text().count("\n") == 3
+
+
+def test_exact_path_does_import_scikit_learn(tmp_path: Path):
+    """The check above can see scikit-learn: ``--exact-path`` rebuilds the pipeline."""
+    cases = tmp_path / "cases.csv"
+    cases.write_text("teks\nSeorang nenek tinggal sendiri\n")
+    code = (
+        "from sw_nlp.cli import main\n"
+        f"rc = main(['classify', {str(cases)!r}, '-o', {str(tmp_path / 'o.csv')!r}, "
+        f"'--quiet', '--exact-path', '--model', {str(default_bundle_dir())!r}])\n"
+        "assert rc == 0, rc\n"
+    )
+    assert "sklearn" in loaded_after(code, tmp_path)
