@@ -70,7 +70,7 @@ def check_install() -> list[Finding]:
 def check_model(paths: Paths) -> list[Finding]:
     """The current model: its folder, format version, sha256 against its manifest, and whether
     it loads (trust and scikit-learn version included, as ``classify`` would check them)."""
-    from sw_nlp.bundle import FORMAT_VERSION, MODEL_FILE, _expected_sha256, load_model, read_manifest
+    from sw_nlp.bundle import FORMAT_VERSION, _expected_sha256, load_model, read_manifest
     from sw_nlp.registry import Registry
 
     registry = Registry.at(paths.models)
@@ -88,24 +88,31 @@ def check_model(paths: Paths) -> list[Finding]:
         )
     else:
         found.append(Finding("model format", OK, f"format {version}"))
-    model_file = folder / MODEL_FILE
-    try:
-        expected = _expected_sha256(manifest, folder)
-        actual = _sha256(model_file)
-    except (SwNlpError, OSError) as exc:
-        found.append(Finding("model integrity", PROBLEM, f"{model_file}: {exc}"))
+    files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
+    if not files:
+        found.append(Finding("model integrity", PROBLEM, f"{folder}: the manifest lists no files"))
         return found
-    if actual != expected:
-        found.append(
-            Finding(
-                "model integrity",
-                PROBLEM,
-                f"{model_file}: sha256 {actual[:12]}… does not match the manifest's "
-                f"{expected[:12]}…: the file was changed or damaged",
+    for name in sorted(files):  # every file the manifest vouches for (model.json, model.npz)
+        model_file = folder / name
+        try:
+            expected = _expected_sha256(manifest, folder, name)
+            actual = _sha256(model_file)
+        except (SwNlpError, OSError) as exc:
+            found.append(Finding("model integrity", PROBLEM, f"{model_file}: {exc}"))
+            return found
+        if actual != expected:
+            found.append(
+                Finding(
+                    "model integrity",
+                    PROBLEM,
+                    f"{model_file}: sha256 {actual[:12]}… does not match the manifest's "
+                    f"{expected[:12]}…: the file was changed or damaged",
+                )
             )
-        )
-        return found
-    found.append(Finding("model integrity", OK, f"sha256 {actual[:12]}… matches the manifest"))
+            return found
+    found.append(
+        Finding("model integrity", OK, f"{', '.join(sorted(files))}: sha256 match the manifest")
+    )
     try:
         clf = load_model(folder)
     except SwNlpError as exc:

@@ -247,6 +247,8 @@ def test_models_upgrade_command(tmp_path: Path, trained_bundle: Path, capsys):
     code, out, _ = run(["models", "upgrade", str(bundle)], capsys)
     assert code == 0 and "upgraded" in out and "format 2" in out
     code, out, _ = run(["predict", "--model", str(bundle), "Lansia sendiri"], capsys)
-    assert code == 0 and out.split("\t")[0] in {"mikro", "mezzo", "makro", "global"}
+    header, row = out.splitlines()[:2]  # predict prints a header line, then one row per text
+    assert header.startswith("level\t")
+    assert code == 0 and row.split("\t")[0] in {"mikro", "mezzo", "makro", "global"}
     code, _, err = run(["models", "upgrade", str(bundle)], capsys)
     assert code == 4 and "already bundle format 2" in err and err.count("\n") == 1

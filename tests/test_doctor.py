@@ -41,15 +41,15 @@ def test_a_healthy_install_says_what_it_found(home: Path, capsys):
     code, out, _ = run(capsys, "doctor")
     assert code == 0 and out.rstrip().endswith("no problems found")
     assert "install: sw-nlp " in out and "scikit-learn " in out
-    assert "model: current is shipped" in out and "model format: format 1" in out
-    assert "matches the manifest" in out and "registry: none at" in out
+    assert "model: current is shipped" in out and "model format: format 2" in out
+    assert "model.json, model.npz: sha256 match the manifest" in out and "registry: none at" in out
     assert "kernel cache:" in out and "trust store:" in out
 
 
 def test_a_changed_model_file_is_a_problem(home: Path, capsys):
     out_dir = registered_copy(home, capsys)
     assert run(capsys, "doctor")[0] == 0
-    model = out_dir / "model.pkl.gz"
+    model = out_dir / "model.npz"
     data = bytearray(model.read_bytes())
     data[-10] ^= 0xFF
     model.write_bytes(bytes(data))
@@ -74,4 +74,4 @@ def test_an_unknown_format_version_is_a_problem(home: Path, capsys):
     manifest["format_version"] = 99
     (out_dir / "manifest.json").write_text(json.dumps(manifest))
     code, out, _ = run(capsys, "doctor")
-    assert code == 1 and "problem  model format: format 99; this sw-nlp reads 1" in out
+    assert code == 1 and "problem  model format: format 99; this sw-nlp reads 2" in out
