@@ -67,6 +67,13 @@ def _globally_quiet(ctx: typer.Context) -> bool:
     return bool(isinstance(obj, dict) and obj.get("quiet"))
 
 
+def _show_training_progress() -> None:
+    """Training takes a minute or more: say which stage it is in (folds, final fit,
+    calibration) unless the user asked for quiet. Only the training stages are raised to INFO."""
+    if log.getEffectiveLevel() == logging.WARNING:
+        logging.getLogger("sw_nlp.train").setLevel(logging.INFO)
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
@@ -138,6 +145,7 @@ def train_cmd(
     paths = Paths.discover()
     out = out or paths.models / "default"
     external = {real.stem: read_labelled(real)} if real else None
+    _show_training_progress()
     manifest = run_training(
         data or paths.corpus, out, _config(config), scheme=scheme, external=external
     )
@@ -247,6 +255,7 @@ def retrain_cmd(
     from sw_nlp.train import retrain
 
     paths = Paths.discover()
+    _show_training_progress()
     result = retrain(add, data or paths.corpus, paths.models, _config(config))
     c, d = result["counts"], result["comparison"]
     for note in result["notes"]:

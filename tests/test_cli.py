@@ -252,3 +252,19 @@ def test_models_upgrade_command(tmp_path: Path, trained_bundle: Path, capsys):
     assert code == 0 and row.split("\t")[0] in {"mikro", "mezzo", "makro", "global"}
     code, _, err = run(["models", "upgrade", str(bundle)], capsys)
     assert code == 4 and "already bundle format 2" in err and err.count("\n") == 1
+
+
+def test_train_says_which_stage_it_is_in(tiny_corpus_path: Path, tmp_path: Path, capsys):
+    import logging
+
+    config = tmp_path / "fast.toml"
+    config.write_text("[search]\nfolds = 2\nn_jobs = 1\n")
+    code, _, err = run(
+        ["train", "--data", str(tiny_corpus_path), "--config", str(config), "--out",
+         str(tmp_path / "m")],
+        capsys,
+    )
+    logging.getLogger("sw_nlp.train").setLevel(logging.NOTSET)
+    assert code == 0
+    assert "cross-validating it (2 folds)" in err and "fitting the final model" in err
+    assert "calibration: temperature" in err
