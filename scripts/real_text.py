@@ -150,16 +150,9 @@ def _collected() -> list[dict]:
     return out
 
 
-def _second() -> dict[str, str]:
-    path = PRIVATE / "second_pass.csv"
-    if not path.is_file():
-        return {}
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return dict(zip(frame["id"], frame["level"].str.strip().str.lower(), strict=True))
-
-
-def _adjudicated() -> dict[str, str]:
-    path = PRIVATE / "adjudicated.csv"
+def _labels(name: str) -> dict[str, str]:
+    """Labels by passage id from a private CSV (``second_pass.csv``, ``adjudicated.csv``)."""
+    path = PRIVATE / name
     if not path.is_file():
         return {}
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -176,7 +169,7 @@ def build_manifest() -> int:
         if MANIFEST.is_file()
         else None
     )
-    second, final = _second(), _adjudicated()
+    second, final = _labels("second_pass.csv"), _labels("adjudicated.csv")
     rows = []
     for item in _collected():
         passage = normalize(item["passage"])

@@ -8,7 +8,6 @@ can be written. Each check returns what it found; nothing here prints (the CLI d
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import tempfile
@@ -18,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from sw_nlp.config import Paths
+from sw_nlp.corpus import file_sha256
 from sw_nlp.errors import SwNlpError
 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
@@ -96,7 +96,7 @@ def check_model(paths: Paths) -> list[Finding]:
         model_file = folder / name
         try:
             expected = _expected_sha256(manifest, folder, name)
-            actual = _sha256(model_file)
+            actual = file_sha256(model_file)
         except (SwNlpError, OSError) as exc:
             found.append(Finding("model integrity", PROBLEM, f"{model_file}: {exc}"))
             return found
@@ -196,12 +196,6 @@ def run_checks(paths: Paths | None = None) -> list[Finding]:
     return [finding for check in checks for finding in check()]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _writable(check: str, folder: Path, status: str, consequence: str) -> Finding:
