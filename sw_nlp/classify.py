@@ -278,6 +278,7 @@ def classify_file(
     format: str | None = None,
     header_row: int | None = None,
     columns: str | list[str] = "all",
+    recursive: bool = False,
 ) -> ClassifySummary:
     """Classify every case in a file or folder; write one output row per input row.
 
@@ -334,6 +335,7 @@ def classify_file(
         format=format,
         header_row=header_row,
         columns=columns,
+        recursive=recursive,
     )
     summary = ClassifySummary(notes=[*notes, *source.notes])
     for note in source.notes:

@@ -508,6 +508,13 @@ def classify_cmd(
             "its name (default: by its suffix).",
         ),
     ] = None,
+    recursive: Annotated[
+        bool,
+        typer.Option(
+            "--recursive",
+            help="For a folder of notes: read its subfolders too (ids are paths inside it).",
+        ),
+    ] = False,
     header_row: Annotated[
         int | None,
         typer.Option(
@@ -575,6 +582,7 @@ def classify_cmd(
         format=format,
         header_row=header_row,
         columns=_columns_choice(columns),
+        recursive=recursive,
     )
     if show_progress:
         sys.stderr.write("\n")

@@ -254,8 +254,12 @@ def open_cases(
     format: str | None = None,
     header_row: int | None = None,
     columns: str | list[str] = "id",
+    recursive: bool = False,
 ) -> Source:
     """Open any supported input; errors about the whole file are raised here, before work.
+
+    ``recursive`` reads a notes folder's subfolders too (their notes get their path inside
+    the folder as id); without it subfolders are named in the summary, not read.
 
     ``format`` overrides the file name's suffix; either way the bytes must agree with it.
     ``header_row`` (1-based) names the header row of a table; without it the first row is
@@ -274,7 +278,7 @@ def open_cases(
     if not path.exists():
         raise InputError("input not found", path)
     if path.is_dir():
-        return _open_folder(path, chunk_size)
+        return _open_folder(path, chunk_size, recursive)
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise InputError("empty file", path)
@@ -801,32 +805,58 @@ def _open_parquet(
 # --- a folder of notes ---------------------------------------------------------------------
 
 
-def _open_folder(path: Path, chunk_size: int) -> Source:
-    """One case per note file in the folder (not its subfolders, which are named in a note).
+def _open_folder(path: Path, chunk_size: int, recursive: bool = False) -> Source:
+    """One case per note file in the folder, and with ``recursive`` in its subfolders (without
+    it, subfolders are named in a note). Hidden files and folders are left out.
 
     Broken links and unreadable entries are kept: they come out as rows with an error. Links
-    that lead outside the folder are skipped, and named in the summary: classifying a folder
-    must not read (and show the words of) a file from elsewhere.
+    that lead outside the folder, and linked folders, are skipped and named in the summary:
+    classifying a folder must not read (and show the words of) a file from elsewhere.
     """
     from sw_nlp.pii import mask_pii
 
-    files = sorted(
-        (p for p in path.iterdir() if not p.is_dir() and not p.name.startswith((".", "~$"))),
-        key=lambda p: p.name,
-    )
+    def shown(names: list[str]) -> str:
+        listed = ", ".join(" ".join(mask_pii(name).split()) for name in names[:20])
+        return listed + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+
     root = path.resolve()
-    outside = [p.name for p in files if p.is_symlink() and not _inside(p, root)]
-    files = [p for p in files if p.name not in outside]
-    skipped = [p.name for p in files if p.suffix.lower() not in NOTE_SUFFIXES]
+    files: list[Path] = []
+    subfolders: list[str] = []
+    linked_folders: list[str] = []
+    pending = [path]
+    while pending:
+        folder = pending.pop()
+        for entry in folder.iterdir():
+            if entry.name.startswith((".", "~$")):
+                continue
+            name = entry.relative_to(path).as_posix()
+            if entry.is_dir():
+                if entry.is_symlink():
+                    linked_folders.append(name)
+                elif recursive:
+                    pending.append(entry)
+                else:
+                    subfolders.append(name)
+            else:
+                files.append(entry)
+    files.sort(key=lambda p: p.relative_to(path).as_posix())
+    outside = {p for p in files if p.is_symlink() and not _inside(p, root)}
+    files = [p for p in files if p not in outside]
+    skipped = [p for p in files if p.suffix.lower() not in NOTE_SUFFIXES]
     notes = [f"skipped {len(skipped)} file(s) that are not .txt/.md/.docx/.pdf"] if skipped else []
-    subfolders = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if subfolders:  # not read: say so, rather than leave the user to count rows
-        shown = ", ".join(" ".join(mask_pii(name).split()) for name in subfolders[:20])
-        more = f" and {len(subfolders) - 20} more" if len(subfolders) > 20 else ""
-        notes.append(f"skipped {len(subfolders)} subfolder(s), not read: {shown}{more}")
+        notes.append(
+            f"skipped {len(subfolders)} subfolder(s), not read (--recursive reads them): "
+            f"{shown(sorted(subfolders))}"
+        )
     if outside:
-        shown = ", ".join(" ".join(mask_pii(name).split()) for name in outside)
-        notes.append(f"skipped {len(outside)} link(s) to files outside the folder: {shown}")
+        names = sorted(p.relative_to(path).as_posix() for p in outside)
+        notes.append(f"skipped {len(names)} link(s) to files outside the folder: {shown(names)}")
+    if linked_folders:
+        notes.append(
+            f"skipped {len(linked_folders)} linked folder(s), not followed: "
+            f"{shown(sorted(linked_folders))}"
+        )
     files = [p for p in files if p.suffix.lower() in NOTE_SUFFIXES]
     if not files:
         raise InputError("no .txt, .md, .docx or .pdf files in the folder", path)
@@ -859,12 +889,17 @@ def _open_notes(
                 errors.append(error)
             yield Chunk(
                 rows=list(range(offset + 1, offset + 1 + len(part))),
-                ids={"file": [p.name for p in part]},
+                ids={"file": [_note_id(path, p) for p in part]},
                 texts=texts,
                 errors=errors,
             )
 
     return Source(path, "notes", None, ["file"], len(files), chunks(), notes or [])
+
+
+def _note_id(root: Path, file: Path) -> str:
+    """A note's id: its path inside the folder read (its name, for a single note)."""
+    return file.relative_to(root).as_posix() if root.is_dir() else file.name
 
 
 def read_note(path: Path, fmt: str | None = None) -> tuple[str, str]:

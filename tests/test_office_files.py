@@ -253,4 +253,34 @@ def test_subfolders_of_a_notes_folder_are_named_in_the_summary(tmp_path: Path):
     (tmp_path / "2024").mkdir()
     (tmp_path / "2024" / "b.txt").write_text(TEXT, encoding="utf-8")
     source = open_cases(tmp_path)
-    assert "skipped 1 subfolder(s), not read: 2024" in source.notes
+    assert "skipped 1 subfolder(s), not read (--recursive reads them): 2024" in source.notes
+
+
+def test_recursive_reads_subfolders_with_their_relative_path_as_id(
+    tmp_path: Path, trained_bundle: Path, capsys
+):
+    import os
+
+    notes = tmp_path / "catatan"
+    (notes / "2024" / "maret").mkdir(parents=True)
+    (notes / ".git").mkdir()
+    (notes / "a.txt").write_text(TEXT, encoding="utf-8")
+    (notes / "2024" / "b.txt").write_text(TEXT, encoding="utf-8")
+    (notes / "2024" / "maret" / "c.md").write_text(TEXT, encoding="utf-8")
+    (notes / ".git" / "HEAD.txt").write_text("ref", encoding="utf-8")
+    elsewhere = tmp_path / "rahasia"
+    elsewhere.mkdir()
+    (elsewhere / "s.txt").write_text("rahasia orang lain", encoding="utf-8")
+    os.symlink(elsewhere, notes / "2024" / "tautan")  # a linked folder is not followed
+    source = open_cases(notes, recursive=True)
+    ids = [i for chunk in source.chunks for i in chunk.ids["file"]]
+    assert ids == ["2024/b.txt", "2024/maret/c.md", "a.txt"]
+    assert not any("subfolder" in n for n in source.notes)
+    assert any("link" in n and "tautan" in n for n in source.notes)
+
+    out = tmp_path / "hasil.csv"
+    code = main(["classify", str(notes), "--recursive", "--model", str(trained_bundle), "-o", str(out)])
+    assert code == 0
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert frame["file"].tolist() == ["2024/b.txt", "2024/maret/c.md", "a.txt"]
+    assert "rahasia" not in out.read_text(encoding="utf-8")
