@@ -351,11 +351,16 @@ def promotion_effect(champion: Any, challenger: Any, texts: list[str]) -> dict[s
     Macro-F1 can stay the same while the review workload moves a lot (a new ``C`` makes the
     model surer of itself); an analyst promoting a model has to see that before users do.
     """
-    from sw_nlp.classify import classify_texts
+    from sw_nlp.model import review_flags  # the review rules batch output applies
 
     def review_share(clf: Any) -> float:
-        flagged = classify_texts(clf, texts, explain=0)["needs_review"]
-        return float(flagged.mean()) if len(flagged) else 0.0
+        if not texts:
+            return 0.0
+        analysis = clf.analyse(texts, k=0)
+        low, short, unknown = review_flags(
+            texts, analysis.proba.max(axis=1), analysis.vocabulary_share, clf.review
+        )
+        return float((low | short | unknown).mean())
 
     before = _flat(getattr(champion, "manifest", {}).get("config", {}))
     after = _flat(getattr(challenger, "manifest", {}).get("config", {}))
