@@ -32,6 +32,7 @@ import logging
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,8 +145,7 @@ class Registry:
         handle = open(self.root / ".lock", "a+", encoding="utf-8")
         try:
             if not _try_lock(handle):
-                handle.seek(0)
-                holder = _parse_holder(handle.read())
+                holder = _read_holder(handle)
                 raise RegistryError(
                     f"another {holder.get('action', 'registry change')} is running since "
                     f"{holder.get('since', 'an unknown time')} (process {holder.get('pid', '?')}"
@@ -404,6 +404,19 @@ def _holder(action: str) -> str:
             "since": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
+
+
+def _read_holder(handle: IO[str], attempts: int = 20, pause: float = 0.05) -> dict[str, Any]:
+    """The lock holder's record, waiting briefly for it: the holder takes the lock first and
+    writes who it is just after, so a change started in that instant would otherwise be
+    told "an unknown time (process ?)"."""
+    for attempt in range(attempts):
+        handle.seek(0)
+        holder = _parse_holder(handle.read())
+        if holder or attempt == attempts - 1:
+            return holder
+        time.sleep(pause)
+    return {}
 
 
 def _parse_holder(text: str) -> dict[str, Any]:

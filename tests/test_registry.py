@@ -235,3 +235,33 @@ def test_rollback_without_history(home: Path):
         Registry.at(home / "models").rollback()
     with pytest.raises(RegistryError, match="nothing to roll back"):
         Registry.at(home / "models").rollback("a reason")
+
+
+def test_a_change_started_while_the_holder_writes_its_name_still_names_it(tmp_path):
+    """The holder takes the OS lock first and writes who it is just after; a second change
+    arriving in between must wait for that record, not say "an unknown time (process ?)"."""
+    import fcntl
+    import threading
+
+    from sw_nlp.registry import _holder
+
+    root = tmp_path / "models"
+    (root / "registry").mkdir(parents=True)
+    handle = open(root / "registry" / ".lock", "a+", encoding="utf-8")
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    handle.truncate(0)
+    handle.flush()
+
+    def write_holder_late() -> None:
+        handle.write(_holder("promote"))
+        handle.flush()
+
+    timer = threading.Timer(0.2, write_holder_late)
+    timer.start()
+    try:
+        with pytest.raises(RegistryError, match="another promote is running since 20"):
+            with Registry.at(root).lock("retrain"):
+                pass
+    finally:
+        timer.join()
+        handle.close()
