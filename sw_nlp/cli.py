@@ -628,6 +628,10 @@ def main(argv: list[str] | None = None) -> int:
     Ctrl-C while a command runs, so temporary files are removed.
     """
     previous = _stop_cleanly_on_sigterm()
+    # the command's handler writes to this run's stderr; a caller that goes on in the same
+    # process (a notebook, a test, a server) gets its own logging back afterwards
+    train_log = logging.getLogger("sw_nlp.train")
+    logging_before = (log.handlers[:], log.level, log.propagate, train_log.level)
     try:
         result = typer.main.get_command(app).main(
             args=argv, prog_name="sw-nlp", standalone_mode=False
@@ -653,6 +657,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        handlers, level, propagate, train_level = logging_before
+        log.handlers[:] = handlers
+        log.setLevel(level)
+        log.propagate = propagate
+        train_log.setLevel(train_level)
     return result if isinstance(result, int) else 0
 
 

@@ -268,3 +268,15 @@ def test_train_says_which_stage_it_is_in(tiny_corpus_path: Path, tmp_path: Path,
     assert code == 0
     assert "cross-validating it (2 folds)" in err and "fitting the final model" in err
     assert "calibration: temperature" in err
+
+
+def test_a_command_gives_the_callers_logging_back(trained_bundle, capsys):
+    """The CLI's handler writes to the stderr of its own run; in-process callers (notebooks,
+    tests, the web server) must not inherit it, or later log lines go to a closed stream."""
+    import logging
+
+    package_log = logging.getLogger("sw_nlp")
+    before = (package_log.handlers[:], package_log.level, package_log.propagate)
+    assert main(["-v", "predict", "--model", str(trained_bundle), "anak terlantar"]) == 0
+    assert (package_log.handlers[:], package_log.level, package_log.propagate) == before
+    assert logging.getLogger("sw_nlp.train").level == logging.NOTSET
