@@ -7,14 +7,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sw_nlp.errors import InputError
-from sw_nlp.files import (
-    ResultWriter,
-    _with_decimals_as_text,
-    choose_columns,
-    detect_encoding,
-    open_cases,
-    read_note,
-)
+from sw_nlp.columns import choose_columns
+from sw_nlp.files import ResultWriter, open_cases, read_note
+from sw_nlp.sniff import detect_encoding
+from sw_nlp.writers import _with_decimals_as_text
 
 
 def rows_of(source) -> list[tuple[int, str, str]]:

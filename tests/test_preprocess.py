@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 
 from sw_nlp.errors import InputError
+from sw_nlp.normalizer import TextNormalizer
 from sw_nlp.preprocess import (
     NUMBER_TOKEN,
-    TextNormalizer,
     WordAnalyzer,
     build_lexicon,
     clean_text,
