@@ -14,7 +14,7 @@ import pandas as pd
 
 from sw_nlp.errors import InputError, listed, with_count
 from sw_nlp.labels import COLUMNS, LABEL_COLUMNS, canonical_label
-from sw_nlp.validate import Problem, Summary, summarize, validate_frame
+from sw_nlp.validate import Problem, Summary, summarise, validate_frame
 
 
 
@@ -37,7 +37,7 @@ def validate_corpus(path: Path) -> tuple[list[Problem], Summary | None]:
     """Validate a corpus file; the summary is None when the file cannot be read as a table."""
     frame = read_corpus_frame(path)
     problems = validate_frame(frame)
-    summary = summarize(frame) if {"text", "level"} <= set(frame.columns) else None
+    summary = summarise(frame) if {"text", "level"} <= set(frame.columns) else None
     return problems, summary
 
 

@@ -51,7 +51,7 @@ def tokenize(text: str) -> list[str]:
     return _TOKENS(text)
 
 
-def normalize_token(token: str, lexicon: Mapping[str, str], numbers_as_token: bool = True) -> str:
+def normalise_token(token: str, lexicon: Mapping[str, str], numbers_as_token: bool = True) -> str:
     """One token in standard Indonesian: lexicon entry, reduplication, numbers.
 
     May return several words (``ortu`` -> ``orang tua``) or an empty string (dropped).

@@ -190,7 +190,7 @@ def near_duplicates(
     return sorted(pairs, key=lambda p: (p[1], p[0]))
 
 
-def summarize(frame: pd.DataFrame) -> Summary:
+def summarise(frame: pd.DataFrame) -> Summary:
     words = frame["text"].str.split().str.len().fillna(0).astype(int)
 
     def counts(column: str) -> dict[str, int]:
