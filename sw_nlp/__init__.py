@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load in __get
     from sw_nlp.corpus import load_corpus, validate_corpus
     from sw_nlp.labels import LEVELS
     from sw_nlp.model import CaseClassifier, build_pipeline
+    from sw_nlp.resolve import resolve_model
     from sw_nlp.train import train
 
 # Public name -> the module that defines it. A fixed table written here: nothing is ever
@@ -30,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "build_pipeline": "sw_nlp.model",
     "load_corpus": "sw_nlp.corpus",
     "load_model": "sw_nlp.bundle",
+    "resolve_model": "sw_nlp.resolve",
     "save_bundle": "sw_nlp.bundle",
     "train": "sw_nlp.train",
     "validate_corpus": "sw_nlp.corpus",
