@@ -1,10 +1,9 @@
 """The label contract in code: the levels, the words analysts may use for them, the methods
 each level allows, and the corpus's columns.
 
-The contract (``docs/annotation-guideline.md``, ``intervention-levels.md``) is the source of
-truth. This module holds only constants and pure functions on labels, so that every module
-that needs the contract (validation, loading, the model, training) can import it without
-importing each other.
+The contract (``docs/annotation-guideline.md``) is the source of truth. This module holds
+only constants and pure functions on labels, so that every module that needs the contract
+(validation, loading, the model, training) can import it without importing each other.
 """
 
 from __future__ import annotations

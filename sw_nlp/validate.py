@@ -68,6 +68,12 @@ def sheet_row(index: int) -> int:
 
 
 def validate_frame(frame: pd.DataFrame, check_duplicates: bool = True) -> list[Problem]:
+    """Every problem of a corpus read as strings, errors and notes, in row order.
+
+    On a DataFrame rather than a file, so that loading, ``retrain --add`` and the checks of a
+    single batch share one set of rules. ``check_duplicates=False`` skips the near-duplicate
+    search, which is the slow part and only matters for the corpus as a whole.
+    """
     problems: list[Problem] = []
     columns = list(frame.columns)
     for missing in [c for c in COLUMNS if c not in columns]:
