@@ -79,7 +79,7 @@ def check_model(paths: Paths) -> list[Finding]:
         manifest = read_manifest(folder)
     except SwNlpError as exc:
         return [Finding("model", PROBLEM, str(exc))]
-    found = [Finding("model", OK, f"current is {resolved.describe()} ({folder})")]
+    found = [Finding("model", OK, f"current is {resolved.describe()}, in {folder}")]
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         found.append(
