@@ -20,8 +20,9 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from sw_nlp.corpus import LEVELS, METHODS_BY_LEVEL, read_corpus_frame, text_key
-from sw_nlp.validate import LABEL_WORDS, actor_spread, shingles
+from sw_nlp.corpus import read_corpus_frame, text_key
+from sw_nlp.labels import LABEL_WORDS, LEVELS, METHODS_BY_LEVEL
+from sw_nlp.validate import actor_spread, shingles
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "data" / "corpus" / "cases.csv"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sw_nlp.corpus import COLUMNS, read_corpus_frame, text_key
+from sw_nlp.corpus import read_corpus_frame, text_key
+from sw_nlp.labels import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "data" / "corpus" / "cases.csv"

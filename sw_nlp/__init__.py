@@ -16,23 +16,25 @@ from sw_nlp._version import __version__
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load in __getattr__
     from sw_nlp.bundle import load_model, save_bundle
     from sw_nlp.config import Config
-    from sw_nlp.corpus import LEVELS, load_corpus
+    from sw_nlp.corpus import load_corpus, validate_corpus
+    from sw_nlp.labels import LEVELS
     from sw_nlp.model import CaseClassifier, build_pipeline
+    from sw_nlp.resolve import resolve_model
     from sw_nlp.train import train
-    from sw_nlp.validate import validate_corpus
 
 # Public name -> the module that defines it. A fixed table written here: nothing is ever
 # imported by a name that comes from outside the package.
 _EXPORTS: dict[str, str] = {
-    "LEVELS": "sw_nlp.corpus",
+    "LEVELS": "sw_nlp.labels",
     "CaseClassifier": "sw_nlp.model",
     "Config": "sw_nlp.config",
     "build_pipeline": "sw_nlp.model",
     "load_corpus": "sw_nlp.corpus",
     "load_model": "sw_nlp.bundle",
+    "resolve_model": "sw_nlp.resolve",
     "save_bundle": "sw_nlp.bundle",
     "train": "sw_nlp.train",
-    "validate_corpus": "sw_nlp.validate",
+    "validate_corpus": "sw_nlp.corpus",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -3,8 +3,8 @@
 
 Format versions (``FORMAT_VERSION``; the rules for bumping it are in docs/bundle-format.md):
 
-- 1: the fitted pipeline as a gzip'd pickle (``model.pkl.gz``). No longer loaded: a pickle
-  can run code while it loads. ``sw-nlp models upgrade PATH`` converts one, once.
+- 1: the fitted pipeline as a gzip'd pickle (``model.pkl.gz``). Never loaded: a pickle can
+  run code while it loads. ``sw-nlp models upgrade PATH`` converts one, once.
 - 2: numbers and text only (``sw_nlp.pipeline_data``): ``model.npz`` read with
   ``allow_pickle=False`` and ``model.json``, from which the pipeline is rebuilt.
 
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from sw_nlp._version import __version__
 from sw_nlp.config import Config
 from sw_nlp.errors import BundleError, InputError
-from sw_nlp.files import read_regular_file
+from sw_nlp.model_card import model_card
 from sw_nlp.pipeline_data import (
     ARRAYS_FILE,
     FORMAT_VERSION,
@@ -51,6 +51,7 @@ from sw_nlp.pipeline_data import (
     pipeline_to_data,
     read_model_data,
 )
+from sw_nlp.safe_read import read_regular_file
 from sw_nlp.safety import is_trusted, trust
 
 if TYPE_CHECKING:
@@ -286,26 +287,20 @@ def load_pipeline(bundle_dir: Path) -> tuple[Pipeline, dict[str, Any]]:
     return build_pipeline_from(data), manifest
 
 
-def load_model(path: Path | str | None = None, *, fast: bool = True) -> CaseClassifier:
-    """Load a bundle after checking it.
-
-    No path: the registry's current model (``models/registry/current`` of this checkout), or
-    the model shipped with sw-nlp when there is no registry. ``fast=False`` predicts with the
-    scikit-learn pipeline itself rather than the fast path built from it (same numbers).
+def load_model(path: Path | str, *, fast: bool = True) -> CaseClassifier:
+    """Load exactly the bundle in folder ``path``, after checking it; which folder (explicit,
+    the registry's current model, the shipped one) is ``sw_nlp.resolve``'s decision.
+    ``fast=False`` predicts with the scikit-learn pipeline itself rather than the fast path
+    built from it (same numbers).
     """
     from sw_nlp.model import CaseClassifier
 
-    if path is None:
-        from sw_nlp.registry import current_model_dir
-
-        bundle_dir = current_model_dir()
-    else:
-        bundle_dir = Path(path)
+    bundle_dir = Path(path)
     data, manifest = load_data(bundle_dir)
     review = manifest.get("config", {}).get("review", {})
     cfg = Config.from_dict({"review": review}, source=str(bundle_dir / MANIFEST_FILE))
     clf = CaseClassifier.from_data(data, review=cfg.review, fast=fast)
-    clf.manifest = manifest  # type: ignore[attr-defined]
+    clf.manifest = manifest
     return clf
 
 
@@ -453,106 +448,3 @@ def _is_default(bundle_dir: Path) -> bool:
         return Path(bundle_dir).resolve() == default_bundle_dir().resolve()
     except OSError:
         return False
-
-
-def model_card(manifest: dict[str, Any]) -> str:
-    """The model card: what the model is for, what it was trained on, how well it does."""
-    m = manifest["metrics"]
-    test, cv = m.get("test", {}), m.get("cv", {})
-    corpus = manifest["corpus"]
-    per_class = "\n".join(
-        f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
-        for label, v in test.get("per_class", {}).items()
-    )
-    cfg = manifest["config"]
-    return f"""# Model card: sw-nlp intervention-level classifier
-
-Created {manifest["created"]} with sw-nlp {manifest["versions"]["sw_nlp"]},
-scikit-learn {manifest["versions"]["scikit_learn"]}, Python {manifest["versions"]["python"]}.
-
-## What it does
-Reads an Indonesian social-work case description and estimates which intervention level
-it calls for: {", ".join(manifest["labels"])} (the label contract,
-`docs/annotation-guideline.md`). It returns probabilities and the words that drove them.
-
-## Intended use
-Triage support for case workers and analysts at Dinas Sosial, Kemensos, LKS and NGOs: sorting
-and prioritising case files, flagging the ones a person should read first. **The model
-supports a case worker's decision and never makes it.** Low-confidence predictions are flagged
-for review; every prediction can be overruled.
-
-## Not for
-Decisions about a person's eligibility for assistance, legal status or services; any use
-without a person reviewing the output; texts that are not case descriptions in Indonesian.
-
-## Model
-Normalisation (NFKC, lower case, masking of NIK/KK, phone, e-mail, URL and bank account
-numbers, slang lexicon) →
-TF-IDF on word n-grams {cfg["features"]["word_ngrams"]} and character n-grams
-{cfg["features"]["char_ngrams"]} (sublinear tf) → multinomial logistic regression
-(C = {cfg["model"]["C"]}, class weights {cfg["model"]["class_weight"]}); stemming
-{"on" if cfg["preprocess"]["stem"] else "off"}, stopword removal
-{"on" if cfg["preprocess"]["remove_stopwords"] else "off"}, chosen by {cv.get("folds", "?")}-fold
-cross-validation on the train split.
-
-## Data
-{corpus.get("rows", "?")} labelled cases ({corpus.get("train", "?")} train,
-{corpus.get("test", "?")} test), written by hand for this project in many registers (assessment
-reports, chats, complaints, minutes, proposals, news, official posts, memos, forms,
-interviews). No real case; no real personal data. Corpus sha256 `{corpus.get("sha256", "?")}`.
-
-## Evaluation
-Cross-validated macro-F1 on the train split: {cv.get("macro_f1_mean", float("nan")):.3f}
-± {cv.get("macro_f1_sd", float("nan")):.3f}.
-Held-out test split (n = {test.get("n", "?")}): accuracy {test.get("accuracy", float("nan")):.3f},
-macro-F1 {test.get("macro_f1", float("nan")):.3f}.
-
-| label | precision | recall | F1 | support |
-| --- | --- | --- | --- | --- |
-{per_class}
-
-{_real_text_section(m)}{_calibration_section(m)}## Limits
-The corpus is written for the project, so scores on it overstate what to expect on other
-people's case files; real news and government texts are harder. The boundary between
-mezzo and makro depends on geography words (kecamatan vs kabupaten), and texts that mention
-several levels are labelled by their main intervention, which a bag of words can misread.
-Retrain when the scikit-learn minor version changes.
-"""
-
-
-def _real_text_section(metrics: dict[str, Any]) -> str:
-    """Figures on texts written by other people, when training scored any (``--real``)."""
-    external = metrics.get("external") or {}
-    if not external:
-        return ""
-    rows = "\n".join(
-        f"| {name} | {e['n']} | {e['macro_f1']:.3f} | {e['accuracy']:.3f} | {e['ece']:.3f} | "
-        f"{e['to_review']:.0%} | {_pct(e['accuracy_of_rest'])} |"
-        for name, e in external.items()
-    )
-    return f"""## On real text
-Texts written by other people (passages of public Indonesian news, agency, NGO, academic and
-regulation pages; `data/real/README.md`), never trained on. These, not the corpus test split,
-say what to expect on real files.
-
-| set | n | macro-F1 | accuracy | calibration error | flagged for review | right when not flagged |
-| --- | --- | --- | --- | --- | --- | --- |
-{rows}
-
-"""
-
-
-def _calibration_section(metrics: dict[str, Any]) -> str:
-    cal = metrics.get("calibration")
-    if not cal:
-        return ""
-    return f"""## Confidence
-Temperature scaling, T = {cal["temperature"]:.3f}, fitted on {cal["fitted_on"]} (mean
-negative log-likelihood {cal["nll_before"]:.3f} before, {cal["nll_after"]:.3f} after). It changes
-how sure the model says it is, never which level it picks.
-
-"""
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"

@@ -29,7 +29,7 @@ from sw_nlp.config import ReviewConfig, check_count, check_share
 from sw_nlp.errors import InputError, SwNlpError
 from sw_nlp.files import Chunk, CsvText, ResultWriter, open_cases, to_csv_text
 from sw_nlp.model import CaseClassifier, review_flags
-from sw_nlp.registry import current_model_dir
+from sw_nlp.resolve import ResolvedModel, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,13 @@ class ClassifySummary:
     errors: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    model: ResolvedModel | None = None  # the model that answered
 
     def lines(self) -> list[str]:
         rate = self.rows / self.seconds if self.seconds else 0.0
         levels = ", ".join(f"{k} {v}" for k, v in self.per_level.items()) or "none"
         return [
+            *([f"model: {self.model.describe()}"] if self.model else []),
             f"rows: {self.rows} in {self.seconds:.1f} s ({rate:,.0f} rows/s)",
             f"rows in: {self.rows_in}, rows out: {self.rows}",
             f"levels: {levels}",
@@ -293,7 +295,7 @@ def classify_file(
     numbers, several times slower); it is there to check the fast path and to measure it.
 
     ``escape_formulas`` (on by default) neutralises text cells a spreadsheet would run as a
-    formula in CSV and XLSX output (see ``files.neutralise_formulas``); turn it off only for
+    formula in CSV and XLSX output (see ``writers.neutralise_formulas``); turn it off only for
     machine consumers of the file. JSON Lines and Parquet are never changed.
 
     ``format`` reads the input as that format whatever its name; ``header_row`` names the
@@ -315,7 +317,9 @@ def classify_file(
             notes.append(capped)
             log.warning("%s", capped)
     started = time.perf_counter()
-    model_dir = Path(model) if model is not None else current_model_dir()
+    resolved = resolve_model(model)
+    model_dir = resolved.path
+    log.info("model: %s", resolved.describe())
     # With Dask this process only reads and writes: it needs the labels and the review
     # settings, not the fast path (each worker builds its own).
     clf = load_model(model_dir, fast=fast and engine == "local")
@@ -337,11 +341,13 @@ def classify_file(
         columns=columns,
         recursive=recursive,
     )
-    summary = ClassifySummary(notes=[*notes, *source.notes])
+    summary = ClassifySummary(notes=[*notes, *source.notes], model=resolved)
     for note in source.notes:
         log.info("%s: %s", input_path, note)
 
-    writer = ResultWriter(output_path, escape_formulas=escape_formulas)
+    writer = ResultWriter(
+        output_path, escape_formulas=escape_formulas, metadata=resolved.metadata()
+    )
     as_csv = writer.suffix == ".csv"  # worker processes then also write the chunk's CSV text
 
     # The first chunk is read before anything is written: a file with a header and no rows

@@ -103,7 +103,7 @@ def validate_cmd(
     ] = None,
 ) -> None:
     """Check a labelled corpus against the label contract; exit 1 on any problem."""
-    from sw_nlp.validate import validate_corpus
+    from sw_nlp.corpus import validate_corpus
 
     if path is not None and data is not None and path != data:
         raise typer.BadParameter(f"two corpora given ({path} and --data {data}): give one")
@@ -143,7 +143,7 @@ def train_cmd(
     from sw_nlp.train import run_training
 
     paths = Paths.discover()
-    out = out or paths.models / "default"
+    out = out or paths.root / "models" / "default"  # the checkout's shipped model
     external = {real.stem: read_labelled(real)} if real else None
     _show_training_progress()
     manifest = run_training(
@@ -194,15 +194,16 @@ def evaluate_cmd(
     """Write report.html, report.md and metrics.json for a model on the corpus's test split,
     and on any other labelled file given with --data."""
     from sw_nlp.bundle import load_model
-    from sw_nlp.corpus import COLUMNS, file_sha256, load_corpus, read_corpus_frame, read_labelled
-    from sw_nlp.registry import current_model_dir
+    from sw_nlp.corpus import file_sha256, load_corpus, read_corpus_frame, read_labelled
+    from sw_nlp.labels import COLUMNS
     from sw_nlp.report import build_report, write_report
+    from sw_nlp.resolve import resolve_model
 
     paths = Paths.discover()
-    model_dir = model or current_model_dir(paths.models)
+    model_dir = resolve_model(model, paths.models).path
     clf = load_model(model_dir)
     other = load_model(compare) if compare else None
-    manifest = clf.manifest  # type: ignore[attr-defined]
+    manifest = clf.manifest
     cfg = Config.from_dict(manifest["config"], source=str(model_dir))
     corpus_path, external = paths.corpus, None
     if data is not None:
@@ -322,6 +323,7 @@ def suggest_cmd(
     from sw_nlp.bundle import load_model
     from sw_nlp.files import ResultWriter, open_cases
     from sw_nlp.labelling import suggest
+    from sw_nlp.resolve import resolve_model
 
     paths = Paths.discover()
     source = open_cases(pool, text_column, chunk_size=10_000)
@@ -329,7 +331,7 @@ def suggest_cmd(
         [pd.DataFrame({**chunk.ids, "text": chunk.texts}) for chunk in source.chunks],
         ignore_index=True,
     )
-    picked = suggest(load_model(model), frame, n)
+    picked = suggest(load_model(resolve_model(model, paths.models).path), frame, n)
     picked["method"] = ""
     if out is None:
         paths.reports.mkdir(parents=True, exist_ok=True)
@@ -450,20 +452,27 @@ def upgrade_cmd(
 
 @app.command("predict")
 def predict_cmd(
+    ctx: typer.Context,
     texts: Annotated[list[str], typer.Argument(help="One or more case descriptions.")],
     model: Annotated[
-        Path | None, typer.Option(help="Model bundle folder (default: shipped model).")
+        Path | None,
+        typer.Option(help="Model bundle folder (default: the current model, else shipped)."),
     ] = None,
     explain: Annotated[int, typer.Option(help="How many driving terms to show (0 or more).")] = 5,
 ) -> None:
     """Classify case descriptions given on the command line: a header line, then one
-    tab-separated line per text with the same columns as classify (review flag included)."""
+    tab-separated line per text with the same columns as classify (review flag included).
+    The model that answered is named on stderr (not with -q)."""
     from sw_nlp.bundle import load_model
     from sw_nlp.classify import classify_texts
     from sw_nlp.config import check_count
+    from sw_nlp.resolve import resolve_model
 
     check_count("--explain", explain, low=0, high=1000)
-    clf = load_model(model)
+    resolved = resolve_model(model, Paths.discover().models)
+    clf = load_model(resolved.path)
+    if not _globally_quiet(ctx):
+        typer.echo(f"model: {resolved.describe()}", err=True)
     # The same step as classify, so that an empty, too short or foreign text is flagged here
     # as it would be in a file, instead of printing a bare level as if it were sure.
     result = classify_texts(clf, texts, explain=explain)
@@ -491,7 +500,8 @@ def classify_cmd(
         ),
     ] = None,
     model: Annotated[
-        Path | None, typer.Option(help="Model bundle folder (default: shipped model).")
+        Path | None,
+        typer.Option(help="Model bundle folder (default: the current model, else shipped)."),
     ] = None,
     text_column: Annotated[
         str | None, typer.Option(help="Column holding the case text (found by name if not given).")

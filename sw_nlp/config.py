@@ -121,7 +121,7 @@ class Config:
     def from_toml(cls, path: Path) -> Config:
         """Read a TOML file; unknown sections or keys are errors, not silently ignored."""
         from sw_nlp.errors import InputError
-        from sw_nlp.files import read_regular_file
+        from sw_nlp.safe_read import read_regular_file
 
         try:
             raw = tomllib.loads(read_regular_file(path, MAX_CONFIG_BYTES, "config").decode())
@@ -216,11 +216,27 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
     return value
 
 
+def user_data_dir() -> Path:
+    """sw-nlp's folder in the user's data folder: ``%LOCALAPPDATA%\\sw-nlp`` on Windows,
+    ``$XDG_DATA_HOME/sw-nlp`` (default ``~/.local/share/sw-nlp``) elsewhere."""
+    if os.name == "nt" and (local := os.environ.get("LOCALAPPDATA")):
+        return Path(local) / "sw-nlp"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sw-nlp"
+
+
 @dataclass(frozen=True)
 class Paths:
-    """Where the corpus, the models and the reports live for this checkout or install."""
+    """Where the corpus, the models and the reports live for this checkout or install.
+
+    ``root`` holds the data and the reports; ``models`` (the model registry) is
+    ``root / "models"`` unless given apart. ``discover`` gives the models a place that does
+    not depend on the working directory: which model answers must not change with the
+    folder a command runs in.
+    """
 
     root: Path
+    models_dir: Path | None = None
 
     @property
     def corpus(self) -> Path:
@@ -228,7 +244,7 @@ class Paths:
 
     @property
     def models(self) -> Path:
-        return self.root / "models"
+        return self.models_dir if self.models_dir is not None else self.root / "models"
 
     @property
     def reports(self) -> Path:
@@ -240,11 +256,11 @@ class Paths:
 
     @classmethod
     def discover(cls, start: Path | None = None) -> Paths:
-        """``$SW_NLP_HOME``, else the nearest folder upwards that holds ``data/corpus``, else CWD."""
+        """``$SW_NLP_HOME`` for everything when it is set. Otherwise the data and reports
+        of the nearest folder upwards that holds ``data/corpus`` (else the working folder),
+        and the models in the user's data folder (``user_data_dir() / "models"``)."""
         if home := os.environ.get("SW_NLP_HOME"):
             return cls(Path(home))
         here = (start or Path.cwd()).resolve()
-        for folder in (here, *here.parents):
-            if (folder / "data" / "corpus").is_dir():
-                return cls(folder)
-        return cls(here)
+        root = next((f for f in (here, *here.parents) if (f / "data" / "corpus").is_dir()), here)
+        return cls(root, models_dir=user_data_dir() / "models")

@@ -1,7 +1,7 @@
-"""The label contract in code, and loading a labelled corpus.
+"""Loading labelled files: the corpus, an analyst's new cases, any labelled file to score on.
 
-The contract (``intervention-levels.md``) is the source of truth: labels in contract order,
-the aliases analysts may use, and which methods belong to which level.
+Reading and completing files happens here; the checks themselves are ``sw_nlp.validate``'s
+(on DataFrames) and the label contract is ``sw_nlp.labels``'s.
 """
 
 from __future__ import annotations
@@ -12,84 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sw_nlp.errors import InputError, listed
+from sw_nlp.errors import InputError, listed, with_count
+from sw_nlp.labels import COLUMNS, LABEL_COLUMNS, canonical_label
+from sw_nlp.validate import Problem, Summary, summarise, validate_frame
 
-LEVELS: tuple[str, ...] = ("mikro", "mezzo", "makro", "global")
-
-ALIASES: dict[str, str] = {
-    "micro": "mikro",
-    "mikro": "mikro",
-    "meso": "mezzo",
-    "mezo": "mezzo",
-    "mezzo": "mezzo",
-    "macro": "makro",
-    "makro": "makro",
-    "global": "global",
-    "internasional": "global",
-    "international": "global",
-}
-
-METHODS_BY_LEVEL: dict[str, frozenset[str]] = {
-    "mikro": frozenset({"casework_individual", "casework_family", "group_work"}),
-    "mezzo": frozenset(
-        {
-            "mpok",
-            "community_development",
-            "community_education",
-            "community_planning",
-            "community_action",
-            "social_marketing",
-        }
-    ),
-    "makro": frozenset(
-        {
-            "community_development",
-            "community_action",
-            "social_marketing",
-            "social_planning",
-            "social_policy",
-            "social_legislation",
-        }
-    ),
-    "global": frozenset(
-        {
-            "international_social_policy",
-            "international_legislation",
-            "international_social_marketing",
-        }
-    ),
-}
-
-COLUMNS: tuple[str, ...] = (
-    "case_id",
-    "text",
-    "level",
-    "method",
-    "register",
-    "topic",
-    "region",
-    "hard",
-    "split",
-)
-SPLITS: tuple[str, ...] = ("train", "test")
-
-
-def canonical_label(value: object) -> str | None:
-    """The contract's label for an analyst's spelling, or None when it is not a label."""
-    if not isinstance(value, str):
-        return None
-    return ALIASES.get(value.strip().lower())
-
-
-def to_three_levels(label: str) -> str:
-    """The three-level scheme of the second seed: ``global`` merged into ``makro``."""
-    return "makro" if label == "global" else label
-
-
-def order_labels(labels: list[str] | set[str]) -> list[str]:
-    """Contract order for the contract's labels; any other label set (a benchmark) sorted."""
-    known = [lv for lv in LEVELS if lv in labels]
-    return known + sorted(set(labels) - set(LEVELS))
 
 
 def read_corpus_frame(path: Path) -> pd.DataFrame:
@@ -107,22 +33,26 @@ def read_corpus_frame(path: Path) -> pd.DataFrame:
         raise InputError(f"not a readable CSV ({str(exc).strip()})", path) from None
 
 
+def validate_corpus(path: Path) -> tuple[list[Problem], Summary | None]:
+    """Validate a corpus file; the summary is None when the file cannot be read as a table."""
+    frame = read_corpus_frame(path)
+    problems = validate_frame(frame)
+    summary = summarise(frame) if {"text", "level"} <= set(frame.columns) else None
+    return problems, summary
+
+
 def load_corpus(path: Path) -> pd.DataFrame:
     """Load a corpus that has passed validation: labels canonical, ``hard`` as bool.
 
     Raises InputError naming the first problem when the file does not validate; call
     ``validate_corpus`` to see them all.
     """
-    from sw_nlp.validate import validate_frame
-
     frame = read_corpus_frame(path)
     errors = [p for p in validate_frame(frame, check_duplicates=False) if p.is_error]
     if errors:
         first = errors[0]
-        more = (
-            f" (and {len(errors) - 1} more; run `sw-nlp data validate`)" if len(errors) > 1 else ""
-        )
-        raise InputError(first.message + more, path, first.row, first.column)
+        message = with_count(first.message, len(errors), "run `sw-nlp data validate`")
+        raise InputError(message, path, first.row, first.column)
     frame = frame.copy()
     frame["level"] = frame["level"].map(canonical_label)
     frame["hard"] = frame["hard"].str.strip().str.lower().eq("true")
@@ -131,6 +61,7 @@ def load_corpus(path: Path) -> pd.DataFrame:
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in blocks: a model records the corpus it was trained on."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -155,8 +86,6 @@ def read_new_cases(path: Path) -> tuple[pd.DataFrame, list[str]]:
     default (new cases go to ``train`` unless marked ``test``). Returns the rows and notes;
     raises InputError naming the first problem by row and column.
     """
-    from sw_nlp.validate import validate_frame
-
     frame = read_corpus_frame(path)
     missing = [c for c in REQUIRED_NEW if c not in frame.columns]
     if missing:
@@ -249,9 +178,6 @@ def merge_cases(corpus: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, 
     return merged, {"added": len(keep), "duplicate_id": same_id, "duplicate_text": same_text}
 
 
-LABEL_COLUMNS = ("level", "label", "tingkat", "level_intervensi")
-
-
 def read_labelled(path: Path) -> pd.DataFrame:
     """Any labelled CSV to score a model on: a ``text`` column and a ``level`` (or ``label``)
     column, aliases accepted; other columns (``register``, ``split``, …) are kept.
@@ -273,10 +199,8 @@ def read_labelled(path: Path) -> pd.DataFrame:
     bad = levels.isna()
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])
-        more = f" (and {int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
-        raise InputError(
-            f"unknown label {frame['level'].iloc[first]!r}{more}", path, first + 2, "level"
-        )
+        message = with_count(f"unknown label {frame['level'].iloc[first]!r}", int(bad.sum()))
+        raise InputError(message, path, first + 2, "level")
     if frame.empty:
         raise InputError("no labelled rows", path)
     return frame.assign(level=levels)

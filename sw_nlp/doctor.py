@@ -50,7 +50,7 @@ class Finding:
 
 def check_install() -> list[Finding]:
     """sw-nlp's, Python's and the dependencies' versions; a missing dependency is a problem."""
-    from sw_nlp import __version__
+    from sw_nlp._version import __version__
 
     found = [Finding("install", OK, f"sw-nlp {__version__}, Python {platform.python_version()}")]
     versions, missing = [], []
@@ -71,16 +71,15 @@ def check_model(paths: Paths) -> list[Finding]:
     """The current model: its folder, format version, sha256 against its manifest, and whether
     it loads (trust and scikit-learn version included, as ``classify`` would check them)."""
     from sw_nlp.bundle import FORMAT_VERSION, _expected_sha256, load_model, read_manifest
-    from sw_nlp.registry import Registry
+    from sw_nlp.resolve import resolve_model
 
-    registry = Registry.at(paths.models)
     try:
-        name = registry.current()
-        folder = registry.path(name)
+        resolved = resolve_model(models_dir=paths.models)
+        folder = resolved.path
         manifest = read_manifest(folder)
     except SwNlpError as exc:
         return [Finding("model", PROBLEM, str(exc))]
-    found = [Finding("model", OK, f"current is {name} ({folder})")]
+    found = [Finding("model", OK, f"current is {resolved.describe()}, in {folder}")]
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         found.append(
@@ -194,8 +193,6 @@ def run_checks(paths: Paths | None = None) -> list[Finding]:
         lambda: check_folders(paths),
     ]
     return [finding for check in checks for finding in check()]
-
-
 
 
 def _writable(check: str, folder: Path, status: str, consequence: str) -> Finding:

@@ -22,6 +22,14 @@ def listed(lines: list[str], limit: int = 20) -> list[str]:
     return lines[:limit] + more
 
 
+def with_count(message: str, total: int, advice: str = "") -> str:
+    """The first of ``total`` problems, with how many more there are (and where to see them):
+    ``unknown label 'x' (and 4 more)``. One problem is the message alone."""
+    if total <= 1:
+        return message
+    return f"{message} (and {total - 1} more{'; ' + advice if advice else ''})"
+
+
 class ConfigError(SwNlpError):
     exit_code = 2
 
@@ -47,3 +55,10 @@ class BundleError(SwNlpError):
     """A model bundle that is missing, damaged, tampered with or from an incompatible version."""
 
     exit_code = 4
+
+
+class RegistryError(SwNlpError):
+    """A registry change refused or impossible: a gate refusal, an unknown version, a
+    registry locked by another change."""
+
+    exit_code = 5

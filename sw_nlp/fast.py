@@ -61,7 +61,7 @@ from sw_nlp.preprocess import (
     CONTROL_CHARACTERS,
     WordAnalyzer,
     clean_text,
-    normalize_token,
+    normalise_token,
     tokenize,
 )
 
@@ -342,7 +342,7 @@ class FastPath:
         ids = [
             self._final_id(t)
             for token in tokens
-            for t in normalize_token(token, self._lexicon, numbers).split()
+            for t in normalise_token(token, self._lexicon, numbers).split()
         ]
         index = self._n_pieces
         self._n_pieces += 1

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sw_nlp.config import Config, ReviewConfig
-from sw_nlp.corpus import order_labels
+from sw_nlp.labels import order_labels
 from sw_nlp.fast import FastBatch, FastPath, UnsupportedPipeline, build_fast_path
 from sw_nlp.pii import is_placeholder_term
 from sw_nlp.pipeline_data import ModelData, build_pipeline_from
@@ -73,6 +73,8 @@ class CaseClassifier:
     when something asks for it (``fast=False``, a fallback, training and evaluation code
     reading ``.pipeline``), so classifying with the fast path never imports scikit-learn.
     """
+
+    manifest: dict[str, Any]  # the bundle's manifest, set by ``bundle.load_model``
 
     def __init__(
         self, pipeline: Pipeline, review: ReviewConfig | None = None, fast: bool = True

@@ -12,7 +12,7 @@ from typing import Any
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from sw_nlp.pii import mask_pii
-from sw_nlp.preprocess import clean_text, normalize_token, tokenize
+from sw_nlp.preprocess import clean_text, normalise_token, tokenize
 
 
 class TextNormalizer(TransformerMixin, BaseEstimator):
@@ -55,7 +55,7 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         for token in tokenize(clean_text(text)):
             norm = cache.get(token)
             if norm is None:
-                norm = cache[token] = normalize_token(
+                norm = cache[token] = normalise_token(
                     token, self.lexicon or {}, self.numbers_as_token
                 )
             if norm:

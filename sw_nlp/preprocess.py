@@ -5,7 +5,8 @@ stopwords, stemming), so each distinct token is worked out once and cached. The 
 pipeline pieces, ``TextNormalizer`` (text to normalised text, in ``sw_nlp.normalizer``: it is
 a scikit-learn estimator) and ``WordAnalyzer`` (normalised text to word tokens), carry their
 settings with them. This module does not import scikit-learn, so the fast path can use it
-without paying for scikit-learn; ``TextNormalizer`` is still importable from here.
+without paying for scikit-learn; it imports nothing above it (``sw_nlp.normalizer`` builds on
+it, never the other way).
 """
 
 from __future__ import annotations
@@ -17,14 +18,11 @@ from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import regex
 
 from sw_nlp.errors import InputError
-
-if TYPE_CHECKING:
-    from sw_nlp.normalizer import TextNormalizer
 
 NUMBER_TOKEN = "_angka_"
 # Placeholders first (so `_nik_` survives whole), then words with inner hyphens (anak-anak).
@@ -53,7 +51,7 @@ def tokenize(text: str) -> list[str]:
     return _TOKENS(text)
 
 
-def normalize_token(token: str, lexicon: Mapping[str, str], numbers_as_token: bool = True) -> str:
+def normalise_token(token: str, lexicon: Mapping[str, str], numbers_as_token: bool = True) -> str:
     """One token in standard Indonesian: lexicon entry, reduplication, numbers.
 
     May return several words (``ortu`` -> ``orang tua``) or an empty string (dropped).
@@ -169,13 +167,3 @@ class WordAnalyzer:
 
     def __hash__(self) -> int:
         return hash((self.remove_stopwords, self.stem))
-
-
-def __getattr__(name: str) -> Any:
-    """``TextNormalizer`` from its own module, on first use (PEP 562): format-1 pickles and
-    older code name it ``sw_nlp.preprocess.TextNormalizer``."""
-    if name == "TextNormalizer":
-        from sw_nlp.normalizer import TextNormalizer
-
-        return TextNormalizer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,10 @@
 """Model versions, one `current` model, and the champion/challenger gate.
 
+Where it lives: ``Paths.discover().models / "registry"``, that is
+``$SW_NLP_HOME/models/registry`` when ``SW_NLP_HOME`` is set, else
+``<user data folder>/sw-nlp/models/registry`` (never a folder found from the working
+directory). Which model a command uses is decided in ``sw_nlp.resolve``.
+
 Layout under ``models/registry/``: one folder per version (an immutable bundle), a text file
 ``current`` naming the version in use (a file, not a symlink, so it works on every OS), and
 ``HISTORY.jsonl``, an append-only record of every change: who, when, why and with which
@@ -41,8 +46,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sw_nlp.bundle import default_bundle_dir, load_model, read_manifest
-from sw_nlp.config import Paths
-from sw_nlp.errors import SwNlpError
+from sw_nlp.errors import RegistryError
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +54,6 @@ SHIPPED = "shipped"  # the name under which the model shipped with sw-nlp appear
 BUILDING = ".building"  # marker inside a version folder that is not registered yet
 QUARANTINE = ".quarantine"
 _VERSION_NAME = re.compile(r"^v\d{8}-\d{6}(?:-\d+)?$")
-
-
-class RegistryError(SwNlpError):
-    exit_code = 5
 
 
 GATE_RULE = (
@@ -386,12 +386,6 @@ def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{key}"] = value
     return out
-
-
-def current_model_dir(models_dir: Path | None = None) -> Path:
-    """The bundle ``load_model()`` and ``classify`` use when no model is named."""
-    registry = Registry.at(models_dir if models_dir is not None else Paths.discover().models)
-    return registry.path(registry.current())
 
 
 def _holder(action: str) -> str:

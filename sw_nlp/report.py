@@ -38,7 +38,7 @@ from sw_nlp.evaluate import (
 from sw_nlp.model import CaseClassifier, build_pipeline
 from sw_nlp.pii import mask_pii
 from sw_nlp.train import cv_splitter
-from sw_nlp.validate import summarize
+from sw_nlp.validate import summarise
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def build_report(
     proba = analysis.proba
     pred = [labels[i] for i in proba.argmax(axis=1)]
     truth = test["level"].tolist()
-    summary = summarize(corpus)
+    summary = summarise(corpus)
     report: dict[str, Any] = {
         "data": {
             "rows": summary.rows,

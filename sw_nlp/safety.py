@@ -43,9 +43,13 @@ _NUMPY_FUNCTIONS = {
     ("numpy.core.numeric", "_frombuffer"),
 }
 _OURS = {
-    ("sw_nlp.preprocess", "TextNormalizer"),  # where format-1 files name it
-    ("sw_nlp.normalizer", "TextNormalizer"),  # where it lives now
+    ("sw_nlp.normalizer", "TextNormalizer"),
     ("sw_nlp.preprocess", "WordAnalyzer"),
+}
+# Names format-1 files use for our classes, and where each class is defined: resolved here,
+# so the modules themselves keep no aliases for pickles.
+_FORMAT_1_NAMES = {
+    ("sw_nlp.preprocess", "TextNormalizer"): ("sw_nlp.normalizer", "TextNormalizer"),
 }
 _BUILTINS = {
     ("builtins", "set"),
@@ -63,7 +67,8 @@ class RefusedGlobal(pickle.UnpicklingError):
 
 class RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        key = (module, name)
+        key = _FORMAT_1_NAMES.get((module, name), (module, name))
+        module, name = key
         if key in _NUMPY_FUNCTIONS or key in _OURS or key in _BUILTINS:
             # A fixed list of names, checked before this import.
             return super().find_class(module, name)
@@ -124,7 +129,7 @@ def trust_file() -> Path:
 
 def trusted() -> dict[str, Any]:
     from sw_nlp.errors import InputError
-    from sw_nlp.files import read_regular_file
+    from sw_nlp.safe_read import read_regular_file
 
     path = trust_file()
     try:

@@ -32,7 +32,7 @@ from sw_nlp.calibration import (
 )
 from sw_nlp.calibration import summary as calibration_summary
 from sw_nlp.config import Config
-from sw_nlp.corpus import to_three_levels
+from sw_nlp.labels import to_three_levels
 from sw_nlp.errors import InputError
 from sw_nlp.model import CaseClassifier, build_pipeline
 from sw_nlp.preprocess import WordAnalyzer

@@ -1,6 +1,7 @@
-"""Check a labelled corpus against the contract before anything trains on it.
+"""Check a labelled corpus, as a DataFrame, against the contract before anything trains on it.
 
-Every problem names its row and column. Rows are numbered as a spreadsheet shows them: the
+Reading the file is ``sw_nlp.corpus``'s job (``validate_corpus`` reads and checks); every
+function here takes a DataFrame. Every problem names its row and column. Rows are numbered as a spreadsheet shows them: the
 header is row 1, the first case row 2.
 """
 
@@ -13,10 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sw_nlp.corpus import ALIASES, COLUMNS, LEVELS, METHODS_BY_LEVEL, SPLITS, read_corpus_frame
-
-# The label words themselves (and their English and alternative spellings) give the answer away.
-LABEL_WORDS = re.compile(r"\b(mikro|micro|mezzo|mezo|meso|makro|macro|global)", re.IGNORECASE)
+from sw_nlp.labels import ALIASES, COLUMNS, LABEL_WORDS, LEVELS, METHODS_BY_LEVEL, SPLITS
 NEAR_DUPLICATE_JACCARD = 0.5
 SHINGLE = 5
 _WORD = re.compile(r"\w+")
@@ -69,15 +67,13 @@ def sheet_row(index: int) -> int:
     return index + 2
 
 
-def validate_corpus(path: Path) -> tuple[list[Problem], Summary | None]:
-    """Validate a corpus file; the summary is None when the file cannot be read as a table."""
-    frame = read_corpus_frame(path)
-    problems = validate_frame(frame)
-    summary = summarize(frame) if {"text", "level"} <= set(frame.columns) else None
-    return problems, summary
-
-
 def validate_frame(frame: pd.DataFrame, check_duplicates: bool = True) -> list[Problem]:
+    """Every problem of a corpus read as strings, errors and notes, in row order.
+
+    On a DataFrame rather than a file, so that loading, ``retrain --add`` and the checks of a
+    single batch share one set of rules. ``check_duplicates=False`` skips the near-duplicate
+    search, which is the slow part and only matters for the corpus as a whole.
+    """
     problems: list[Problem] = []
     columns = list(frame.columns)
     for missing in [c for c in COLUMNS if c not in columns]:
@@ -200,7 +196,7 @@ def near_duplicates(
     return sorted(pairs, key=lambda p: (p[1], p[0]))
 
 
-def summarize(frame: pd.DataFrame) -> Summary:
+def summarise(frame: pd.DataFrame) -> Summary:
     words = frame["text"].str.split().str.len().fillna(0).astype(int)
 
     def counts(column: str) -> dict[str, int]:
@@ -226,8 +222,8 @@ def summarize(frame: pd.DataFrame) -> Summary:
     )
 
 
-# Actor and place words whose level spread the corpus must keep even (issue 15): for each one
-# in 30 or more texts, no level may hold more than 55% of them.
+# Actor and place words whose level spread the corpus must keep even: for each one in 30 or
+# more texts, no level may hold more than 55% of them.
 ACTOR_WORDS: dict[str, str] = {
     "dinas sosial": r"\bdinas sosial\b|\bdinsos\b",
     "kemensos": r"\bkemensos\b|\bkementerian sosial\b",

@@ -23,6 +23,16 @@ def private_trust_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp.undo()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_user_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tests never read or write the user's real model registry (in the user data folder)."""
+    path = tmp_path_factory.mktemp("user-data")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_DATA_HOME", str(path))
+    yield path
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def tiny_corpus_path() -> Path:
     return FIXTURES / "tiny_corpus.csv"

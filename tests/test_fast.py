@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import sw_nlp.fast as fast
-from sw_nlp.bundle import load_model
+from sw_nlp.bundle import default_bundle_dir, load_model
 from sw_nlp.config import Config
 from sw_nlp.corpus import load_corpus
 from sw_nlp.fast import FastPath, UnsupportedPipeline, build_fast_path
@@ -44,7 +44,7 @@ def assert_same(pipeline, texts: list[str], path: FastPath | None = None) -> Non
 
 @pytest.fixture(scope="module")
 def shipped():
-    return load_model(None, fast=False).pipeline
+    return load_model(default_bundle_dir(), fast=False).pipeline
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,8 @@ def test_exports_are_there_on_first_use():
     assert set(sw_nlp.__all__) <= set(dir(sw_nlp))
     assert sw_nlp.load_model.__module__ == "sw_nlp.bundle"
     assert sw_nlp.Config.__module__ == "sw_nlp.config"
+    assert sw_nlp.resolve_model.__module__ == "sw_nlp.resolve"
+    assert sw_nlp.LEVELS == ("mikro", "mezzo", "makro", "global")
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         sw_nlp.nope  # noqa: B018
 

@@ -11,7 +11,8 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from sw_nlp.config import Config
-from sw_nlp.corpus import LEVELS, load_corpus
+from sw_nlp.corpus import load_corpus
+from sw_nlp.labels import LEVELS
 from sw_nlp.evaluate import macro_f1
 from sw_nlp.labelling import (
     AUDIT_COLUMNS,

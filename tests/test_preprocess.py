@@ -7,13 +7,13 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 
 from sw_nlp.errors import InputError
+from sw_nlp.normalizer import TextNormalizer
 from sw_nlp.preprocess import (
     NUMBER_TOKEN,
-    TextNormalizer,
     WordAnalyzer,
     build_lexicon,
     clean_text,
-    normalize_token,
+    normalise_token,
     read_lexicon,
     shipped_lexicon,
     stem_token,
@@ -46,7 +46,7 @@ def normalizer() -> TextNormalizer:
     ],
 )
 def test_normalize_token(raw, expected):
-    assert normalize_token(raw, shipped_lexicon()) == expected
+    assert normalise_token(raw, shipped_lexicon()) == expected
 
 
 def test_clean_text_nfkc_controls_and_case():

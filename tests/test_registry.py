@@ -14,6 +14,7 @@ from sw_nlp.bundle import default_bundle_dir, load_model
 from sw_nlp.cli import main
 from sw_nlp.corpus import load_corpus
 from sw_nlp.registry import SHIPPED, Registry, RegistryError
+from sw_nlp.resolve import resolve_model
 from sw_nlp.train import run_training
 
 FAST = "[search]\nfolds = 2\nC = [10.0]\nstem = [false]\nremove_stopwords = [false]\nn_jobs = 1\n"
@@ -181,9 +182,9 @@ def test_gate_refuses_worse_accepts_better_and_rollback_restores(home: Path, cap
 
     texts = corpus["text"].tolist()
     bad_proba = load_model(registry.path(bad)).predict_proba(texts)
-    assert np.array_equal(
-        load_model().predict_proba(texts), bad_proba
-    )  # load_model() follows current
+    current = resolve_model()
+    assert (current.source, current.name, current.path) == ("registry", bad, registry.path(bad))
+    assert np.array_equal(load_model(current.path).predict_proba(texts), bad_proba)
 
     # the shipped model is better than the garbage one: the gate lets it back in, and says
     # what changes for users
@@ -198,14 +199,13 @@ def test_gate_refuses_worse_accepts_better_and_rollback_restores(home: Path, cap
     )
     assert f"needs review on the test split ({effect['n']} cases): " in shown
     assert "settings changed:" in shown
-    assert np.array_equal(
-        load_model().predict_proba(texts), load_model(default_bundle_dir()).predict_proba(texts)
-    )
+    assert resolve_model().source == "shipped"
+    assert resolve_model().path == default_bundle_dir()
 
     assert main(["models", "rollback", "--reason", "checking rollback"]) == 0
     assert registry.current() == bad
     assert np.array_equal(
-        load_model().predict_proba(texts), bad_proba
+        load_model(resolve_model().path).predict_proba(texts), bad_proba
     )  # exactly the previous predictions
 
     # a second rollback goes further back (to the shipped model), not back and forth

@@ -876,7 +876,7 @@ def zip_bomb(path: Path, member: str, size: int, extra: dict[str, bytes] | None 
 def test_docx_that_unpacks_too_far_is_a_row_error(tmp_path, trained_bundle, capsys):
     import docx
 
-    from sw_nlp.files import MAX_DOCX_UNPACKED
+    from sw_nlp.safe_read import MAX_DOCX_UNPACKED
 
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -894,9 +894,9 @@ def test_docx_that_unpacks_too_far_is_a_row_error(tmp_path, trained_bundle, caps
 
 
 def test_xlsx_that_unpacks_too_far_is_refused(tmp_path, trained_bundle, capsys, monkeypatch):
-    import sw_nlp.files as files
+    import sw_nlp.readers as readers
 
-    monkeypatch.setattr(files, "MAX_XLSX_PARTS_UNPACKED", 4 << 20)
+    monkeypatch.setattr(readers, "MAX_XLSX_PARTS_UNPACKED", 4 << 20)
     path = zip_bomb(tmp_path / "bomb.xlsx", "xl/sharedStrings.xml", 5 << 20)
     code, _, err = run(capsys, "classify", str(path), "--model", str(trained_bundle))
     assert code == 3

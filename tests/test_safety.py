@@ -259,3 +259,20 @@ def test_trust_store_round_trip(tmp_path: Path, monkeypatch):
     assert not is_trusted("abc")
     trust("abc", tmp_path, "test")
     assert is_trusted("abc")
+
+
+def test_a_format_1_name_for_text_normalizer_is_read_as_the_class_it_names(tmp_path: Path):
+    """Format-1 files name the normaliser ``sw_nlp.preprocess.TextNormalizer``; the restricted
+    unpickler maps that name to the class in ``sw_nlp.normalizer`` (preprocess keeps no alias)."""
+    import sw_nlp.preprocess
+    from sw_nlp.normalizer import TextNormalizer
+
+    data = pickle.dumps(TextNormalizer(lexicon={"gk": "tidak"}, mask_pii=False), protocol=5)
+    old_name = data.replace(b"sw_nlp.normalizer", b"sw_nlp.preprocess")  # same length
+    assert old_name != data
+    path = tmp_path / "model.pkl.gz"
+    path.write_bytes(gzip.compress(old_name))
+    loaded = restricted_load(path)
+    assert type(loaded) is TextNormalizer
+    assert (loaded.lexicon, loaded.mask_pii) == ({"gk": "tidak"}, False)
+    assert not hasattr(sw_nlp.preprocess, "TextNormalizer")

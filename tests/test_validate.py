@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sw_nlp.corpus import COLUMNS
-from sw_nlp.validate import near_duplicates, validate_corpus, validate_frame
+from sw_nlp.corpus import validate_corpus
+from sw_nlp.labels import COLUMNS
+from sw_nlp.validate import near_duplicates, validate_frame
 
 GOOD = {
     "case_id": "X-1",

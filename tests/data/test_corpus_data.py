@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from sw_nlp.bundle import default_bundle_dir, read_manifest
-from sw_nlp.corpus import LEVELS, file_sha256, load_corpus
-from sw_nlp.validate import actor_spread, validate_corpus
+from sw_nlp.corpus import file_sha256, load_corpus, validate_corpus
+from sw_nlp.labels import LEVELS
+from sw_nlp.validate import actor_spread
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus" / "cases.csv"
 PROVINCES = {

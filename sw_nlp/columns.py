@@ -1,0 +1,147 @@
+"""Which columns of a table hold the text, the ids and the header.
+
+Names are compared ignoring case, spaces and punctuation, so that ``Deskripsi Kasus`` and
+``uraian_kasus`` are found as users write them; a header below title rows is found too.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sw_nlp.errors import InputError
+from sw_nlp.sniff import HEADER_SEARCH_ROWS
+
+TEXT_COLUMN_NAMES = (
+    "text",
+    "teks",
+    "uraian",
+    "uraian_kasus",
+    "deskripsi",
+    "deskripsi_kasus",
+    "narasi",
+    "kasus",
+    "isi",
+    "catatan",
+    "keterangan",
+    "ringkasan",
+    "kronologi",
+    "description",
+    "case_text",
+    "note",
+)
+ID_COLUMN_NAMES = ("case_id", "id", "id_kasus", "no_kasus", "nomor", "no", "kode", "kode_kasus")
+
+
+def header_key(name: object) -> str:
+    """A column name as compared: case, spaces and punctuation ignored, so that
+    ``Deskripsi Kasus``, `` TEXT `` and ``uraian_kasus`` match the names looked for."""
+    return re.sub(r"[\W_]+", "", str(name).casefold())
+
+
+_TEXT_KEYS = [header_key(n) for n in TEXT_COLUMN_NAMES]
+_ID_KEYS = [header_key(n) for n in ID_COLUMN_NAMES]
+
+
+def match_column(names: list[str], wanted: str) -> str | None:
+    """The column named ``wanted``: exactly, else the one column equal to it once case,
+    spaces and punctuation are ignored."""
+    if wanted in names:
+        return wanted
+    found = [n for n in names if header_key(n) == header_key(wanted)]
+    return found[0] if len(found) == 1 else None
+
+
+def choose_columns(
+    columns: list[str],
+    path: Path,
+    text_column: str | None,
+    id_column: str | None,
+    header_row: int = 1,
+    keep: str | list[str] = "id",
+) -> tuple[str, list[str]]:
+    """The text column (given, or found by name) and the columns to pass through: the id
+    column(s) (``keep="id"``), every column (``"all"``) or those named in a list."""
+    names = [str(c) for c in columns]
+    duplicates = sorted({c for c in names if names.count(c) > 1})
+    if duplicates:
+        raise InputError(f"duplicate column name(s): {', '.join(duplicates)}", path, header_row)
+    if text_column is not None:
+        text = match_column(names, text_column)
+        if text is None:
+            raise InputError(
+                f"no column {text_column!r}; columns are: {', '.join(names)}", path, header_row
+            )
+    else:
+        found = find_text_column(names)
+        if found is None:
+            hint = "" if header_row != 1 else " (a header lower down? pass --header-row N)"
+            raise InputError(
+                "no text column found; name it with --text-column. Columns are: "
+                + ", ".join(names)
+                + hint,
+                path,
+                header_row,
+            )
+        text = found
+    if id_column is not None:
+        chosen = match_column(names, id_column)
+        if chosen is None:
+            raise InputError(
+                f"no column {id_column!r}; columns are: {', '.join(names)}", path, header_row
+            )
+        ids = [chosen]
+    else:
+        keys = {header_key(n): n for n in reversed(names)}
+        ids = [keys[k] for k in _ID_KEYS if k in keys][:1]
+    if keep == "all":
+        return text, names
+    if keep == "id":
+        return text, [c for c in ids if c != text]
+    kept = []
+    for wanted in keep:
+        chosen = match_column(names, wanted)
+        if chosen is None:
+            raise InputError(
+                f"--columns names no column {wanted!r}; columns are: {', '.join(names)}",
+                path,
+                header_row,
+            )
+        kept.append(chosen)
+    return text, list(dict.fromkeys(kept))
+
+
+def find_text_column(names: list[str]) -> str | None:
+    """The first column, in the order of ``TEXT_COLUMN_NAMES``, whose name matches one."""
+    keys: dict[str, str] = {}
+    for name in names:
+        keys.setdefault(header_key(name), name)
+    return next((keys[k] for k in _TEXT_KEYS if k in keys), None)
+
+
+def find_header_row(rows: list[list[str]], text_column: str | None) -> int:
+    """The 0-based index of the header among the first rows of a table: the first row if it
+    names the text column (or the given one), else the first later row that does.
+
+    Office spreadsheets put a title ("REKAP KASUS …") and a blank row above the table; the
+    first row is then no header. When no row qualifies the first row is returned, and the
+    error about it says what was looked for.
+    """
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        names = [str(c) for c in row]
+        if text_column is not None:
+            if match_column(names, text_column) is not None:
+                return index
+        elif find_text_column(names) is not None:
+            return index
+    return 0
+
+
+def header_names(row: list[Any] | tuple[Any, ...]) -> list[str]:
+    """Header cells as names; a blank one is named by its place (``column_3``) so that every
+    column can be passed through and named in errors."""
+    return [
+        f"column_{i}" if h is None or str(h).strip() == "" else str(h)
+        for i, h in enumerate(row, 1)
+    ]

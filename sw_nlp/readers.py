@@ -1,0 +1,382 @@
+"""Reading tables (delimited text, XLSX, JSON Lines, Parquet) in chunks of rows.
+
+Readers yield ``Chunk`` objects: the input's row numbers, its id column(s), the texts, and a
+per-row read error where a single row could not be read. A row is never dropped: a row that
+cannot be read still comes out, with its error. ``sw_nlp.files.open_cases`` picks the reader.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sw_nlp.columns import choose_columns, find_header_row, header_names
+from sw_nlp.errors import InputError
+from sw_nlp.safe_read import MAX_XLSX_PARTS_UNPACKED, MAX_XLSX_SHEETS_UNPACKED, check_unpacked_size
+from sw_nlp.sniff import HEADER_SEARCH_ROWS, detect_encoding, sniff_delimiter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Chunk:
+    rows: list[int]  # 1-based row numbers as the user sees them (header = row 1 in tables)
+    ids: dict[str, list[Any]]  # id column name -> values
+    texts: list[str]
+    errors: list[str] = field(default_factory=list)  # "" where the row was read fine
+
+    def __post_init__(self) -> None:
+        if not self.errors:
+            self.errors = [""] * len(self.texts)
+
+
+@dataclass(frozen=True)
+class Source:
+    """An opened input: its kind, columns chosen, total rows if cheap to know, and chunks."""
+
+    path: Path
+    kind: str
+    text_column: str | None
+    id_columns: list[str]
+    total: int | None
+    chunks: Iterator[Chunk]
+    notes: list[str] = field(default_factory=list)
+
+
+def open_delimited(
+    path: Path,
+    text_column: str | None,
+    id_column: str | None,
+    chunk_size: int,
+    tsv: bool = False,
+    header_row: int | None = None,
+    columns: str | list[str] = "id",
+) -> Source:
+    encoding = detect_encoding(path)
+    notes = []
+    if encoding == "cp1252":
+        notes.append("not UTF-8: read as Windows-1252 (as Excel exports)")
+        log.warning("%s: not UTF-8; reading as Windows-1252", path)
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        sample = handle.read(65536)
+    if not sample.strip():
+        raise InputError("empty file", path)
+    delimiter = sniff_delimiter(sample, ".tsv" if tsv else path.suffix.lower())
+    try:
+        first = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+    except csv.Error:
+        first = []
+    first = first[:HEADER_SEARCH_ROWS]
+    if not first:
+        raise InputError("empty file", path)
+    if header_row is None:
+        at = find_header_row(first, text_column)
+        if at:
+            notes.append(f"header found on row {at + 1}; the {at} row(s) above it skipped")
+    else:
+        at = header_row - 1
+        if at >= len(first):
+            raise InputError(f"--header-row {header_row}: the file has fewer rows", path)
+    names = header_names(first[at])
+    text, ids = choose_columns(names, path, text_column, id_column, at + 1, columns)
+    t_index, id_index = names.index(text), [names.index(c) for c in ids]
+
+    def chunks() -> Iterator[Chunk]:
+        yield from read_delimited(
+            path, encoding, delimiter, len(names), t_index, ids, id_index, chunk_size, at
+        )
+
+    return Source(path, "csv", text, ids, None, chunks(), notes)
+
+
+# A text is classified on its first 100k characters; a field of this size is no case text.
+MAX_FIELD_CHARS = 256 << 20
+
+
+def read_delimited(
+    path: Path,
+    encoding: str,
+    delimiter: str,
+    width: int,
+    t_index: int,
+    ids: list[str],
+    id_index: list[int],
+    chunk_size: int,
+    skip: int = 0,
+) -> Iterator[Chunk]:
+    """Records of a delimited file, parsed strictly, in chunks.
+
+    Python's ``csv`` in strict mode, not pandas: pandas' parser reads a stray quote as the
+    start of a field that runs on over the next lines, silently merging several rows into
+    one. Strict parsing stops there instead, and the error names the line where the broken
+    record starts. A record with more fields than the header (an unquoted delimiter in the
+    text) keeps its row, with an error; one with fewer is read with the missing cells empty,
+    as a spreadsheet would show it. Blank lines are not records. The first ``skip`` records
+    (titles above the header) are read past and counted in the row numbers.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
+    row_no = skip + 1  # the header
+    chunk = Chunk([], {c: [] for c in ids}, [], [])
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        record_line = 1
+        try:
+            for record in reader:  # titles, then the header, already read
+                if record:
+                    skip -= 1
+                    if skip < 0:
+                        break
+            record_line = reader.line_num + 1
+            for record in reader:
+                if not record:
+                    record_line = reader.line_num + 1
+                    continue
+                row_no += 1
+                error = ""
+                if len(record) > width:
+                    error = (
+                        f"{len(record)} fields, the header has {width}: an unquoted "
+                        f"{_DELIMITER_NAMES.get(delimiter, repr(delimiter))} in the text? "
+                        f"(line {record_line})"
+                    )
+                chunk.rows.append(row_no)
+                for c, i in zip(ids, id_index, strict=True):
+                    chunk.ids[c].append(record[i] if i < len(record) else "")
+                chunk.texts.append(record[t_index] if t_index < len(record) and not error else "")
+                chunk.errors.append(error)
+                record_line = reader.line_num + 1
+                if len(chunk.rows) == chunk_size:
+                    yield chunk
+                    chunk = Chunk([], {c: [] for c in ids}, [], [])
+        except csv.Error as exc:
+            raise InputError(
+                f"cannot parse: malformed quoting in the record that starts on line "
+                f"{record_line} ({exc}, on line {reader.line_num}); a stray or unbalanced "
+                '" in a text? Nothing was written',
+                path,
+                row_no + 1,
+            ) from None
+    if chunk.rows:
+        yield chunk
+
+
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
+
+
+def chunk_from_frame(frame: pd.DataFrame, start: int, text: str, ids: list[str]) -> Chunk:
+    values = frame[text].tolist()
+    return Chunk(
+        rows=list(range(start, start + len(frame))),
+        ids={c: frame[c].tolist() for c in ids},
+        # CSV cells come as str already; the check is cheaper than converting.
+        texts=values if all(type(v) is str for v in values) else [as_text(v) for v in values],
+    )
+
+
+def as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+# --- spreadsheets, JSON Lines, Parquet -----------------------------------------------------
+
+
+def open_xlsx(
+    path: Path,
+    text_column: str | None,
+    id_column: str | None,
+    chunk_size: int,
+    sheet: str | None,
+    header_row: int | None = None,
+    columns: str | list[str] = "id",
+) -> Source:
+    import openpyxl
+
+    if problem := check_unpacked_size(path, MAX_XLSX_PARTS_UNPACKED, MAX_XLSX_SHEETS_UNPACKED):
+        raise InputError(problem, path)
+    try:
+        # Opened as a stream: openpyxl refuses a file by its name when that does not end in
+        # .xlsx, and an XLSX read with --format xlsx may be called anything.
+        stream = open(path, "rb")  # closed with the book, after the last chunk
+    except OSError as exc:
+        raise InputError(f"cannot open ({exc.strerror})", path) from None
+    try:
+        book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        stream.close()
+        raise InputError(f"not a readable .xlsx file ({type(exc).__name__})", path) from None
+    try:
+        names = book.sheetnames
+        if sheet is not None and sheet not in names:
+            raise InputError(f"no sheet {sheet!r}; sheets are: {', '.join(names)}", path)
+        ws = book[sheet or names[0]]
+        notes = [f"read sheet {ws.title!r} of {len(names)}"] if len(names) > 1 else []
+        rows = ws.iter_rows(values_only=True)
+        limit = HEADER_SEARCH_ROWS if header_row is None else header_row
+        top = list(itertools.islice(rows, limit))
+        if not top:
+            raise InputError("empty sheet", path)
+        if header_row is None:
+            at = find_header_row([list(r) for r in top], text_column)
+            if at:
+                notes.append(f"header found on row {at + 1}; the {at} row(s) above it skipped")
+        else:
+            at = header_row - 1
+            if at >= len(top):
+                raise InputError(f"--header-row {header_row}: the sheet has fewer rows", path)
+        header = header_names(top[at])
+        text, ids = choose_columns(header, path, text_column, id_column, at + 1, columns)
+        t_index, id_index = header.index(text), [header.index(c) for c in ids]
+    except BaseException:  # the whole-file errors above: the file is not read further
+        book.close()
+        stream.close()
+        raise
+    total = max((ws.max_row or 1) - 1 - at, 0)
+    below = itertools.chain(top[at + 1 :], rows)
+
+    def chunks() -> Iterator[Chunk]:
+        batch: list[tuple[Any, ...]] = []
+        row_no = at + 2
+        for values in below:
+            batch.append(values)
+            if len(batch) == chunk_size:
+                yield chunk_from_tuples(batch, row_no, t_index, ids, id_index)
+                row_no += len(batch)
+                batch = []
+        if batch:
+            yield chunk_from_tuples(batch, row_no, t_index, ids, id_index)
+        book.close()
+        stream.close()
+
+    return Source(path, "xlsx", text, ids, total, chunks(), notes)
+
+
+def chunk_from_tuples(
+    batch: list[tuple[Any, ...]], start: int, t_index: int, ids: list[str], id_index: list[int]
+) -> Chunk:
+    def cell(values: tuple[Any, ...], i: int) -> Any:
+        return values[i] if i < len(values) else None
+
+    return Chunk(
+        rows=list(range(start, start + len(batch))),
+        ids={c: [cell(v, i) for v in batch] for c, i in zip(ids, id_index, strict=True)},
+        texts=[as_text(cell(v, t_index)) for v in batch],
+    )
+
+
+def open_jsonl(
+    path: Path,
+    text_column: str | None,
+    id_column: str | None,
+    chunk_size: int,
+    columns: str | list[str] = "id",
+) -> Source:
+    encoding = detect_encoding(path)
+    with open(path, encoding=encoding, errors="replace") as handle:
+        first = next((ln for ln in handle if ln.strip()), None)
+    if first is None:
+        raise InputError("empty file", path)
+    try:
+        keys = list(json.loads(first))
+    except (json.JSONDecodeError, TypeError):
+        raise InputError("first line is not a JSON object", path, 1) from None
+    except RecursionError:
+        raise InputError("first line is nested too deeply to read", path, 1) from None
+    text, ids = choose_columns(keys, path, text_column, id_column, 1, columns)
+
+    def chunks() -> Iterator[Chunk]:
+        chunk = Chunk([], {c: [] for c in ids}, [], [])
+        with open(path, encoding=encoding, errors="replace") as handle:
+            for line_no, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                error, record = "", {}
+                try:
+                    record = json.loads(line)
+                    if not isinstance(record, dict):
+                        error, record = "line is not a JSON object", {}
+                except json.JSONDecodeError as exc:
+                    error = f"invalid JSON ({exc.msg})"
+                except RecursionError:  # "[[[[…" thousands deep: one bad row, not a crash
+                    error, record = "JSON nested too deeply to read", {}
+                value = record.get(text)
+                if not error and value is not None and not isinstance(value, str):
+                    # A list or object joined into words would be classified as if it were a
+                    # text someone wrote; a number or true is no case description either.
+                    error, value = f"column {text!r}: {json_kind(value)}, not text", None
+                chunk.rows.append(line_no)
+                for c in ids:
+                    chunk.ids[c].append(encodable(record.get(c)))
+                chunk.texts.append(as_text(value))
+                chunk.errors.append(error)
+                if len(chunk.rows) == chunk_size:
+                    yield chunk
+                    chunk = Chunk([], {c: [] for c in ids}, [], [])
+        if chunk.rows:
+            yield chunk
+
+    return Source(path, "jsonl", text, ids, None, chunks())
+
+
+def encodable(value: Any) -> Any:
+    """A JSON string with a lone surrogate (``"\\ud800"``, valid JSON, no valid text) with
+    it replaced, so that it can be written out; any other value as it is."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def json_kind(value: Any) -> str:
+    """A JSON value's kind as a user knows it (never the value: it may be case text)."""
+    if isinstance(value, bool):
+        return "a JSON true/false"
+    if isinstance(value, int | float):
+        return "a JSON number"
+    if isinstance(value, list):
+        return "a JSON list"
+    if isinstance(value, dict):
+        return "a JSON object"
+    return f"a JSON {type(value).__name__}"
+
+
+def open_parquet(
+    path: Path,
+    text_column: str | None,
+    id_column: str | None,
+    chunk_size: int,
+    columns: str | list[str] = "id",
+) -> Source:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, …
+        raise InputError(f"not a readable Parquet file ({type(exc).__name__})", path) from None
+    text, ids = choose_columns(parquet.schema_arrow.names, path, text_column, id_column, 1, columns)
+    wanted = list(dict.fromkeys([text, *ids]))
+
+    def chunks() -> Iterator[Chunk]:
+        start = 1
+        for batch in parquet.iter_batches(batch_size=chunk_size, columns=wanted):
+            frame = batch.to_pandas()
+            yield chunk_from_frame(frame, start, text, ids)
+            start += len(frame)
+
+    return Source(path, "parquet", text, ids, parquet.metadata.num_rows, chunks())

@@ -1,0 +1,367 @@
+"""Writing results (CSV, XLSX, JSON Lines, Parquet) without half-written files.
+
+Spreadsheet formats are opened by people: text that a spreadsheet would run as a formula is
+escaped. Output goes to a temporary file renamed over the target only when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from sw_nlp.errors import InputError
+
+log = logging.getLogger(__name__)
+
+OUTPUT_SUFFIXES = {".csv", ".xlsx", ".jsonl", ".parquet"}
+
+
+@dataclass(frozen=True)
+class CsvText:
+    """A result chunk already turned into CSV text, header apart: worker processes do this so
+    that the process writing the file only copies text."""
+
+    header: str
+    body: str
+    rows: int  # counted here: a text may hold line breaks, so the body's lines are no count
+
+
+# What a spreadsheet may read as the start of a formula (OWASP's CSV injection rule).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A formula start right after the separator ``_scan_text`` joins a column's cells with.
+_FORMULA_AFTER_SEPARATOR = re.compile("\x00[=+\\-@\t\r]")
+
+
+def _scan_text(values: list[Any]) -> tuple[bool, bool]:
+    """(may a cell start a formula, does a cell hold a carriage return) for one column.
+
+    The cells are joined and searched once in C, which costs a tenth of a Python test per
+    cell; a cell holding NUL, or a column of mixed kinds, is checked cell by cell instead.
+    Both answers may be a false "yes", never a false "no".
+    """
+    try:
+        joined = "\x00" + "\x00".join(values)
+    except TypeError:  # not all text: numbers, None, nested ids
+        cells = [v for v in values if type(v) is str]
+        return (
+            any(v.startswith(FORMULA_STARTS) for v in cells),
+            any("\r" in v for v in cells),
+        )
+    return bool(_FORMULA_AFTER_SEPARATOR.search(joined)), "\r" in joined
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell that a spreadsheet would run as a formula prefixed with
+    a single quote (OWASP's rule), so ``=HYPERLINK(...)`` in a case text, an id or a file name
+    shows as text when a case worker opens the result in Excel or LibreOffice.
+
+    Only text cells change; numbers stay numbers. Columns without such a cell are not copied.
+    """
+    changed = {}
+    for name, column in frame.items():
+        if not _may_hold_text(column):
+            continue
+        values = column.tolist()
+        if _scan_text(values)[0]:
+            changed[name] = pd.Series(
+                [
+                    "'" + v if type(v) is str and v.startswith(FORMULA_STARTS) else v
+                    for v in values
+                ],
+                index=column.index,
+                dtype=object,
+            )
+    return frame.assign(**changed) if changed else frame
+
+
+def to_csv_text(frame: pd.DataFrame, *, escape_formulas: bool = True) -> CsvText:
+    """The frame as CSV text; formula-like text cells escaped unless told otherwise."""
+    if escape_formulas:
+        frame = neutralise_formulas(frame)
+    ready = _with_decimals_as_text(frame)
+    # Python's csv writer quotes a line break only if it is in the line terminator ("\n"): a
+    # bare carriage return would go out unquoted and be read back as the end of a row.
+    quoting = csv.QUOTE_ALL if _has_carriage_return(frame) else csv.QUOTE_MINIMAL
+    return CsvText(
+        header=ready.head(0).to_csv(index=False, lineterminator="\n"),
+        body=ready.to_csv(index=False, header=False, lineterminator="\n", quoting=quoting),
+        rows=len(frame),
+    )
+
+
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    return any(
+        _scan_text(column.tolist())[1] for _, column in frame.items() if _may_hold_text(column)
+    )
+
+
+def _may_hold_text(column: pd.Series) -> bool:
+    return column.dtype == object or isinstance(column.dtype, pd.StringDtype)
+
+
+class ResultWriter:
+    """Writes result chunks to CSV, XLSX, JSONL or Parquet by the output's suffix.
+
+    Writes go to a temporary file in the output's folder that is renamed over the output only
+    when everything is written, so a crash never leaves a half-written result in place.
+    ``None`` as the path writes CSV to stdout.
+
+    CSV and XLSX are opened by people in spreadsheets: text cells that would start a formula
+    are escaped (``escape_formulas``), and XLSX text is always written as text, never as a
+    formula, even with escaping off. JSON Lines and Parquet are written as they are.
+
+    ``metadata`` (e.g. the model that answered) goes where the format has a place for it:
+    Parquet's key-value metadata and XLSX's document properties. CSV and JSON Lines have
+    none, and their bytes stay the results alone.
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        escape_formulas: bool = True,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.suffix = self.path.suffix.lower() if self.path else ".csv"
+        if self.suffix not in OUTPUT_SUFFIXES:
+            raise InputError(
+                f"unsupported output type {self.suffix!r}: use .csv, .xlsx, .jsonl or .parquet",
+                self.path,
+            )
+        self._tmp: Path | None = None
+        self._handle: IO[str] | None = None
+        self._started = False
+        self._xlsx: Any = None
+        self._parquet: Any = None
+        self.rows = 0  # data rows written so far
+        self.escape_formulas = escape_formulas
+        self.metadata = dict(metadata or {})
+
+    def __enter__(self) -> ResultWriter:
+        if self.path is not None:
+            # A mistyped folder is not created: the result would land somewhere unexpected.
+            folder = self.path.parent
+            if not folder.is_dir():
+                what = "is not a folder" if folder.exists() else "does not exist"
+                raise InputError(f"output folder {folder} {what}; create it first", self.path)
+            remove_stale_parts(self.path)
+            # The process id in the name tells a later run whether the writer is still alive.
+            fd, name = tempfile.mkstemp(
+                prefix=f".{self.path.name}.{os.getpid()}.", suffix=".part", dir=self.path.parent
+            )
+            os.close(fd)
+            os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
+            self._tmp = Path(name)
+        return self
+
+    def write(self, frame: pd.DataFrame | CsvText) -> None:
+        if self.suffix == ".csv":
+            if self._handle is None:
+                self._handle = (
+                    open(self._tmp, "w", encoding="utf-8", newline="") if self._tmp else sys.stdout
+                )
+            text = (
+                frame
+                if isinstance(frame, CsvText)
+                else to_csv_text(frame, escape_formulas=self.escape_formulas)
+            )
+            if not self._started:
+                self._handle.write(text.header)
+            self._handle.write(text.body)
+        elif isinstance(frame, CsvText):
+            raise ValueError(f"CSV text given for a {self.suffix} output")
+        elif self.suffix == ".jsonl":
+            if self._handle is None:
+                self._handle = open(self._tmp, "w", encoding="utf-8")  # type: ignore[arg-type]
+            frame.to_json(self._handle, orient="records", lines=True, force_ascii=False)
+        elif self.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(_one_type_per_column(frame), preserve_index=False)
+            if self._parquet is None:
+                self._schema = table.schema.with_metadata(
+                    {
+                        **(table.schema.metadata or {}),
+                        **{k.encode(): v.encode() for k, v in self.metadata.items()},
+                    }
+                )
+                self._parquet = pq.ParquetWriter(str(self._tmp), self._schema)
+            try:
+                table = table.cast(self._schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                changed = [
+                    f.name for f in table.schema if f.type != self._schema.field(f.name).type
+                ]
+                raise InputError(
+                    f"column(s) {', '.join(changed)} hold different kinds of value in different "
+                    f"rows (after row {self.rows + 1}: numbers, then text?); Parquet needs one "
+                    "kind per column: write .csv or .jsonl, or make the ids all text"
+                ) from None
+            self._parquet.write_table(table)
+        else:
+            if self._xlsx is None:
+                import openpyxl
+
+                self._xlsx = openpyxl.Workbook(write_only=True)
+                if self.metadata:
+                    # Document properties: File > Info in Excel shows which model answered.
+                    self._xlsx.properties.subject = "sw-nlp results"
+                    self._xlsx.properties.description = "\n".join(
+                        f"{k}: {v}" for k, v in self.metadata.items()
+                    )
+                    self._xlsx.properties.keywords = self.metadata.get("sw_nlp.model.sha256")
+                self._sheet = self._xlsx.create_sheet("hasil")
+                self._sheet.append(list(frame.columns))
+            if self.escape_formulas:
+                frame = neutralise_formulas(frame)
+            for values in frame.itertuples(index=False):
+                self._sheet.append([self._xlsx_cell(v) for v in values])
+        self.rows += frame.rows if isinstance(frame, CsvText) else len(frame)
+        self._started = True
+
+    def _xlsx_cell(self, value: Any) -> Any:
+        """A value for the sheet; text that openpyxl would store as a formula is stored as
+        text (openpyxl turns every string starting with "=" into a formula)."""
+        value = _cell(value)
+        if isinstance(value, str):
+            from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+            # Control characters (a pasted text's BEL or ESC) cannot be stored in a sheet:
+            # shown as U+FFFD rather than failing the whole file.
+            value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+        if isinstance(value, str) and value.startswith("="):
+            from openpyxl.cell import WriteOnlyCell
+
+            cell = WriteOnlyCell(self._sheet, value=value)
+            cell.data_type = "s"
+            return cell
+        return value
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._handle is not None and self._handle is not sys.stdout:
+            self._handle.close()
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._xlsx is not None:
+            self._xlsx.save(str(self._tmp))  # also on error: an unsaved write-only book leaks
+        if self._tmp is None:
+            return
+        if exc_type is None:
+            self._tmp.replace(self.path)  # type: ignore[arg-type]
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+def remove_stale_parts(output: Path) -> list[Path]:
+    """Delete temporary files an earlier writer of ``output`` left when it was killed.
+
+    Only files of our own naming (``.<output name>.<pid>.<random>.part``) whose process is
+    gone are removed: a run still writing the same output keeps its file.
+    """
+    removed = []
+    pattern = re.compile(rf"^\.{re.escape(output.name)}\.(\d+)\.[^.]+\.part$")
+    for candidate in output.parent.glob(f".{glob.escape(output.name)}.*.part"):
+        found = pattern.match(candidate.name)
+        if found and not _process_alive(int(found.group(1))):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+            log.info("removed %s, left by a run that was stopped", candidate)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # another user's process, or not knowable here
+        return True
+    return True
+
+
+@cache
+def _four_decimals() -> np.ndarray:
+    """How ``to_csv`` writes 0, 0.0001, …, 1 (``repr`` of each float), then NaN (empty)."""
+    return np.array([repr(k / 10_000) for k in range(10_001)] + [""], dtype=object)
+
+
+def _with_decimals_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with float columns of values rounded to 4 decimals in [0, 1] (confidence and
+    probabilities) as the exact text ``to_csv`` would write for them, looked up in a table.
+
+    pandas formats every float on its own, which was half the cost of writing a result row;
+    the output bytes are the same. Any other float column is left to pandas.
+    """
+    columns = {}
+    for name, column in frame.items():
+        if column.dtype == np.float64:
+            values = column.to_numpy()
+            missing = np.isnan(values)
+            with np.errstate(over="ignore", invalid="ignore"):  # inf and huge values: left
+                steps = np.rint(np.where(missing, 0.0, values) * 10_000)
+            exact = missing | ((steps / 10_000 == values) & ~np.signbit(values))
+            if exact.all() and ((steps >= 0) & (steps <= 10_000)).all():
+                index = np.where(missing, 10_001, steps).astype(np.int64)
+                column = pd.Series(_four_decimals()[index], index=column.index, dtype=object)
+        columns[name] = column
+    return pd.DataFrame(columns)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, dict | list | tuple | set):  # an id from JSON Lines: shown as JSON
+        return _as_json_text(value)
+    return value
+
+
+def _as_json_text(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):
+        return str(type(value).__name__)
+
+
+def _one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with object columns that mix kinds of value (ids from JSON Lines: 1, "a",
+    {"x": 1}) as text, which Arrow can store; columns of one kind are left as they are."""
+    changed = {}
+    for name, column in frame.items():
+        if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in (
+            "string", "integer", "floating", "boolean", "empty", "decimal", "bytes",
+        ):  # fmt: skip
+            changed[name] = pd.Series(
+                [
+                    None if v is None else v if isinstance(v, str) else _as_json_text(v)
+                    if isinstance(v, dict | list | tuple | set) else str(v)
+                    for v in column.tolist()
+                ],
+                index=column.index,
+                dtype=object,
+            )  # fmt: skip
+    return frame.assign(**changed) if changed else frame

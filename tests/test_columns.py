@@ -1,0 +1,33 @@
+"""Finding the text, id and header columns as office files name them."""
+
+from pathlib import Path
+
+import pytest
+
+from sw_nlp.columns import choose_columns, find_header_row, header_key, match_column
+from sw_nlp.errors import InputError
+
+
+def test_names_match_ignoring_case_spaces_and_punctuation():
+    assert header_key(" Deskripsi Kasus ") == header_key("deskripsi_kasus") == "deskripsikasus"
+    assert match_column(["No", "Deskripsi Kasus"], "deskripsi_kasus") == "Deskripsi Kasus"
+    assert match_column(["a b", "a_b"], "ab") is None  # two candidates: no guess
+
+
+def test_the_header_is_found_below_title_rows():
+    rows = [["REKAP KASUS 2024", ""], ["", ""], ["No", "Uraian Kasus"], ["1", "teks"]]
+    assert find_header_row(rows, None) == 2
+    assert find_header_row(rows, "No") == 2
+    assert find_header_row([["a", "b"], ["c", "d"]], None) == 0  # none: the first row
+
+
+def test_columns_kept_by_choice(tmp_path: Path):
+    names = ["No", "Tanggal", "Narasi"]
+    path = tmp_path / "f.csv"
+    assert choose_columns(names, path, None, None) == ("Narasi", ["No"])
+    assert choose_columns(names, path, None, None, keep="all") == ("Narasi", names)
+    assert choose_columns(names, path, None, None, keep=["tanggal"]) == ("Narasi", ["Tanggal"])
+    with pytest.raises(InputError, match="--columns names no column 'petugas'"):
+        choose_columns(names, path, None, None, keep=["petugas"])
+    with pytest.raises(InputError, match=r"f.csv:1: no text column found.*--header-row N"):
+        choose_columns(["No", "Tanggal"], path, None, None)
