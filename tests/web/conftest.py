@@ -46,6 +46,14 @@ def client(web_dir: Path):
         yield test_client
 
 
+@pytest.fixture(scope="session")
+def examples_job(client) -> str:
+    """The example file, uploaded and classified once for the tests that only read it."""
+    job = upload(client, "cases.csv", EXAMPLES.read_bytes())
+    assert wait(client, job)["status"] == "done"
+    return job
+
+
 def csrf_of(client: TestClient) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)
 

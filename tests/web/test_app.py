@@ -21,9 +21,10 @@ from sw_nlp.web.app import create_app
 from .conftest import BASE, EXAMPLES, csrf_of, small_config, upload, wait
 
 
-def test_upload_classifies_in_the_background_and_shows_flagged_rows_first(client: TestClient):
-    job = upload(client, "cases.csv", EXAMPLES.read_bytes())
-    assert wait(client, job)["status"] == "done"
+def test_upload_classifies_in_the_background_and_shows_flagged_rows_first(
+    client: TestClient, examples_job: str
+):
+    job = examples_job
     page = client.get(job, follow_redirects=True)
     assert page.url.path.endswith("/results")
     expected = pd.read_csv(EXAMPLES, dtype=str)
@@ -34,9 +35,8 @@ def test_upload_classifies_in_the_background_and_shows_flagged_rows_first(client
     assert f"{len(expected)} baris" in page.text
 
 
-def test_downloads_are_the_bytes_classify_writes(client: TestClient, tmp_path: Path):
-    job = upload(client, "cases.csv", EXAMPLES.read_bytes())
-    wait(client, job)
+def test_downloads_are_the_bytes_classify_writes(client: TestClient, examples_job: str, tmp_path: Path):
+    job = examples_job
     classify_file(EXAMPLES, tmp_path / "out.csv", model=default_bundle_dir(), columns="all")
     csv = client.get(f"{job}/download.csv")
     assert csv.status_code == 200 and "attachment" in csv.headers["content-disposition"]
@@ -50,9 +50,8 @@ def test_downloads_are_the_bytes_classify_writes(client: TestClient, tmp_path: P
             assert ours.read(name) == theirs.read(name), name
 
 
-def test_filters_sorting_and_paging(client: TestClient):
-    job = upload(client, "cases.csv", EXAMPLES.read_bytes())
-    wait(client, job)
+def test_filters_sorting_and_paging(client: TestClient, examples_job: str):
+    job = examples_job
     frame = pd.read_csv(io.BytesIO(client.get(f"{job}/download.csv").content), dtype=str)
     level = frame["level"].value_counts().index[0]
     page = client.get(f"{job}/results", params={"level": level}).text
@@ -109,9 +108,8 @@ def test_case_text_is_escaped_and_identifiers_masked(client: TestClient):
     assert "_telepon_" in case
 
 
-def test_case_page_shows_probabilities_runner_up_and_drivers(client: TestClient):
-    job = upload(client, "cases.csv", EXAMPLES.read_bytes())
-    wait(client, job)
+def test_case_page_shows_probabilities_runner_up_and_drivers(client: TestClient, examples_job: str):
+    job = examples_job
     frame = pd.read_csv(io.BytesIO(client.get(f"{job}/download.csv").content), dtype=str)
     first = frame.iloc[0]
     page = client.get(f"{job}/rows/{first['row']}").text
@@ -122,9 +120,8 @@ def test_case_page_shows_probabilities_runner_up_and_drivers(client: TestClient)
     assert "Kata yang mendukung" in page and "Kata yang menentang" in page
 
 
-def test_a_correction_is_saved_in_the_format_retrain_reads(client: TestClient, web_dir: Path):
-    job = upload(client, "cases.csv", EXAMPLES.read_bytes())
-    wait(client, job)
+def test_a_correction_is_saved_in_the_format_retrain_reads(client: TestClient, examples_job: str, web_dir: Path):
+    job = examples_job
     csrf = csrf_of(client)
     form = {"csrf": csrf, "level": "makro", "method": "social_policy", "reviewer": "Rina", "note": "cek ulang"}
     response = client.post(f"{job}/rows/3/correct", data=form, follow_redirects=False)
@@ -158,9 +155,8 @@ def test_a_correction_is_saved_in_the_format_retrain_reads(client: TestClient, w
         ({"note": "x" * 501}, "terlalu panjang"),
     ],
 )
-def test_a_bad_correction_is_refused_with_a_message(client, web_dir, change, message):
-    job = upload(client, "cases.csv", EXAMPLES.read_bytes())
-    wait(client, job)
+def test_a_bad_correction_is_refused_with_a_message(client, examples_job: str, web_dir, change, message):
+    job = examples_job
     path = web_dir / "corrections" / "corrections.csv"
     before = path.read_bytes() if path.exists() else b""
     form = {"csrf": csrf_of(client), "level": "mikro", "method": "casework_individual", "reviewer": "R", **change}
@@ -184,9 +180,8 @@ def test_security_headers(client: TestClient, path: str):
     assert headers["referrer-policy"] == "no-referrer"
 
 
-def test_pages_have_no_inline_script_or_style(client: TestClient):
-    job = upload(client, "cases.csv", EXAMPLES.read_bytes())
-    wait(client, job)
+def test_pages_have_no_inline_script_or_style(client: TestClient, examples_job: str):
+    job = examples_job
     for path in ("/", "/model", "/corrections", f"{job}/results", f"{job}/rows/2"):
         page = client.get(path).text
         assert not re.search(r"<script(?![^>]*\bsrc=)", page), path
@@ -205,14 +200,13 @@ def test_other_hosts_are_refused_on_loopback(client: TestClient):
     assert client.get("/healthz", headers={"host": "evil.example"}).status_code == 400
 
 
-def test_upload_limit_and_private_files(client: TestClient):
+def test_upload_limit_and_private_files(client: TestClient, examples_job: str):
     big = b"teks\n" + b"kata " * 50_000
     response = client.post(
         "/upload", data={"csrf": csrf_of(client)}, files={"file": ("big.csv", big)}
     )
     assert response.status_code == 413
-    job_url = upload(client, "cases.csv", EXAMPLES.read_bytes())
-    wait(client, job_url)
+    job_url = examples_job
     store = client.app.state.jobs
     assert store.root.stat().st_mode & 0o777 == 0o700
     job = store.get(job_url.rsplit("/", 1)[-1])
