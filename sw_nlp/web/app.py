@@ -203,6 +203,12 @@ class BodyLimit:
         except _TooLarge:
             if not started:
                 await self._refuse(scope, send, limit)
+        except BaseExceptionGroup as group:  # raised inside a task group on the way up
+            too_large, rest = group.split(_TooLarge)
+            if rest is not None:
+                raise
+            if not started:
+                await self._refuse(scope, send, limit)
 
     async def _refuse(self, scope: dict[str, Any], send: Any, limit: int) -> None:
         message = f"request body larger than {limit:,} bytes"

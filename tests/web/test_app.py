@@ -257,3 +257,25 @@ def test_token_is_checked_on_every_request(web_dir: Path):
         # a redirect never leaves this server
         away = client.post("/login", data={"token": "s3cret-token", "next": "//evil.example/"}, follow_redirects=False)
         assert away.headers["location"] == "/"
+
+
+def test_an_upload_without_a_length_is_counted(client: TestClient):
+    """A chunked upload over the limit is refused as it arrives, not after it is stored."""
+    boundary = "b0undary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf_of(client)}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\nteks\n"
+    ).encode()
+
+    def body():
+        yield head
+        for _ in range(30):
+            yield b"kata " * 2000  # 10 kB each, 300 kB in all: over the 200 kB limit
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = client.post(
+        "/upload", content=body(), headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert response.status_code == 413
+    assert list(client.app.state.jobs.root.glob("upload-*")) == []
