@@ -44,8 +44,20 @@ def start_server(port: int, log: Path) -> subprocess.Popen:
 
     handle = open(log, "wb")  # noqa: SIM115 (kept open for the server's life)
     process = subprocess.Popen(
-        [sys.executable, "-m", "sw_nlp", "serve", "--host", HOST, "--port", str(port),
-         "--model", str(default_bundle_dir()), "--corrections", str(log.parent / "c.csv")],
+        [
+            sys.executable,
+            "-m",
+            "sw_nlp",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--model",
+            str(default_bundle_dir()),
+            "--corrections",
+            str(log.parent / "c.csv"),
+        ],
         stdout=handle,
         stderr=subprocess.STDOUT,
     )
@@ -127,9 +139,7 @@ def main() -> None:
     with open(CORPUS, encoding="utf-8", newline="") as handle:
         texts = [row["text"] for row in csv.DictReader(handle)]
     rng = random.Random(0)
-    bodies = [
-        json.dumps({"texts": rng.sample(texts, args.texts)}).encode() for _ in range(200)
-    ]
+    bodies = [json.dumps({"texts": rng.sample(texts, args.texts)}).encode() for _ in range(200)]
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as folder:
         port = free_port()
         server = start_server(port, Path(folder) / "server.log")

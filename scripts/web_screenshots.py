@@ -42,15 +42,30 @@ def main() -> None:
             port = s.getsockname()[1]
         log = open(tmp / "server.log", "wb")  # noqa: SIM115
         server = subprocess.Popen(
-            [sys.executable, "-m", "sw_nlp", "serve", "--port", str(port),
-             "--model", str(default_bundle_dir()), "--corrections", str(tmp / "c.csv")],
+            [
+                sys.executable,
+                "-m",
+                "sw_nlp",
+                "serve",
+                "--port",
+                str(port),
+                "--model",
+                str(default_bundle_dir()),
+                "--corrections",
+                str(tmp / "c.csv"),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         options = Options()
         options.binary_location = "/usr/bin/chromium"
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                    "--window-size=1280,900", "--hide-scrollbars"):
+        for arg in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,900",
+            "--hide-scrollbars",
+        ):
             options.add_argument(arg)
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
         wait = WebDriverWait(driver, 60)

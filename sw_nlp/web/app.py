@@ -393,7 +393,9 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
         check_csrf(form)
         file = form.get("file")
         if not isinstance(file, UploadFile) or not file.filename:
-            return page(request, "index.html", 400, error_key="upload.none", **_index_context(cfg, jobs))
+            return page(
+                request, "index.html", 400, error_key="upload.none", **_index_context(cfg, jobs)
+            )
         target = jobs.new_upload_path()
         size = 0
         with open(target, "wb") as handle:
@@ -404,7 +406,9 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
                 handle.write(data)
         if size > cfg.max_upload_bytes:
             target.unlink(missing_ok=True)
-            return page(request, "index.html", 413, error_key="upload.too_big", **_index_context(cfg, jobs))
+            return page(
+                request, "index.html", 413, error_key="upload.too_big", **_index_context(cfg, jobs)
+            )
         column = str(form.get("text_column", "")).strip() or None
         job = jobs.create(file.filename, target, column)
         log.info("job %s: upload of %d bytes", job.id, size)
@@ -449,9 +453,15 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
         return page(request, "results.html", job=job, labels=info.labels, **view)
 
     @app.get("/jobs/{job_id}/rows/{row}", response_class=HTMLResponse, include_in_schema=False)
-    async def case_page(request: Request, job_id: str, row: str, saved: int | None = None) -> Response:
+    async def case_page(
+        request: Request, job_id: str, row: str, saved: int | None = None
+    ) -> Response:
         job = job_or_404(job_id)
-        return page(request, "case.html", **_case_context(request, job, row, clf, info, corrections_path, saved=saved))
+        return page(
+            request,
+            "case.html",
+            **_case_context(request, job, row, clf, info, corrections_path, saved=saved),
+        )
 
     @app.post("/jobs/{job_id}/rows/{row}/correct", include_in_schema=False)
     async def correct(request: Request, job_id: str, row: str) -> Response:
@@ -495,9 +505,14 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
             except InputError as exc:
                 problem = translate(lang, "case.refused", error=str(exc))
         if problem is not None:
-            context.update(problem=problem, form={"level": level, "method": method, "note": note, "reviewer": reviewer})
+            context.update(
+                problem=problem,
+                form={"level": level, "method": method, "note": note, "reviewer": reviewer},
+            )
             return page(request, "case.html", 400, **context)
-        response = RedirectResponse(f"/jobs/{job.id}/rows/{quote(row)}?saved={waiting}", status_code=303)
+        response = RedirectResponse(
+            f"/jobs/{job.id}/rows/{quote(row)}?saved={waiting}", status_code=303
+        )
         response.set_cookie(REVIEWER_COOKIE, quote(reviewer), httponly=True, samesite="strict")
         return response
 
@@ -542,7 +557,9 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
     async def corrections_file() -> Response:
         if not corrections_path.is_file():
             raise StarletteHTTPException(404, "corr.none")
-        return FileResponse(corrections_path, media_type="text/csv; charset=utf-8", filename="corrections.csv")
+        return FileResponse(
+            corrections_path, media_type="text/csv; charset=utf-8", filename="corrections.csv"
+        )
 
     # ---- API
 
@@ -749,9 +766,7 @@ def _case_context(
     reviewer = request.cookies.get(REVIEWER_COOKIE, "")
     from urllib.parse import unquote
 
-    probabilities = [
-        (label, float(record.get(f"proba_{label}") or 0.0)) for label in info.labels
-    ]
+    probabilities = [(label, float(record.get(f"proba_{label}") or 0.0)) for label in info.labels]
     return {
         "job": job,
         "record": record,
@@ -761,9 +776,7 @@ def _case_context(
         "against_terms": [(t, w) for t, w in terms if w < 0],
         "probabilities": probabilities,
         "reason": _reason(request.state.lang, record.get("review_reason", "")),
-        "others": [
-            (c, mask_pii(str(record[c]))) for c in _input_columns(job) if c != column
-        ],
+        "others": [(c, mask_pii(str(record[c]))) for c in _input_columns(job) if c != column],
         "levels": list(LEVELS),
         "methods": {level: corr.methods_for(level) for level in LEVELS},
         "correction": corr.find_correction(corrections_path, text) if text else None,
@@ -778,4 +791,3 @@ def _case_context(
         },
         "problem": None,
     }
-

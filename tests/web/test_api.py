@@ -7,7 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from sw_nlp.bundle import load_model, default_bundle_dir
+from sw_nlp.bundle import default_bundle_dir, load_model
 from sw_nlp.classify import classify_texts
 
 TEXTS = [

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from sw_nlp.classify import classify_file
 from sw_nlp.bundle import default_bundle_dir
+from sw_nlp.classify import classify_file
 from sw_nlp.corpus import read_new_cases
 from sw_nlp.web.app import create_app
 
@@ -35,7 +35,9 @@ def test_upload_classifies_in_the_background_and_shows_flagged_rows_first(
     assert f"{len(expected)} baris" in page.text
 
 
-def test_downloads_are_the_bytes_classify_writes(client: TestClient, examples_job: str, tmp_path: Path):
+def test_downloads_are_the_bytes_classify_writes(
+    client: TestClient, examples_job: str, tmp_path: Path
+):
     job = examples_job
     classify_file(EXAMPLES, tmp_path / "out.csv", model=default_bundle_dir(), columns="all")
     csv = client.get(f"{job}/download.csv")
@@ -108,22 +110,34 @@ def test_case_text_is_escaped_and_identifiers_masked(client: TestClient):
     assert "_telepon_" in case
 
 
-def test_case_page_shows_probabilities_runner_up_and_drivers(client: TestClient, examples_job: str):
+def test_case_page_shows_probabilities_runner_up_and_drivers(
+    client: TestClient, examples_job: str
+):
     job = examples_job
     frame = pd.read_csv(io.BytesIO(client.get(f"{job}/download.csv").content), dtype=str)
     first = frame.iloc[0]
     page = client.get(f"{job}/rows/{first['row']}").text
     widths = re.findall(r'class="bar-fill[^"]*" width="([\d.]+)"', page)
     assert len(widths) == 4
-    assert max(float(w) for w in widths) == pytest.approx(float(first["confidence"]) * 200, abs=0.2)
+    assert max(float(w) for w in widths) == pytest.approx(
+        float(first["confidence"]) * 200, abs=0.2
+    )
     assert f"<dd>{first['runner_up']}</dd>" in page
     assert "Kata yang mendukung" in page and "Kata yang menentang" in page
 
 
-def test_a_correction_is_saved_in_the_format_retrain_reads(client: TestClient, examples_job: str, web_dir: Path):
+def test_a_correction_is_saved_in_the_format_retrain_reads(
+    client: TestClient, examples_job: str, web_dir: Path
+):
     job = examples_job
     csrf = csrf_of(client)
-    form = {"csrf": csrf, "level": "makro", "method": "social_policy", "reviewer": "Rina", "note": "cek ulang"}
+    form = {
+        "csrf": csrf,
+        "level": "makro",
+        "method": "social_policy",
+        "reviewer": "Rina",
+        "note": "cek ulang",
+    }
     response = client.post(f"{job}/rows/3/correct", data=form, follow_redirects=False)
     assert response.status_code == 303, response.text
     page = client.get(response.headers["location"]).text
@@ -134,7 +148,10 @@ def test_a_correction_is_saved_in_the_format_retrain_reads(client: TestClient, e
     assert len(new) == len(saved)
     row = saved.iloc[-1]
     assert (row["level"], row["method"], row["reviewer"], row["note"]) == (
-        "makro", "social_policy", "Rina", "cek ulang"
+        "makro",
+        "social_policy",
+        "Rina",
+        "cek ulang",
     )
     assert row["model_version"] == "default" and len(row["model_sha256"]) == 64
     assert row["source_file"] == "cases.csv" and row["source_row"] == "3"
@@ -155,11 +172,19 @@ def test_a_correction_is_saved_in_the_format_retrain_reads(client: TestClient, e
         ({"note": "x" * 501}, "terlalu panjang"),
     ],
 )
-def test_a_bad_correction_is_refused_with_a_message(client, examples_job: str, web_dir, change, message):
+def test_a_bad_correction_is_refused_with_a_message(
+    client, examples_job: str, web_dir, change, message
+):
     job = examples_job
     path = web_dir / "corrections" / "corrections.csv"
     before = path.read_bytes() if path.exists() else b""
-    form = {"csrf": csrf_of(client), "level": "mikro", "method": "casework_individual", "reviewer": "R", **change}
+    form = {
+        "csrf": csrf_of(client),
+        "level": "mikro",
+        "method": "casework_individual",
+        "reviewer": "R",
+        **change,
+    }
     response = client.post(f"{job}/rows/2/correct", data=form)
     assert response.status_code == 400 and message in response.text
     assert (path.read_bytes() if path.exists() else b"") == before
@@ -170,7 +195,9 @@ def test_forms_need_the_form_token(client: TestClient):
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("path", ["/", "/model", "/corrections", "/api/v1/model", "/healthz", "/nope"])
+@pytest.mark.parametrize(
+    "path", ["/", "/model", "/corrections", "/api/v1/model", "/healthz", "/nope"]
+)
 def test_security_headers(client: TestClient, path: str):
     headers = client.get(path).headers
     assert headers["content-security-policy"].startswith("default-src 'self'")
@@ -240,7 +267,9 @@ def test_token_is_checked_on_every_request(web_dir: Path):
         assert client.get("/api/v1/model").status_code == 401
         assert client.get("/healthz").status_code == 401
         bad = {"authorization": "Bearer wrong"}
-        assert client.post("/api/v1/classify", json={"texts": ["x"]}, headers=bad).status_code == 401
+        assert (
+            client.post("/api/v1/classify", json={"texts": ["x"]}, headers=bad).status_code == 401
+        )
         good = {"authorization": "Bearer s3cret-token"}
         assert client.get("/api/v1/model", headers=good).status_code == 200
         page = client.get("/model", follow_redirects=False)
@@ -249,13 +278,19 @@ def test_token_is_checked_on_every_request(web_dir: Path):
         refused = client.post("/login", data={"token": "nope", "next": "/model"})
         assert refused.status_code == 401 and "Token salah" in refused.text
         assert client.get("/model", follow_redirects=False).status_code == 303
-        login = client.post("/login", data={"token": "s3cret-token", "next": "/model"}, follow_redirects=False)
+        login = client.post(
+            "/login", data={"token": "s3cret-token", "next": "/model"}, follow_redirects=False
+        )
         assert login.status_code == 303 and login.headers["location"] == "/model"
         assert "httponly" in login.headers["set-cookie"].lower()
         assert "s3cret-token" not in login.headers["set-cookie"]
         assert client.get("/model").status_code == 200
         # a redirect never leaves this server
-        away = client.post("/login", data={"token": "s3cret-token", "next": "//evil.example/"}, follow_redirects=False)
+        away = client.post(
+            "/login",
+            data={"token": "s3cret-token", "next": "//evil.example/"},
+            follow_redirects=False,
+        )
         assert away.headers["location"] == "/"
 
 
@@ -275,7 +310,9 @@ def test_an_upload_without_a_length_is_counted(client: TestClient):
         yield f"\r\n--{boundary}--\r\n".encode()
 
     response = client.post(
-        "/upload", content=body(), headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+        "/upload",
+        content=body(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
     )
     assert response.status_code == 413
     assert list(client.app.state.jobs.root.glob("upload-*")) == []

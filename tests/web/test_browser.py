@@ -59,8 +59,18 @@ def server(tmp_path: Path):
     corrections = tmp_path / "corrections.csv"
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
-        [sys.executable, "-m", "sw_nlp", "serve", "--port", str(port),
-         "--model", str(default_bundle_dir()), "--corrections", str(corrections)],
+        [
+            sys.executable,
+            "-m",
+            "sw_nlp",
+            "serve",
+            "--port",
+            str(port),
+            "--model",
+            str(default_bundle_dir()),
+            "--corrections",
+            str(corrections),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -93,11 +103,17 @@ def browser(tmp_path: Path):
     downloads.mkdir()
     options = Options()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1280,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1000",
+    ):
         options.add_argument(arg)
     options.add_experimental_option(
-        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
     )
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     driver.downloads = downloads  # type: ignore[attr-defined]
