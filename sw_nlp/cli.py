@@ -649,7 +649,7 @@ def serve_cmd(
     )
     from sw_nlp.web import serve
 
-    serve(cfg)
+    serve(cfg, announce=lambda line: typer.echo(line, err=True))
 
 
 def _columns_choice(value: str) -> str | list[str]:

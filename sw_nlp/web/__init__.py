@@ -4,6 +4,7 @@ extra: ``pip install 'sw-nlp[web]'``). Nothing here is imported by the rest of s
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sw_nlp.config import ServeConfig
 from sw_nlp.errors import ConfigError
@@ -11,8 +12,11 @@ from sw_nlp.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
-def serve(cfg: ServeConfig) -> None:
-    """Load the model, then answer on ``cfg.host:cfg.port`` until stopped (Ctrl-C)."""
+def serve(cfg: ServeConfig, announce: Callable[[str], None] | None = None) -> None:
+    """Load the model, then answer on ``cfg.host:cfg.port`` until stopped (Ctrl-C).
+
+    ``announce`` gets one line saying where and with which model, once it is loaded (the
+    command prints it; the library does not print)."""
     try:
         import uvicorn
 
@@ -24,11 +28,13 @@ def serve(cfg: ServeConfig) -> None:
 
     app = create_app(cfg)
     info = app.state.info
-    log.warning(
-        "serving model %s on http://%s:%d%s",
-        info.version,
-        cfg.host if ":" not in cfg.host else f"[{cfg.host}]",
-        cfg.port,
-        "" if cfg.token else " (this machine only, no token)",
+    where = cfg.host if ":" not in cfg.host else f"[{cfg.host}]"
+    line = (
+        f"serving model {info.version} on http://{where}:{cfg.port}"
+        + (" (token required)" if cfg.token else " (this machine only)")
+        + "; Ctrl-C stops"
     )
+    log.info("%s", line)
+    if announce is not None:
+        announce(line)
     uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning", access_log=False)

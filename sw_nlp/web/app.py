@@ -294,8 +294,9 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
         return _secure(response)
 
     if cfg.is_loopback:  # a page on another site cannot reach us through DNS rebinding
-        hosts = [h if ":" not in h else f"[{h}]" for h in LOOPBACK_HOSTS]
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=[*hosts, "::1"])
+        names = {*LOOPBACK_HOSTS, cfg.host}
+        hosts = sorted({*names, *(f"[{h}]" for h in names if ":" in h)})
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.add_middleware(BodyLimit, cfg=cfg)
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
@@ -304,16 +305,14 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
         def t(key: str, **values: Any) -> str:
             return translate(lang, key, **values)
 
-        other = "en" if lang == "id" else "id"
+        switched = request.url.include_query_params(lang="en" if lang == "id" else "id")
         return templates.TemplateResponse(
             request,
             name,
             {
                 "t": t,
                 "lang": lang,
-                "lang_url": str(request.url.include_query_params(lang=other)).split(
-                    str(request.base_url).rstrip("/"), 1
-                )[-1],
+                "lang_url": f"{request.url.path}?{switched.query}",
                 "csrf": csrf_token,
                 "waiting": corr.count_corrections(corrections_path),
                 "secured": bool(cfg.token),
@@ -757,7 +756,7 @@ def _case_context(
         raise StarletteHTTPException(404, "error.not_found")
     record = found.iloc[0].to_dict()
     column = job.text_output_column
-    text = mask_pii(str(record[column])) if column else ""
+    text = mask_pii(str(record[column])) if column else job.note_texts.get(row, "")
     terms: list[tuple[str, float]] = []
     if record["level"] and text.strip():
         terms = clf.explain(text, k=EXPLAIN_TERMS, label=record["level"])

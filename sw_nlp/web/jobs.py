@@ -24,7 +24,8 @@ import pandas as pd
 
 from sw_nlp.classify import classify_file
 from sw_nlp.errors import SwNlpError
-from sw_nlp.files import open_cases
+from sw_nlp.files import open_cases, read_note
+from sw_nlp.pii import mask_pii
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Job:
     ended: float | None = None
     results: pd.DataFrame | None = None
     text_output_column: str | None = None  # the text's column in the results, if any
+    note_texts: dict[str, str] = field(default_factory=dict)  # a note's masked text, by row
 
     @property
     def csv(self) -> Path:
@@ -196,6 +198,11 @@ class JobStore:
         results = pd.read_csv(job.csv, dtype=str, keep_default_na=False, encoding="utf-8")
         job.results = results
         job.text_output_column = _text_output_column(source.text_column, list(results.columns))
+        if job.text_output_column is None and len(results) == 1:
+            # One note (txt, md, docx, pdf): its text is in no column of the results; kept,
+            # masked, for the case page, before the upload is deleted.
+            text, _ = read_note(job.input)
+            job.note_texts[str(results["row"].iloc[0])] = mask_pii(text)
 
 
 def _offered_columns(message: str) -> list[str]:

@@ -316,3 +316,12 @@ def test_an_upload_without_a_length_is_counted(client: TestClient):
     )
     assert response.status_code == 413
     assert list(client.app.state.jobs.root.glob("upload-*")) == []
+
+
+def test_a_single_note_shows_its_text(client: TestClient):
+    note = "Ibu Rina (hp 081234567890) dipukuli suaminya, anak-anak ketakutan di rumah."
+    job = upload(client, "catatan.txt", note.encode())
+    assert wait(client, job)["status"] == "done"
+    page = client.get(f"{job}/rows/1").text
+    plain = re.sub(r"</?mark[^>]*>", "", page)
+    assert "dipukuli suaminya" in plain and "081234567890" not in page
