@@ -40,7 +40,15 @@ from sw_nlp.corpus import LEVELS, METHODS_BY_LEVEL
 from sw_nlp.errors import InputError
 from sw_nlp.model import CaseClassifier
 from sw_nlp.pii import mask_pii
-from sw_nlp.web import corrections as corr
+from sw_nlp.web.corrections import (
+    MAX_NOTE_CHARS,
+    MAX_REVIEWER_CHARS,
+    Correction,
+    count_corrections,
+    find_correction,
+    methods_for,
+    save_correction,
+)
 from sw_nlp.web.jobs import DONE, Job, JobStore
 from sw_nlp.web.messages import MESSAGES, pick_lang, translate
 
@@ -314,7 +322,7 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
                 "lang": lang,
                 "lang_url": f"{request.url.path}?{switched.query}",
                 "csrf": csrf_token,
-                "waiting": corr.count_corrections(corrections_path),
+                "waiting": count_corrections(corrections_path),
                 "secured": bool(cfg.token),
                 **context,
             },
@@ -479,15 +487,15 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
             problem = translate(lang, "case.bad_level")
         elif method not in METHODS_BY_LEVEL[level]:
             problem = translate(lang, "case.bad_method", method=method or "-", level=level)
-        elif not reviewer or len(reviewer) > corr.MAX_REVIEWER_CHARS:
+        elif not reviewer or len(reviewer) > MAX_REVIEWER_CHARS:
             problem = translate(lang, "case.bad_reviewer")
-        elif len(note) > corr.MAX_NOTE_CHARS:
-            problem = translate(lang, "case.bad_note", n=corr.MAX_NOTE_CHARS)
+        elif len(note) > MAX_NOTE_CHARS:
+            problem = translate(lang, "case.bad_note", n=MAX_NOTE_CHARS)
         if problem is None:
             try:
-                waiting = corr.save_correction(
+                waiting = save_correction(
                     corrections_path,
-                    corr.Correction(
+                    Correction(
                         text=context["text"],
                         level=level,
                         method=method,
@@ -574,7 +582,7 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
         return {
             **info.public(),
             "metrics": {k: test.get(k) for k in ("n", "accuracy", "macro_f1", "weighted_f1")},
-            "corrections_waiting": corr.count_corrections(corrections_path),
+            "corrections_waiting": count_corrections(corrections_path),
         }
 
     @app.post("/api/v1/classify", tags=["api"])
@@ -777,8 +785,8 @@ def _case_context(
         "reason": _reason(request.state.lang, record.get("review_reason", "")),
         "others": [(c, mask_pii(str(record[c]))) for c in _input_columns(job) if c != column],
         "levels": list(LEVELS),
-        "methods": {level: corr.methods_for(level) for level in LEVELS},
-        "correction": corr.find_correction(corrections_path, text) if text else None,
+        "methods": {level: methods_for(level) for level in LEVELS},
+        "correction": find_correction(corrections_path, text) if text else None,
         "saved": saved,
         "prev_row": order[at - 1] if at > 0 else None,
         "next_row": order[at + 1] if at + 1 < len(order) else None,
