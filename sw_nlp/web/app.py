@@ -244,8 +244,9 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
     jobs = JobStore(info.path, cfg.job_ttl_seconds)
     secret = secrets.token_bytes(32)
     csrf_token = hmac.new(secret, b"csrf", hashlib.sha256).hexdigest()
+    # The sign-in cookie: never the token itself, and void once the server restarts.
     session = (
-        hmac.new(cfg.token.encode(), b"sw-nlp session", hashlib.sha256).hexdigest()
+        hmac.new(secret, b"session " + cfg.token.encode(), hashlib.sha256).hexdigest()
         if cfg.token
         else ""
     )
