@@ -775,6 +775,8 @@ def _case_context(
     from urllib.parse import unquote
 
     probabilities = [(label, float(record.get(f"proba_{label}") or 0.0)) for label in info.labels]
+    correction = find_correction(corrections_path, text) if text else None
+    chosen = correction or {"level": record.get("level", ""), "method": ""}
     return {
         "job": job,
         "record": record,
@@ -787,13 +789,13 @@ def _case_context(
         "others": [(c, mask_pii(str(record[c]))) for c in _input_columns(job) if c != column],
         "levels": list(LEVELS),
         "methods": {level: methods_for(level) for level in LEVELS},
-        "correction": find_correction(corrections_path, text) if text else None,
+        "correction": correction,
         "saved": saved,
         "prev_row": order[at - 1] if at > 0 else None,
         "next_row": order[at + 1] if at + 1 < len(order) else None,
-        "form": {
-            "level": record.get("level", ""),
-            "method": "",
+        "form": {  # a case corrected before opens with its correction chosen
+            "level": chosen["level"],
+            "method": chosen["method"],
             "note": "",
             "reviewer": unquote(reviewer),
         },

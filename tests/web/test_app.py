@@ -142,6 +142,8 @@ def test_a_correction_is_saved_in_the_format_retrain_reads(
     assert response.status_code == 303, response.text
     page = client.get(response.headers["location"]).text
     assert "Koreksi disimpan" in page and "makro" in page
+    assert '<option value="makro" selected>' in page  # the form opens with the correction
+    assert '<option value="social_policy" selected>' in page
     path = web_dir / "corrections" / "corrections.csv"
     saved = pd.read_csv(path, dtype=str, keep_default_na=False)
     new, notes = read_new_cases(path)  # retrain --add's own reader and validation
