@@ -619,6 +619,49 @@ def doctor_cmd() -> None:
     typer.echo("no problems found")
 
 
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; beyond 127.0.0.1 a token is required.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    model: Annotated[
+        Path | None, typer.Option(help="Model bundle folder (default: the current model).")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SW_NLP_TOKEN",
+            show_envvar=True,
+            help="Access token asked of every request (a login form, or Authorization: Bearer).",
+        ),
+    ] = None,
+    corrections: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV the reviewers' corrections go to (default: models/corrections/corrections.csv)."
+        ),
+    ] = None,
+    max_upload_mb: Annotated[
+        int, typer.Option(min=1, help="Largest file a user may upload, in MB.")
+    ] = 50,
+) -> None:
+    """Serve the triage web page and the JSON API (needs the optional web extra)."""
+    from sw_nlp.config import ServeConfig
+
+    cfg = ServeConfig(
+        host=host,
+        port=port,
+        model=model,
+        token=token,
+        corrections=corrections,
+        max_upload_bytes=max_upload_mb << 20,
+    )
+    from sw_nlp.web import serve
+
+    serve(cfg, announce=lambda line: typer.echo(line, err=True))
+
+
 def _columns_choice(value: str) -> str | list[str]:
     """``--columns``: the words all or id, else a comma-separated list of column names."""
     if value.strip().lower() in ("all", "id"):

@@ -254,6 +254,12 @@ class Paths:
     def examples(self) -> Path:
         return self.root / "data" / "examples" / "cases.csv"
 
+    @property
+    def corrections(self) -> Path:
+        """Reviewers' corrections from ``sw-nlp serve``, waiting for ``retrain --add``: beside
+        the models they correct, and git-ignored (they hold case text)."""
+        return self.models / "corrections" / "corrections.csv"
+
     @classmethod
     def discover(cls, start: Path | None = None) -> Paths:
         """``$SW_NLP_HOME`` for everything when it is set. Otherwise the data and reports
@@ -264,3 +270,54 @@ class Paths:
         here = (start or Path.cwd()).resolve()
         root = next((f for f in (here, *here.parents) if (f / "data" / "corpus").is_dir()), here)
         return cls(root, models_dir=user_data_dir() / "models")
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeConfig:
+    """Settings of ``sw-nlp serve``: where it listens, which files it uses, and its limits.
+
+    The limits keep one careless or hostile client from taking the memory or the CPU of the
+    machine that serves a whole office: an upload is as big as a year's case register, an API
+    request as big as a case-management system's batch.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    model: Path | None = None  # None: the registry's current model, else the shipped one
+    token: str | None = None  # required when host is not a loopback address
+    corrections: Path | None = None  # None: Paths.discover().corrections
+    max_upload_bytes: int = 50 << 20
+    max_request_bytes: int = 1 << 20
+    max_texts: int = 1000  # texts per API request
+    max_text_chars: int = 100_000  # characters per text in an API request
+    page_size: int = 50  # result rows per page
+    job_ttl_seconds: int = 3600  # results are deleted this long after their job ended
+
+    def __post_init__(self) -> None:
+        check_count("port", self.port, low=0, high=65535)
+        for name in ("max_upload_bytes", "max_request_bytes", "max_texts", "max_text_chars"):
+            check_count(name, getattr(self, name), low=1)
+        check_count("page_size", self.page_size, low=1, high=10_000)
+        check_count("job_ttl_seconds", self.job_ttl_seconds, low=1)
+        if self.token is not None and not self.token.strip():
+            raise ConfigError("token: empty; give a token or none")
+        if not self.is_loopback and not self.token:
+            raise ConfigError(
+                f"host {self.host}: serving beyond this machine needs a token "
+                "(--token or SW_NLP_TOKEN); or serve on 127.0.0.1"
+            )
+
+    @property
+    def is_loopback(self) -> bool:
+        """Whether only this machine can connect (127.0.0.0/8, ::1, localhost)."""
+        import ipaddress
+
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:  # a host name: it may resolve to anything
+            return False
