@@ -140,7 +140,7 @@ def train_cmd(
 ) -> None:
     """Select settings by cross-validation on the train split, fit, test once, write a bundle."""
     from sw_nlp.corpus import read_labelled
-    from sw_nlp.train import run_training
+    from sw_nlp.workflows import run_training
 
     paths = Paths.discover()
     out = out or paths.models / "default"
@@ -196,7 +196,8 @@ def evaluate_cmd(
     from sw_nlp.bundle import load_model
     from sw_nlp.corpus import COLUMNS, file_sha256, load_corpus, read_corpus_frame, read_labelled
     from sw_nlp.registry import current_model_dir
-    from sw_nlp.report import build_report, write_report
+    from sw_nlp.report import write_report
+    from sw_nlp.workflows import evaluation_report
 
     paths = Paths.discover()
     model_dir = model or current_model_dir(paths.models)
@@ -213,7 +214,7 @@ def evaluate_cmd(
     # Model selection's own cross-validation (the whole grid) when this is the corpus the model
     # was trained on; on other data the report cross-validates the model's settings afresh.
     same_corpus = manifest.get("corpus", {}).get("sha256") == file_sha256(corpus_path)
-    report = build_report(
+    report = evaluation_report(
         clf,
         load_corpus(corpus_path),
         cfg=cfg,
@@ -252,7 +253,7 @@ def retrain_cmd(
     config: Annotated[Path | None, typer.Option(help="TOML config.")] = None,
 ) -> None:
     """Add labelled cases, train a challenger, compare it with the current model, register it."""
-    from sw_nlp.train import retrain
+    from sw_nlp.workflows import retrain
 
     paths = Paths.discover()
     _show_training_progress()

@@ -5,9 +5,9 @@ Layout under ``models/registry/``: one folder per version (an immutable bundle),
 ``HISTORY.jsonl``, an append-only record of every change: who, when, why and with which
 metrics. Without a registry, the model shipped with sw-nlp is current.
 
-The gate (``GATE_RULE``): a challenger is promoted only if, on the frozen test split, it is
-better than the champion in some of the paired-bootstrap resamples and the upper end of the
-95% interval of (challenger − champion) macro-F1 is above zero. A challenger that is never
+The gate (``sw_nlp.evaluate.GATE_RULE``): a challenger is promoted only if, on the frozen test
+split, it is better than the champion in some of the paired-bootstrap resamples and the upper
+end of the 95% interval of (challenger − champion) macro-F1 is above zero. A challenger that is never
 better in any resample, or whose whole interval is at or below zero, is refused: it can only
 be the same or worse, and promoting it changes what users see for nothing. ``--force``
 overrides the gate, and the reason is recorded.
@@ -53,20 +53,6 @@ _VERSION_NAME = re.compile(r"^v\d{8}-\d{6}(?:-\d+)?$")
 
 class RegistryError(SwNlpError):
     exit_code = 5
-
-
-GATE_RULE = (
-    "A challenger is promoted only if, on the corpus's frozen test split, it is better than the "
-    "current model in some of 1,000 paired bootstrap resamples and the upper end of the 95% "
-    "interval for the difference in macro-F1 (challenger minus current) is above zero; a "
-    "challenger never better in any resample, or whose whole interval is at or below zero, is "
-    'refused. `sw-nlp models promote --force --reason "..."` overrides, and is recorded.'
-)
-
-
-def gate_refuses(gate: dict[str, Any]) -> bool:
-    """The gate's rule (``GATE_RULE``) on a paired-bootstrap result."""
-    return gate["share_b_better"] == 0 or gate["high"] <= 0
 
 
 @dataclass(frozen=True)
@@ -267,7 +253,7 @@ class Registry:
     def _promote(
         self, version: str, corpus: Any, *, force: bool, reason: str | None
     ) -> dict[str, Any]:
-        from sw_nlp.evaluate import macro_f1, paired_bootstrap
+        from sw_nlp.evaluate import gate_refuses, macro_f1, paired_bootstrap
 
         champion_name = self.current()
         if version == champion_name:

@@ -1,12 +1,16 @@
-"""Training: model selection by cross-validation on the train split, then one fit.
+"""Training: model selection by cross-validation on the train split, then one fit; and the
+other figures that need fitting models (cross-validation of given settings, the learning curve).
 
-The test split is never seen here: not for fitting, not for choosing settings. The label set
-comes from the data, so the same code trains on any labelled Indonesian text.
+The test split is never seen here, except by the learning curve, which scores models trained
+on parts of the train split on it. The label set comes from the data, so the same code trains
+on any labelled Indonesian text. Loading files, writing bundles and reports is the job of
+``sw_nlp.workflows``, above this module.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -34,10 +38,13 @@ from sw_nlp.calibration import summary as calibration_summary
 from sw_nlp.config import Config
 from sw_nlp.corpus import to_three_levels
 from sw_nlp.errors import InputError
+from sw_nlp.evaluate import macro_f1
 from sw_nlp.model import CaseClassifier, build_pipeline
 from sw_nlp.preprocess import WordAnalyzer
 
 log = logging.getLogger(__name__)
+
+LEARNING_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True)
@@ -349,196 +356,50 @@ def calibrate(
     return out
 
 
-def run_training(
-    data: Path,
-    out_dir: Path,
-    cfg: Config | None = None,
-    scheme: int = 4,
-    with_report: bool = True,
-    external: dict[str, pd.DataFrame] | None = None,
-) -> dict[str, Any]:
-    """What ``sw-nlp train`` does: load → validate → select and fit → test once → bundle.
-
-    Returns the manifest written next to the model.
-    """
-    from sw_nlp.bundle import save_bundle
-    from sw_nlp.corpus import file_sha256, load_corpus
-    from sw_nlp.evaluate import evaluate
-
-    cfg = cfg or Config()
-    corpus = load_corpus(data)
-    result = train(corpus, cfg, scheme=scheme)
-    test_rows = corpus[corpus["split"] == "test"]
-    metrics: dict[str, Any] = {"cv": result.cv}
-    if not test_rows.empty:
-        truth = labels_for_scheme(test_rows["level"], scheme).tolist()
-        metrics["test"] = evaluate(result.classifier, test_rows["text"].tolist(), truth)
-        log.info(
-            "test split: macro-F1 %.4f on %d cases", metrics["test"]["macro_f1"], len(test_rows)
+def cross_validate(train: pd.DataFrame, cfg: Config) -> dict[str, Any]:
+    """Stratified k-fold macro-F1 of the configured settings on the train split: the
+    report's figure for a model whose own model-selection record is not for this corpus."""
+    labels = train["level"].tolist()
+    groups = train[cfg.search.group_by].tolist() if cfg.search.group_by in train else None
+    splitter, folds = cv_splitter(cfg, labels, groups)
+    scores = []
+    for fit_idx, val_idx in splitter.split(train["text"], labels, groups):
+        pipe = build_pipeline(cfg).fit(
+            train["text"].iloc[fit_idx].tolist(), [labels[i] for i in fit_idx]
         )
-    corpus_info = {
-        "file": Path(data).name,
-        "sha256": file_sha256(data),
-        "rows": len(corpus),
-        "train": int((corpus["split"] == "train").sum()),
-        "test": int(len(test_rows)),
-        "per_level": {k: int(v) for k, v in corpus["level"].value_counts().items()},
-    }
-    metrics["train_seconds"] = round(result.seconds, 2)
-    if "calibration" in result.extra:
-        metrics["calibration"] = result.extra["calibration"]
-    if external:
-        from sw_nlp.evaluate import score_labelled
-
-        metrics["external"] = {}
-        for name, frame in external.items():
-            scored = score_labelled(result.classifier, frame)
-            metrics["external"][name] = {
-                "n": scored["n"],
-                "macro_f1": scored["macro_f1"],
-                "accuracy": scored["accuracy"],
-                "ece": scored["calibration"]["ece"],
-                "mean_confidence": scored["mean_confidence"],
-                "to_review": scored["at_threshold"]["to_review"],
-                "accuracy_of_rest": scored["at_threshold"]["accuracy_of_rest"],
-                "threshold_for_95": scored["threshold_for_target"]["threshold"],
-            }
-    manifest = save_bundle(
-        out_dir,
-        result.classifier,
-        result.config,
-        labels=result.labels,
-        scheme=scheme,
-        corpus=corpus_info,
-        metrics=metrics,
-    )
-    if not test_rows.empty and scheme == 4 and with_report:
-        from sw_nlp.report import build_report, write_report
-
-        scored = corpus.assign(level=labels_for_scheme(corpus["level"], scheme))
-        report = build_report(
-            result.classifier, scored, cfg=result.config, cv=result.cv, external=external
-        )
-        write_report(
-            report,
-            Path(out_dir) / "report",
-            title=f"sw-nlp evaluation report: {Path(out_dir).name}",
-        )
-    return manifest
-
-
-def retrain(add: Path, data: Path, models_dir: Path, cfg: Config | None = None) -> dict[str, Any]:
-    """Add labelled cases, train a challenger, compare it with the current model, register it.
-
-    All under the registry's lock, so two retrains never interleave (the second stops with a
-    message). The merged corpus is written to a staging copy and trained on there; the corpus
-    file is replaced by it only once the challenger is registered, so a retrain stopped at any
-    point leaves the corpus as it was (all or nothing), and no labelled row is lost: the
-    staged copy is checked to hold every old and every added row. The frozen test split is
-    left as it was. The challenger is registered, not promoted: ``sw-nlp models promote``
-    decides.
-    """
-    from sw_nlp.registry import Registry
-
-    registry = Registry.at(models_dir)
-    with registry.lock("retrain"):
-        return _retrain(Path(add), Path(data), registry, cfg)
-
-
-def _retrain(add: Path, data: Path, registry: Any, cfg: Config | None) -> dict[str, Any]:
-    import csv
-    import shutil
-    import tempfile
-
-    from sw_nlp.bundle import load_model
-    from sw_nlp.corpus import (
-        corpus_duplicates,
-        file_sha256,
-        load_corpus,
-        merge_cases,
-        read_corpus_frame,
-        read_new_cases,
-    )
-    from sw_nlp.errors import InputError, SwNlpError, listed
-    from sw_nlp.report import build_report, write_report
-
-    for stale in data.parent.glob(".retrain-*"):  # staging left by a retrain that was killed
-        shutil.rmtree(stale, ignore_errors=True)
-    new, notes = read_new_cases(add)
-    before = file_sha256(data)
-    existing = read_corpus_frame(data)
-    merged, counts = merge_cases(existing, new)
-    repeated = corpus_duplicates(existing, new)
-    if not counts["added"]:
-        # Training on the same corpus again gives the same model minutes later: stop here.
-        error = InputError(
-            f"nothing new to train on: all {len(new)} row(s) are already in the corpus "
-            f"({counts['duplicate_id']} by case_id, {counts['duplicate_text']} by text); "
-            "nothing was trained or registered",
-            add,
-        )
-        error.details = listed(repeated)
-        raise error
-    notes = [*notes, *(f"{add}: {line}" for line in listed(repeated))]
-    staging = Path(tempfile.mkdtemp(prefix=".retrain-", dir=data.parent))
-    try:
-        train_on = data
-        if counts["added"]:
-            train_on = staging / data.name  # same name: the manifest records the corpus file
-            with open(train_on, "w", encoding="utf-8", newline="") as handle:
-                merged.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-            written = len(read_corpus_frame(train_on))
-            if written != len(existing) + counts["added"]:
-                raise SwNlpError(
-                    f"{data}: the merged corpus has {written} rows, expected "
-                    f"{len(existing)} + {counts['added']}; the corpus was not changed"
-                )
-        champion_name = registry.current()
-        champion = load_model(registry.path(champion_name))
-        out = registry.new_version_dir()
-        manifest = run_training(train_on, out, cfg, with_report=False)
-        challenger = load_model(out)
-        corpus = load_corpus(train_on)
-        report = build_report(
-            challenger,
-            corpus,
-            cfg=Config.from_dict(manifest["config"]),
-            cv=manifest["metrics"]["cv"],
-            other=champion,
-            other_name=f"current ({champion_name})",
-        )
-        write_report(
-            report, out / "report", title=f"sw-nlp challenger {out.name} vs {champion_name}"
-        )
-        comparison = report["comparison"]["difference_macro_f1"]
-        if file_sha256(data) != before:
-            raise SwNlpError(
-                f"{data}: the corpus was changed by something else during the retrain; "
-                f"nothing was registered or written (the challenger is in {out}, unregistered)"
-            )
-        registry.record(
-            "register",
-            out.name,
-            champion=champion_name,
-            added=counts,
-            test_macro_f1=manifest["metrics"]["test"]["macro_f1"],
-            difference_vs_champion=comparison,
-        )
-        if train_on != data:
-            train_on.replace(data)  # same folder: an atomic rename
-    except BaseException:
-        registry.quarantine_half_made()  # the challenger, if its build had started
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    log.info("registered challenger %s (%d new cases)", out.name, counts["added"])
+        pred = pipe.predict(train["text"].iloc[val_idx].tolist())
+        scores.append(macro_f1([labels[i] for i in val_idx], pred, sorted(set(labels))))
     return {
-        "version": out.name,
-        "path": out,
-        "counts": counts,
-        "notes": notes,
-        "comparison": comparison,
-        "challenger_macro_f1": manifest["metrics"]["test"]["macro_f1"],
-        "champion": champion_name,
-        "champion_macro_f1": report["comparison"]["other_test"]["macro_f1"],
+        "folds": folds,
+        "grouped_by": cfg.search.group_by if groups else None,
+        "macro_f1_mean": float(np.mean(scores)),
+        "macro_f1_sd": float(np.std(scores)),
+        "fold_scores": scores,
     }
+
+
+def learning_curve(
+    train: pd.DataFrame, test: pd.DataFrame, cfg: Config, labels: list[str]
+) -> list[dict[str, float]]:
+    """Test macro-F1 when training on growing stratified shares of the train split."""
+    rng = np.random.default_rng(cfg.search.seed)
+    shuffled = {
+        level: rng.permutation(np.flatnonzero(train["level"].to_numpy() == level))
+        for level in sorted(train["level"].unique())
+    }
+    points = []
+    for fraction in LEARNING_FRACTIONS:
+        take = np.concatenate(
+            [idx[: max(2, math.ceil(len(idx) * fraction))] for idx in shuffled.values()]
+        )
+        part = train.iloc[np.sort(take)]
+        pipe = build_pipeline(cfg).fit(part["text"].tolist(), part["level"].tolist())
+        pred = pipe.predict(test["text"].tolist())
+        points.append(
+            {
+                "fraction": fraction,
+                "n_train": int(len(part)),
+                "macro_f1": macro_f1(test["level"], pred, labels),
+            }
+        )
+    return points

@@ -14,7 +14,7 @@ from sw_nlp.bundle import default_bundle_dir, load_model
 from sw_nlp.cli import main
 from sw_nlp.corpus import load_corpus
 from sw_nlp.registry import SHIPPED, Registry, RegistryError
-from sw_nlp.train import run_training
+from sw_nlp.workflows import run_training
 
 FAST = "[search]\nfolds = 2\nC = [10.0]\nstem = [false]\nremove_stopwords = [false]\nn_jobs = 1\n"
 NEW = [
