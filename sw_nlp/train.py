@@ -19,14 +19,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.metrics import f1_score
 from sklearn.model_selection import (
     GridSearchCV,
     PredefinedSplit,
     StratifiedGroupKFold,
     StratifiedKFold,
-    cross_val_predict,
 )
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from sw_nlp.calibration import (
     apply_temperature,
@@ -208,12 +210,13 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
     )
     single = single_setting(cfg)
     oof: np.ndarray | None = None
+    pipeline: Any = None
     if valid_rows.empty and single is not None:
         # One setting to try: its out-of-fold predictions give both the cross-validated score
-        # and the calibration data, so the folds are fitted once instead of twice.
-        log.info("one setting to try: cross-validating it (%d folds)", cfg.search.folds)
+        # and the calibration data, and the final fit needs nothing from them, so the folds
+        # and the final model are fitted side by side, each fit once.
         chosen = single
-        oof, classes = out_of_fold_proba(texts, labels, chosen, groups)
+        oof, classes, pipeline = out_of_fold_proba(texts, labels, chosen, groups, final=True)
         cv = cv_from_out_of_fold(oof, classes, texts, labels, chosen, groups)
     elif valid_rows.empty:
         chosen, cv = select_model(texts, labels, cfg, groups=groups)
@@ -224,14 +227,16 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
             cfg,
             validation=[False] * len(texts) + [True] * len(valid_rows),
         )
-    log.info("fitting the final model on %d cases", len(texts))
-    pipeline = build_pipeline(chosen).fit(texts, labels)
+    if pipeline is None:
+        log.info("fitting the final model on %d cases", len(texts))
+        with threadpool_limits(1):
+            pipeline = build_pipeline(chosen).fit(texts, labels)
     extra: dict[str, Any] = {}
     if chosen.calibration.method == "temperature":
         hard = train_rows["hard"].tolist() if "hard" in train_rows else None
         if oof is None:
             log.info("calibration: out-of-fold predictions (%d folds)", cfg.search.folds)
-            oof, _ = out_of_fold_proba(texts, labels, chosen, groups)
+            oof, _, _ = out_of_fold_proba(texts, labels, chosen, groups)
         extra["calibration"] = calibrate(pipeline, oof, texts, labels, chosen, hard)
     elif chosen.calibration.method != "none":
         raise InputError(
@@ -308,21 +313,98 @@ def cv_from_out_of_fold(
 
 
 def out_of_fold_proba(
-    texts: list[str], labels: list[str], cfg: Config, groups: list[str] | None
-) -> tuple[np.ndarray, list[str]]:
+    texts: list[str],
+    labels: list[str],
+    cfg: Config,
+    groups: list[str] | None,
+    *,
+    final: bool = False,
+) -> tuple[np.ndarray, list[str], Pipeline | None]:
     """Each training text's probabilities from a model that did not see it (same folds as
-    model selection); columns in sorted label order, as the fitted pipeline has them."""
-    splitter, _ = cv_splitter(cfg, labels, groups)
-    proba = cross_val_predict(
-        build_pipeline(cfg),
-        texts,
-        labels,
-        groups=groups,
-        cv=splitter,
-        method="predict_proba",
-        n_jobs=cfg.search.n_jobs,
+    model selection); columns in sorted label order, as the fitted pipeline has them.
+
+    With ``final``, the model on all the texts is fitted in the same batch and returned too
+    (else None): it needs nothing from the folds, so the two cores are kept busy.
+    """
+    splitter, folds = cv_splitter(cfg, labels, groups)
+    classes = sorted(set(labels))
+    normalized = normalize_texts(texts, cfg)
+    y = np.asarray(labels)
+    jobs: list[tuple[str, np.ndarray, np.ndarray | None]] = [
+        (f"fold {k}/{folds}", fit, held)
+        for k, (fit, held) in enumerate(splitter.split(texts, labels, groups), 1)
+    ]
+    if final:
+        jobs.append(("final model", np.arange(len(texts)), None))
+    log.info(
+        "cross-validation: %d folds%s on %d cases, %d at a time",
+        folds,
+        " and the final model" if final else "",
+        len(texts),
+        max(1, min(cfg.search.n_jobs, len(jobs))),
     )
-    return proba, sorted(set(labels))
+    proba = np.zeros((len(texts), len(classes)))
+    fitted: Pipeline | None = None
+    for name, held, result in _run_parallel(
+        [(name, held, delayed(_fit_part)(normalized, y, fit, held, cfg)) for name, fit, held in jobs],
+        cfg.search.n_jobs,
+    ):
+        if held is None:
+            fitted = _with_normalizer(result, cfg)
+            log.info("%s fitted", name)
+            continue
+        fold_classes, fold_proba = result
+        columns = [classes.index(c) for c in fold_classes]
+        proba[np.ix_(held, columns)] = fold_proba
+        fold_f1 = macro_f1(y[held], np.asarray(classes)[proba[held].argmax(axis=1)], classes)
+        log.info("%s done: macro-F1 %.4f on %d held-out cases", name, fold_f1, len(held))
+    return proba, classes, fitted
+
+
+def normalize_texts(texts: list[str], cfg: Config) -> list[str]:
+    """The pipeline's first step on every text, once: it learns nothing from the data, so
+    each fold, the final fit and the learning curve start from the same normalised texts."""
+    return build_pipeline(cfg).named_steps["normalize"].transform(texts)
+
+
+def _fit_part(
+    normalized: list[str], y: np.ndarray, fit: np.ndarray, held: np.ndarray | None, cfg: Config
+) -> Any:
+    """Fit the features and the model on rows ``fit`` of normalised texts; return the
+    probabilities (with the fitted classes) for rows ``held``, or the fitted steps if None.
+
+    One BLAS thread per fit: the optimiser's vector work is small, and two threads per fit
+    on two shared cores made one fit three times slower (measured, benchmarks/README.md).
+    """
+    steps = Pipeline(build_pipeline(cfg).steps[1:])
+    with threadpool_limits(1):
+        steps.fit([normalized[i] for i in fit], y[fit].tolist())
+        if held is None:
+            return steps
+        return list(steps.classes_), steps.predict_proba([normalized[i] for i in held])
+
+
+def _with_normalizer(steps: Pipeline, cfg: Config) -> Pipeline:
+    """The full pipeline: the (stateless) normaliser in front of steps fitted on its output."""
+    return Pipeline([build_pipeline(cfg).steps[0], *steps.steps])
+
+
+def _run_parallel(jobs: list[tuple[str, Any, Any]], n_jobs: int) -> Any:
+    """Run ``(name, tag, delayed call)`` jobs on ``n_jobs`` processes; yield ``(name, tag,
+    result)`` as each finishes, so progress is reported per fold rather than at the end."""
+    if n_jobs == 1 or len(jobs) == 1:
+        for name, tag, (function, args, kwargs) in jobs:
+            yield name, tag, function(*args, **kwargs)
+        return
+    runner = Parallel(n_jobs=min(n_jobs, len(jobs)), return_as="generator_unordered")
+    tagged = [delayed(_tagged)(i, call) for i, (_, _, call) in enumerate(jobs)]
+    for i, result in runner(tagged):
+        yield jobs[i][0], jobs[i][1], result
+
+
+def _tagged(i: int, call: tuple[Any, tuple[Any, ...], dict[str, Any]]) -> tuple[int, Any]:
+    function, args, kwargs = call
+    return i, function(*args, **kwargs)
 
 
 def calibrate(
@@ -359,16 +441,15 @@ def calibrate(
 def cross_validate(train: pd.DataFrame, cfg: Config) -> dict[str, Any]:
     """Stratified k-fold macro-F1 of the configured settings on the train split: the
     report's figure for a model whose own model-selection record is not for this corpus."""
-    labels = train["level"].tolist()
+    texts, labels = train["text"].tolist(), train["level"].tolist()
     groups = train[cfg.search.group_by].tolist() if cfg.search.group_by in train else None
     splitter, folds = cv_splitter(cfg, labels, groups)
-    scores = []
-    for fit_idx, val_idx in splitter.split(train["text"], labels, groups):
-        pipe = build_pipeline(cfg).fit(
-            train["text"].iloc[fit_idx].tolist(), [labels[i] for i in fit_idx]
-        )
-        pred = pipe.predict(train["text"].iloc[val_idx].tolist())
-        scores.append(macro_f1([labels[i] for i in val_idx], pred, sorted(set(labels))))
+    classes = sorted(set(labels))
+    y = np.asarray(labels)
+    scores = [
+        macro_f1(y[held], np.asarray(fold_classes)[proba.argmax(axis=1)], classes)
+        for held, (fold_classes, proba) in _held_out(texts, y, splitter.split(texts, labels, groups), cfg)
+    ]
     return {
         "folds": folds,
         "grouped_by": cfg.search.group_by if groups else None,
@@ -378,27 +459,66 @@ def cross_validate(train: pd.DataFrame, cfg: Config) -> dict[str, Any]:
     }
 
 
+def _held_out(
+    texts: list[str], y: np.ndarray, splits: Any, cfg: Config
+) -> list[tuple[np.ndarray, tuple[list[str], np.ndarray]]]:
+    """For each ``(fit, held)`` split, in split order: the held rows and the classes and
+    probabilities a model fitted on the fit rows gives them (fits in parallel)."""
+    normalized = normalize_texts(texts, cfg)
+    jobs = [
+        (f"fold {k}", held, delayed(_fit_part)(normalized, y, fit, held, cfg))
+        for k, (fit, held) in enumerate(splits, 1)
+    ]
+    done = {name: (held, result) for name, held, result in _run_parallel(jobs, cfg.search.n_jobs)}
+    for name, _, _ in jobs:
+        log.info("%s done", name)
+    return [done[name] for name, _, _ in jobs]
+
+
 def learning_curve(
-    train: pd.DataFrame, test: pd.DataFrame, cfg: Config, labels: list[str]
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    cfg: Config,
+    labels: list[str],
+    final: Any = None,
 ) -> list[dict[str, float]]:
-    """Test macro-F1 when training on growing stratified shares of the train split."""
+    """Test macro-F1 when training on growing stratified shares of the train split.
+
+    ``final``, a model already fitted on the whole train split with these settings (as
+    ``sw-nlp train`` has), gives the last point without fitting it again; its calibration
+    scales the scores and leaves the predicted level as it is.
+    """
     rng = np.random.default_rng(cfg.search.seed)
     shuffled = {
         level: rng.permutation(np.flatnonzero(train["level"].to_numpy() == level))
         for level in sorted(train["level"].unique())
     }
-    points = []
+    parts = []
     for fraction in LEARNING_FRACTIONS:
         take = np.concatenate(
             [idx[: max(2, math.ceil(len(idx) * fraction))] for idx in shuffled.values()]
         )
-        part = train.iloc[np.sort(take)]
-        pipe = build_pipeline(cfg).fit(part["text"].tolist(), part["level"].tolist())
-        pred = pipe.predict(test["text"].tolist())
+        parts.append((fraction, np.sort(take)))
+    texts, test_texts = train["text"].tolist(), test["text"].tolist()
+    normalized = normalize_texts(texts + test_texts, cfg)
+    y = np.concatenate([train["level"].to_numpy(), test["level"].to_numpy()])
+    held = np.arange(len(texts), len(texts) + len(test_texts))
+    jobs = [
+        (f"learning curve: {len(rows)} cases", fraction, delayed(_fit_part)(normalized, y, rows, held, cfg))
+        for fraction, rows in parts
+        if not (final is not None and len(rows) == len(texts))
+    ]
+    predicted: dict[float, Any] = {}
+    for name, fraction, (fold_classes, proba) in _run_parallel(jobs, cfg.search.n_jobs):
+        predicted[fraction] = np.asarray(fold_classes)[proba.argmax(axis=1)]
+        log.info("%s done", name)
+    points = []
+    for fraction, rows in parts:
+        pred = predicted[fraction] if fraction in predicted else final.predict(test_texts)
         points.append(
             {
                 "fraction": fraction,
-                "n_train": int(len(part)),
+                "n_train": int(len(rows)),
                 "macro_f1": macro_f1(test["level"], pred, labels),
             }
         )

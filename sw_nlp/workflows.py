@@ -47,17 +47,20 @@ def evaluation_report(
     other_name: str = "other",
     with_learning_curve: bool = True,
     external: dict[str, pd.DataFrame] | None = None,
+    trained_here: bool = False,
 ) -> dict[str, Any]:
     """The report's numbers for a fitted model: the figures that need training (cross-
     validation when ``cv`` is not given, the learning curve) from ``sw_nlp.train``, the rest
-    from ``sw_nlp.evaluate.build_report``."""
+    from ``sw_nlp.evaluate.build_report``. ``trained_here``: ``clf`` was just fitted on this
+    corpus's whole train split with ``cfg``, so it is the learning curve's last point."""
     train_rows = corpus[corpus["split"] == "train"]
     test_rows = corpus[corpus["split"] == "test"]
     if cv is None:
         cv = cross_validate(train_rows, cfg)
     curve = None
     if with_learning_curve and not test_rows.empty:
-        curve = learning_curve(train_rows, test_rows, cfg, clf.classes_)
+        final = clf if trained_here else None
+        curve = learning_curve(train_rows, test_rows, cfg, clf.classes_, final=final)
     return build_report(
         clf,
         corpus,
@@ -130,7 +133,12 @@ def run_training(
     if not test_rows.empty and scheme == 4 and with_report:
         scored = corpus.assign(level=labels_for_scheme(corpus["level"], scheme))
         report = evaluation_report(
-            result.classifier, scored, cfg=result.config, cv=result.cv, external=external
+            result.classifier,
+            scored,
+            cfg=result.config,
+            cv=result.cv,
+            external=external,
+            trained_here=True,
         )
         write_report(
             report,
@@ -201,6 +209,7 @@ def _retrain(add: Path, data: Path, registry: Any, cfg: Config | None) -> dict[s
             cv=manifest["metrics"]["cv"],
             other=champion,
             other_name=f"current ({champion_name})",
+            trained_here=True,
         )
         write_report(
             report, out / "report", title=f"sw-nlp challenger {out.name} vs {champion_name}"
