@@ -381,13 +381,10 @@ def models_promote_cmd(
     reason: Annotated[str | None, typer.Option(help="Why (recorded in the history).")] = None,
 ) -> None:
     """Make a version current if its macro-F1 is not worse than the current model's beyond noise."""
-    from sw_nlp.corpus import load_corpus
-    from sw_nlp.registry import Registry
+    from sw_nlp.workflows import promote
 
     paths = Paths.discover()
-    entry = Registry.at(paths.models).promote(
-        version, load_corpus(data or paths.corpus), force=force, reason=reason
-    )
+    entry = promote(version, data or paths.corpus, paths.models, force=force, reason=reason)
     g, effect = entry["gate"], entry["effect"]
     typer.echo(
         f"{entry['action']}: {version} is current (was {entry['previous']}); macro-F1 "
@@ -400,6 +397,7 @@ def models_promote_cmd(
         f"{_pct(effect['review_share_before'])} with {entry['previous']}, "
         f"{_pct(effect['review_share_after'])} with {version}"
     )
+    typer.echo(f"  {_last_file_line(effect.get('last_file'), entry['previous'], version)}")
     changed = effect["settings_changed"]
     if changed:
         typer.echo("  settings changed:")
@@ -407,6 +405,19 @@ def models_promote_cmd(
             typer.echo(f"    {key}: {before} -> {after}")
     else:
         typer.echo("  settings changed: none")
+
+
+def _last_file_line(last: dict[str, Any] | None, before: str, after: str) -> str:
+    """The promotion's effect on the last classified file, or why it is not shown."""
+    if last is None:
+        return "needs review on the last classified file: not shown (no file classified since the registry was made)"
+    if "why" in last:
+        return f"needs review on the last classified file ({last['path']}): not shown ({last['why']})"
+    return (
+        f"needs review on the last classified file ({last['path']}, {last['n']} rows): "
+        f"{_pct(last['review_share_before'])} with {before}, "
+        f"{_pct(last['review_share_after'])} with {after}"
+    )
 
 
 @models_app.command("rollback")
@@ -587,11 +598,34 @@ def classify_cmd(
     )
     if show_progress:
         sys.stderr.write("\n")
+    if input.is_file():
+        _remember_classified(
+            input,
+            text_column=text_column,
+            sheet=sheet,
+            format=format,
+            header_row=header_row,
+            rows=summary.rows_in,
+        )
     if not quiet:
         where = str(output) if output else "stdout"
         typer.echo(f"classified {input} -> {where}", err=True)
         for line in summary.lines():
             typer.echo(f"  {line}", err=True)
+
+
+def _remember_classified(path: Path, *, rows: int, **options: Any) -> None:
+    """Record in the registry (where one exists) which file was classified and how it was
+    read, so ``models promote`` can show what a new model changes on it. Never its text.
+    Classifying has already succeeded: a record that cannot be written is only logged."""
+    from sw_nlp.corpus import file_sha256
+    from sw_nlp.registry import record_classified
+
+    record = {"path": str(path.resolve()), "sha256": file_sha256(path), "rows": rows, **options}
+    try:
+        record_classified(Paths.discover().models, record)
+    except OSError as error:
+        log.info("could not record the classified file for promotion: %s", error)
 
 
 @app.command("doctor")

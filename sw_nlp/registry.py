@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 SHIPPED = "shipped"  # the name under which the model shipped with sw-nlp appears
 BUILDING = ".building"  # marker inside a version folder that is not registered yet
 QUARANTINE = ".quarantine"
+LAST_CLASSIFIED = "last_classified.json"  # the file `classify` read last: where it is, never text
 _VERSION_NAME = re.compile(r"^v\d{8}-\d{6}(?:-\d+)?$")
 
 
@@ -243,15 +244,27 @@ class Registry:
         *,
         force: bool = False,
         reason: str | None = None,
+        workload: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Make ``version`` current if it passes the gate against the current model."""
+        """Make ``version`` current if it passes the gate against the current model.
+
+        ``workload`` is the last classified file as ``last_classified_texts`` read it: its
+        texts (only counted, never stored) or why they could not be read. The effect of the
+        promotion on it is recorded beside the effect on the test split.
+        """
         if force and not reason:
             raise RegistryError("--force needs --reason: the override is recorded")
         with self.lock("promote"):
-            return self._promote(version, corpus, force=force, reason=reason)
+            return self._promote(version, corpus, force=force, reason=reason, workload=workload)
 
     def _promote(
-        self, version: str, corpus: Any, *, force: bool, reason: str | None
+        self,
+        version: str,
+        corpus: Any,
+        *,
+        force: bool,
+        reason: str | None,
+        workload: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         from sw_nlp.evaluate import gate_refuses, macro_f1, paired_bootstrap
 
@@ -288,6 +301,8 @@ class Registry:
                 'gate needs it better somewhere. Override with --force --reason "..."'
             )
         effect = promotion_effect(champion, challenger, texts)
+        if workload is not None:
+            effect["last_file"] = workload_effect(champion, challenger, workload)
         self._set_current(version)
         action = "force-promote" if refused else "promote"
         return self.record(
@@ -337,17 +352,6 @@ def promotion_effect(champion: Any, challenger: Any, texts: list[str]) -> dict[s
     Macro-F1 can stay the same while the review workload moves a lot (a new ``C`` makes the
     model surer of itself); an analyst promoting a model has to see that before users do.
     """
-    from sw_nlp.model import review_flags  # the review rules batch output applies
-
-    def review_share(clf: Any) -> float:
-        if not texts:
-            return 0.0
-        analysis = clf.analyse(texts, k=0)
-        low, short, unknown = review_flags(
-            texts, analysis.proba.max(axis=1), analysis.vocabulary_share, clf.review
-        )
-        return float((low | short | unknown).mean())
-
     before = _flat(getattr(champion, "manifest", {}).get("config", {}))
     after = _flat(getattr(challenger, "manifest", {}).get("config", {}))
     changed = {
@@ -356,11 +360,72 @@ def promotion_effect(champion: Any, challenger: Any, texts: list[str]) -> dict[s
         if before.get(key) != after.get(key)
     }
     return {
-        "review_share_before": review_share(champion),
-        "review_share_after": review_share(challenger),
+        "review_share_before": review_share(champion, texts),
+        "review_share_after": review_share(challenger, texts),
         "n": len(texts),
         "settings_changed": changed,
     }
+
+
+def review_share(clf: Any, texts: list[str]) -> float:
+    """The share of ``texts`` the model sends to a person, by the review rules batch output
+    applies (low confidence, very short text, mostly unknown words)."""
+    from sw_nlp.model import review_flags
+
+    if not texts:
+        return 0.0
+    analysis = clf.analyse(texts, k=0)
+    low, short, unknown = review_flags(
+        texts, analysis.proba.max(axis=1), analysis.vocabulary_share, clf.review
+    )
+    return float((low | short | unknown).mean())
+
+
+def workload_effect(champion: Any, challenger: Any, workload: dict[str, Any]) -> dict[str, Any]:
+    """The promotion's effect on the last classified file: the share of its rows each model
+    sends to review, or, when the file could not be read as it was, why not (``why``)."""
+    out = {k: v for k, v in workload.items() if k != "texts"}
+    texts = workload.get("texts")
+    if texts is None:
+        return out
+    return out | {
+        "review_share_before": review_share(champion, texts),
+        "review_share_after": review_share(challenger, texts),
+        "n": len(texts),
+    }
+
+
+def record_classified(models_dir: Path, record: dict[str, Any]) -> Path | None:
+    """Remember the file ``classify`` has just read (path, sha256, how it was read, row
+    count; never any text) in the registry, so a promotion can show its effect on it.
+
+    Only where a registry exists: classifying in a folder without one must not create
+    ``models/`` there. Returns the record's path, or None when nothing was written.
+    """
+    root = Registry.at(models_dir).root
+    if not root.is_dir():
+        return None
+    target = root / LAST_CLASSIFIED
+    tmp = root / f".{LAST_CLASSIFIED}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    tmp.replace(target)
+    return target
+
+
+def last_classified(models_dir: Path) -> dict[str, Any] | None:
+    """The record ``record_classified`` wrote, or None (no file, or not a record)."""
+    path = Registry.at(models_dir).root / LAST_CLASSIFIED
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        log.warning("%s: not a record of the last classified file; ignored", path)
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("path"), str):
+        log.warning("%s: not a record of the last classified file; ignored", path)
+        return None
+    return data
 
 
 def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""What the training commands do, end to end: ``sw-nlp train``, ``retrain`` and ``evaluate``.
+"""What the training commands do, end to end: ``sw-nlp train``, ``retrain``, ``evaluate`` and
+``models promote``.
 
 The top of the library (only the CLI is above it): it loads the corpus, calls ``sw_nlp.train``
 to select and fit, ``sw_nlp.evaluate`` for the numbers, ``sw_nlp.report`` to render them,
@@ -30,7 +31,8 @@ from sw_nlp.corpus import (
 from sw_nlp.errors import InputError, SwNlpError, listed
 from sw_nlp.evaluate import build_report, evaluate, score_labelled
 from sw_nlp.model import CaseClassifier
-from sw_nlp.registry import Registry
+from sw_nlp.files import open_cases
+from sw_nlp.registry import Registry, last_classified
 from sw_nlp.report import write_report
 from sw_nlp.train import cross_validate, labels_for_scheme, learning_curve, train
 
@@ -246,3 +248,60 @@ def _retrain(add: Path, data: Path, registry: Any, cfg: Config | None) -> dict[s
         "champion": champion_name,
         "champion_macro_f1": report["comparison"]["other_test"]["macro_f1"],
     }
+
+
+def promote(
+    version: str,
+    corpus_path: Path,
+    models_dir: Path,
+    *,
+    force: bool = False,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """What ``sw-nlp models promote`` does: the gate on the corpus's test split, and the
+    effect on review workload there and on the last classified file, when it can be read
+    exactly as ``classify`` read it."""
+    registry = Registry.at(models_dir)
+    return registry.promote(
+        version,
+        load_corpus(corpus_path),
+        force=force,
+        reason=reason,
+        workload=last_classified_texts(models_dir),
+    )
+
+
+def last_classified_texts(models_dir: Path) -> dict[str, Any] | None:
+    """The texts of the file ``classify`` read last, read the same way (same text column,
+    sheet, header row and format), if it is still there with the same sha256; else why not.
+
+    None when no file was recorded. Only rows read without an error count: the others get
+    no level from either model. The texts are used to count, never stored or shown.
+    """
+    record = last_classified(models_dir)
+    if record is None:
+        return None
+    path = Path(record["path"])
+    shown = {"path": str(path), "rows_recorded": record.get("rows")}
+    if not path.is_file():
+        return shown | {"why": "the file is no longer there"}
+    if file_sha256(path) != record.get("sha256"):
+        return shown | {"why": "the file has changed since it was classified"}
+    try:
+        source = open_cases(
+            path,
+            text_column=record.get("text_column"),
+            sheet=record.get("sheet"),
+            format=record.get("format"),
+            header_row=record.get("header_row"),
+        )
+        texts: list[str] = []
+        rows = 0
+        for chunk in source.chunks:
+            rows += len(chunk.texts)
+            texts += [t for t, error in zip(chunk.texts, chunk.errors, strict=True) if not error]
+    except SwNlpError as error:
+        return shown | {"why": f"it could not be read again: {error}"}
+    if record.get("rows") is not None and rows != record["rows"]:
+        return shown | {"why": f"it reads as {rows} rows now, {record['rows']} then"}
+    return shown | {"texts": texts, "rows": rows}
