@@ -68,10 +68,12 @@ def _globally_quiet(ctx: typer.Context) -> bool:
 
 
 def _show_training_progress() -> None:
-    """Training takes a minute or more: say which stage it is in (folds, final fit,
-    calibration) unless the user asked for quiet. Only the training stages are raised to INFO."""
+    """Training takes a minute or more: say which stage it is in (each fold and grid point,
+    the final fit, calibration, the test split, the learning curve) unless the user asked for
+    quiet. Only the training stages are raised to INFO."""
     if log.getEffectiveLevel() == logging.WARNING:
-        logging.getLogger("sw_nlp.train").setLevel(logging.INFO)
+        for name in ("sw_nlp.train", "sw_nlp.workflows"):
+            logging.getLogger(name).setLevel(logging.INFO)
 
 
 def _pct(value: float | None) -> str:
