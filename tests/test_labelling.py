@@ -204,6 +204,7 @@ def test_suggest_small_and_odd_pools(small_model: CaseClassifier, pool: pd.DataF
     assert suggest(small_model, blank, 2).empty
 
 
+@pytest.mark.slow  # eight fits and predictions on the whole corpus
 def test_suggest_beats_random_picking(corpus: pd.DataFrame):
     """Four rounds of 40 labels from a 40-case seed, scored on the test split."""
     train = corpus[corpus["split"] == "train"].reset_index(drop=True)

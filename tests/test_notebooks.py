@@ -74,6 +74,7 @@ def test_notebook_is_committed_without_outputs(path: Path):
     )
 
 
+@pytest.mark.slow  # a kernel per notebook; 02 trains and 03 audits
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs(path: Path, tmp_path: Path, sample_home: Path):
     before = path.read_bytes()

@@ -499,6 +499,7 @@ def assert_registry_consistent(home: Path) -> None:
     assert registry.current() == "shipped" or registry.current() in registered
 
 
+@pytest.mark.slow  # processes that each start up and train
 def test_two_retrains_at_once_lose_no_labelled_row(home):
     from sw_nlp.corpus import read_corpus_frame, text_key
 
@@ -542,6 +543,7 @@ def test_a_retrain_while_the_registry_is_locked_stops_with_a_message(home, capsy
     assert file_sha256(corpus) == before and Registry.at(home / "models").versions() == []
 
 
+@pytest.mark.slow  # processes that each start up and train
 def test_two_promotes_at_once_keep_one_history(home):
     """Both reported success before, both with previous=shipped: rollback then jumped."""
     from sw_nlp.config import Config
@@ -595,6 +597,7 @@ def test_half_made_versions_are_never_promoted_and_are_quarantined(home, capsys)
     assert registry.current() == "shipped"
 
 
+@pytest.mark.slow  # processes that each start up and train
 def test_killed_retrain_leaves_the_corpus_and_cleans_up(home):
     """A retrain killed mid-training (before it existed, the corpus was already rewritten at
     3 s) leaves the corpus as it was; the next retrain cleans the leftovers and succeeds."""
