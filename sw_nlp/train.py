@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.metrics import f1_score
 from sklearn.model_selection import (
-    GridSearchCV,
+    ParameterGrid,
     PredefinedSplit,
     StratifiedGroupKFold,
     StratifiedKFold,
@@ -112,8 +111,9 @@ def select_model(
 
     Stratified k-fold on the given cases; or, when ``validation`` marks a predefined
     validation set (a benchmark's ``valid`` split), fit on the rest and score on it.
-    Fitted transformers are cached across the grid, so trying several ``C`` values costs one
-    vectorisation per fold and tokenizer setting.
+    Features are fitted once per fold and feature setting, so trying several ``C`` values
+    costs one vectorisation per fold and tokenizer setting; each grid point is logged as its
+    folds are done.
     """
     search = cfg.search
     if validation is not None:
@@ -132,35 +132,18 @@ def select_model(
         "features__char__ngram_range": [tuple(r) for r in search.char_ngrams],
     }
     # min_df moves word and char features together: one sub-grid per value.
-    grids = [
-        grid | {"features__word__min_df": [m], "features__char__min_df": [m]}
-        for m in search.min_df
-    ]
-    with tempfile.TemporaryDirectory(prefix="sw-nlp-cv-") as cache:
-        pipeline = build_pipeline(cfg).set_params(memory=cache)
-        gs = GridSearchCV(
-            pipeline,
-            grids,
-            scoring="f1_macro",
-            cv=splitter,
-            n_jobs=search.n_jobs,
-            refit=False,
-            error_score="raise",
+    points = list(
+        ParameterGrid(
+            [
+                grid | {"features__word__min_df": [m], "features__char__min_df": [m]}
+                for m in search.min_df
+            ]
         )
-        gs.fit(texts, labels, groups=groups)
-    results = gs.cv_results_
+    )
+    results = _grid_scores(texts, labels, groups, splitter, points, cfg)
     best = one_standard_error_choice(results, folds)
     params = results["params"][best]
-    analyzer: WordAnalyzer = params["features__word__tokenizer"]
-    chosen = cfg.replace(
-        model={"C": float(params["classify__C"])},
-        preprocess={"stem": analyzer.stem, "remove_stopwords": analyzer.remove_stopwords},
-        features={
-            "word_ngrams": tuple(params["features__word__ngram_range"]),
-            "char_ngrams": tuple(params["features__char__ngram_range"]),
-            "min_df": int(params["features__word__min_df"]),
-        },
-    )
+    chosen = _point_config(cfg, params)
     grid_rows = [
         {
             "C": float(p["classify__C"]),
@@ -192,6 +175,117 @@ def select_model(
         cv["macro_f1_mean"],
     )
     return chosen, cv
+
+
+def _point_config(cfg: Config, params: dict[str, Any]) -> Config:
+    """The config of one grid point (``classify__C``, ``features__word__tokenizer``, …)."""
+    analyzer: WordAnalyzer = params["features__word__tokenizer"]
+    return cfg.replace(
+        model={"C": float(params["classify__C"])},
+        preprocess={"stem": analyzer.stem, "remove_stopwords": analyzer.remove_stopwords},
+        features={
+            "word_ngrams": tuple(params["features__word__ngram_range"]),
+            "char_ngrams": tuple(params["features__char__ngram_range"]),
+            "min_df": int(params["features__word__min_df"]),
+        },
+    )
+
+
+def _grid_scores(
+    texts: list[str],
+    labels: list[str],
+    groups: list[str] | None,
+    splitter: Any,
+    points: list[dict[str, Any]],
+    cfg: Config,
+) -> dict[str, Any]:
+    """Macro-F1 of every grid point on every fold, as ``GridSearchCV.cv_results_`` has them
+    (``params``, ``mean_test_score``, ``std_test_score``, ``split<k>_test_score``).
+
+    The features are fitted once per fold and feature setting and reused for every ``C``,
+    and the texts are normalised once for all. Each grid point is reported when its last
+    fold is scored, so a long search shows where it is.
+    """
+    splits = list(splitter.split(texts, labels, groups))
+    y = np.asarray(labels)
+    by_features: dict[tuple[Any, ...], list[int]] = {}
+    for i, params in enumerate(points):
+        analyzer = params["features__word__tokenizer"]
+        key = (
+            analyzer.stem,
+            analyzer.remove_stopwords,
+            tuple(params["features__word__ngram_range"]),
+            tuple(params["features__char__ngram_range"]),
+            params["features__word__min_df"],
+        )
+        by_features.setdefault(key, []).append(i)
+    scores = np.full((len(points), len(splits)), np.nan)
+    # The normaliser reads no setting the grid varies: one pass serves every point.
+    normalized_texts = normalize_texts(texts, cfg)
+    jobs = [
+        (
+            f"fold {k + 1}/{len(splits)}",
+            (members, k),
+            delayed(_score_features)(
+                normalized_texts, y, fit, held, [_point_config(cfg, points[i]) for i in members]
+            ),
+        )
+        for members in by_features.values()
+        for k, (fit, held) in enumerate(splits)
+    ]
+    log.info(
+        "model selection: %d settings x %d folds on %d cases", len(points), len(splits), len(texts)
+    )
+    for _, (members, k), fold_scores in _run_parallel(jobs, cfg.search.n_jobs):
+        scores[members, k] = fold_scores
+        for i in members:
+            if not np.isnan(scores[i]).any():
+                log.info(
+                    "grid point %d/%d (%s): macro-F1 %.4f ± %.4f",
+                    i + 1,
+                    len(points),
+                    _describe(points[i]),
+                    scores[i].mean(),
+                    scores[i].std(),
+                )
+    results: dict[str, Any] = {
+        "params": points,
+        "mean_test_score": scores.mean(axis=1),
+        "std_test_score": scores.std(axis=1),
+    }
+    for k in range(len(splits)):
+        results[f"split{k}_test_score"] = scores[:, k]
+    return results
+
+
+def _score_features(
+    normalized: list[str], y: np.ndarray, fit: np.ndarray, held: np.ndarray, configs: list[Config]
+) -> list[float]:
+    """One fold, one feature setting: fit the features once, then a model per ``C`` in
+    ``configs``; each one's macro-F1 on the held-out rows (as the ``f1_macro`` scorer)."""
+    with threadpool_limits(1):
+        steps = build_pipeline(configs[0]).named_steps
+        features = steps["features"]
+        x_fit = features.fit_transform([normalized[i] for i in fit], y[fit])
+        x_held = features.transform([normalized[i] for i in held])
+        out = []
+        for config in configs:
+            model = build_pipeline(config).named_steps["classify"].fit(x_fit, y[fit])
+            out.append(
+                float(f1_score(y[held], model.predict(x_held), average="macro", zero_division=0))
+            )
+    return out
+
+
+def _describe(params: dict[str, Any]) -> str:
+    analyzer: WordAnalyzer = params["features__word__tokenizer"]
+    return (
+        f"C={params['classify__C']:g}, stem={analyzer.stem}, "
+        f"stopwords removed={analyzer.remove_stopwords}, "
+        f"word n-grams {tuple(params['features__word__ngram_range'])}, "
+        f"char n-grams {tuple(params['features__char__ngram_range'])}, "
+        f"min_df {params['features__word__min_df']}"
+    )
 
 
 def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
