@@ -321,6 +321,9 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
             cfg,
             validation=[False] * len(texts) + [True] * len(valid_rows),
         )
+    if pipeline is None and chosen.calibration.method == "temperature":
+        log.info("calibration: out-of-fold predictions of the chosen settings")
+        oof, _, pipeline = out_of_fold_proba(texts, labels, chosen, groups, final=True)
     if pipeline is None:
         log.info("fitting the final model on %d cases", len(texts))
         with threadpool_limits(1):
@@ -328,9 +331,6 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
     extra: dict[str, Any] = {}
     if chosen.calibration.method == "temperature":
         hard = train_rows["hard"].tolist() if "hard" in train_rows else None
-        if oof is None:
-            log.info("calibration: out-of-fold predictions (%d folds)", cfg.search.folds)
-            oof, _, _ = out_of_fold_proba(texts, labels, chosen, groups)
         extra["calibration"] = calibrate(pipeline, oof, texts, labels, chosen, hard)
     elif chosen.calibration.method != "none":
         raise InputError(
