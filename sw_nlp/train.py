@@ -52,6 +52,7 @@ from sw_nlp.preprocess import WordAnalyzer
 log = logging.getLogger(__name__)
 
 LEARNING_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
+PARALLEL_MIN_CASES = 1000  # fewer cases are fitted in this process (see ``_processes``)
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ def _grid_scores(
     log.info(
         "model selection: %d settings x %d folds on %d cases", len(points), len(splits), len(texts)
     )
-    for _, (members, k), fold_scores in _run_parallel(jobs, cfg.search.n_jobs):
+    for _, (members, k), fold_scores in _run_parallel(jobs, _processes(cfg, len(texts))):
         scores[members, k] = fold_scores
         for i in members:
             if not np.isnan(scores[i]).any():
@@ -441,13 +442,13 @@ def out_of_fold_proba(
         folds,
         " and the final model" if final else "",
         len(texts),
-        max(1, min(cfg.search.n_jobs, len(jobs))),
+        max(1, min(_processes(cfg, len(texts)), len(jobs))),
     )
     proba = np.zeros((len(texts), len(classes)))
     fitted: Pipeline | None = None
     for name, held, result in _run_parallel(
         [(name, held, delayed(_fit_part)(normalized, y, fit, held, cfg)) for name, fit, held in jobs],
-        cfg.search.n_jobs,
+        _processes(cfg, len(texts)),
     ):
         if held is None:
             fitted = _with_normalizer(result, cfg)
@@ -487,6 +488,12 @@ def _fit_part(
 def _with_normalizer(steps: Pipeline, cfg: Config) -> Pipeline:
     """The full pipeline: the (stateless) normaliser in front of steps fitted on its output."""
     return Pipeline([build_pipeline(cfg).steps[0], *steps.steps])
+
+
+def _processes(cfg: Config, cases: int) -> int:
+    """``n_jobs``, or 1 below ``PARALLEL_MIN_CASES``: starting worker processes (each imports
+    scikit-learn) takes longer than fitting a few hundred texts. Same numbers either way."""
+    return cfg.search.n_jobs if cases >= PARALLEL_MIN_CASES else 1
 
 
 def _run_parallel(jobs: list[tuple[str, Any, Any]], n_jobs: int) -> Any:
@@ -569,7 +576,8 @@ def _held_out(
         (f"fold {k}", held, delayed(_fit_part)(normalized, y, fit, held, cfg))
         for k, (fit, held) in enumerate(splits, 1)
     ]
-    done = {name: (held, result) for name, held, result in _run_parallel(jobs, cfg.search.n_jobs)}
+    runs = _run_parallel(jobs, _processes(cfg, len(texts)))
+    done = {name: (held, result) for name, held, result in runs}
     for name, _, _ in jobs:
         log.info("%s done", name)
     return [done[name] for name, _, _ in jobs]
@@ -609,7 +617,7 @@ def learning_curve(
         if not (final is not None and len(rows) == len(texts))
     ]
     predicted: dict[float, Any] = {}
-    for name, fraction, (fold_classes, proba) in _run_parallel(jobs, cfg.search.n_jobs):
+    for name, fraction, (fold_classes, proba) in _run_parallel(jobs, _processes(cfg, len(texts))):
         predicted[fraction] = np.asarray(fold_classes)[proba.argmax(axis=1)]
         log.info("%s done", name)
     points = []

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+import numpy as np
+
+import sw_nlp.train as training
 from sw_nlp.config import Config
 from sw_nlp.corpus import load_corpus
 from sw_nlp.train import cross_validate, learning_curve, single_setting, train
@@ -57,12 +60,27 @@ def test_report_only_renders():
 
 @pytest.fixture(scope="module")
 def tiny(tiny_corpus_path: Path):
+    """A model trained with its fits in two worker processes, as on a real corpus (the tiny
+    corpus would otherwise be fitted in this process)."""
     corpus = load_corpus(tiny_corpus_path)
     cfg = Config().replace(
         search={"C": (3.0,), "stem": (False,), "remove_stopwords": (False,), "folds": 3,
                 "n_jobs": 2}
     )  # fmt: skip
-    return corpus, cfg, train(corpus, cfg)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(training, "PARALLEL_MIN_CASES", 0)
+        return corpus, cfg, train(corpus, cfg)
+
+
+def test_fits_in_worker_processes_give_the_same_model_as_in_this_process(tiny):
+    corpus, cfg, parallel = tiny
+    here = train(corpus, cfg)  # the tiny corpus is under PARALLEL_MIN_CASES: one process
+    assert here.cv == parallel.cv
+    assert here.extra["calibration"] == parallel.extra["calibration"]
+    texts = corpus["text"].tolist()
+    assert np.array_equal(
+        here.classifier.predict_proba(texts), parallel.classifier.predict_proba(texts)
+    )
 
 
 def test_cross_validate_gives_training_its_own_fold_scores(tiny):
