@@ -19,6 +19,7 @@ from sw_nlp.config import Config, Paths
 from sw_nlp.errors import SwNlpError
 
 log = logging.getLogger("sw_nlp")
+TRAINING_LOGGERS = ("sw_nlp.train", "sw_nlp.workflows")  # raised to INFO while training
 
 app = typer.Typer(
     help="Triage Indonesian social-work case descriptions by intervention level.",
@@ -68,10 +69,12 @@ def _globally_quiet(ctx: typer.Context) -> bool:
 
 
 def _show_training_progress() -> None:
-    """Training takes a minute or more: say which stage it is in (folds, final fit,
-    calibration) unless the user asked for quiet. Only the training stages are raised to INFO."""
+    """Training takes a minute or more: say which stage it is in (each fold and grid point,
+    the final fit, calibration, the test split, the learning curve) unless the user asked for
+    quiet. Only the training stages are raised to INFO."""
     if log.getEffectiveLevel() == logging.WARNING:
-        logging.getLogger("sw_nlp.train").setLevel(logging.INFO)
+        for name in TRAINING_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)
 
 
 def _pct(value: float | None) -> str:
@@ -140,7 +143,7 @@ def train_cmd(
 ) -> None:
     """Select settings by cross-validation on the train split, fit, test once, write a bundle."""
     from sw_nlp.corpus import read_labelled
-    from sw_nlp.train import run_training
+    from sw_nlp.workflows import run_training
 
     paths = Paths.discover()
     out = out or paths.root / "models" / "default"  # the checkout's shipped model
@@ -196,8 +199,9 @@ def evaluate_cmd(
     from sw_nlp.bundle import load_model
     from sw_nlp.corpus import file_sha256, load_corpus, read_corpus_frame, read_labelled
     from sw_nlp.labels import COLUMNS
-    from sw_nlp.report import build_report, write_report
+    from sw_nlp.report import write_report
     from sw_nlp.resolve import resolve_model
+    from sw_nlp.workflows import evaluation_report
 
     paths = Paths.discover()
     model_dir = resolve_model(model, paths.models).path
@@ -214,7 +218,7 @@ def evaluate_cmd(
     # Model selection's own cross-validation (the whole grid) when this is the corpus the model
     # was trained on; on other data the report cross-validates the model's settings afresh.
     same_corpus = manifest.get("corpus", {}).get("sha256") == file_sha256(corpus_path)
-    report = build_report(
+    report = evaluation_report(
         clf,
         load_corpus(corpus_path),
         cfg=cfg,
@@ -253,7 +257,7 @@ def retrain_cmd(
     config: Annotated[Path | None, typer.Option(help="TOML config.")] = None,
 ) -> None:
     """Add labelled cases, train a challenger, compare it with the current model, register it."""
-    from sw_nlp.train import retrain
+    from sw_nlp.workflows import retrain
 
     paths = Paths.discover()
     _show_training_progress()
@@ -382,13 +386,10 @@ def models_promote_cmd(
     reason: Annotated[str | None, typer.Option(help="Why (recorded in the history).")] = None,
 ) -> None:
     """Make a version current if its macro-F1 is not worse than the current model's beyond noise."""
-    from sw_nlp.corpus import load_corpus
-    from sw_nlp.registry import Registry
+    from sw_nlp.workflows import promote
 
     paths = Paths.discover()
-    entry = Registry.at(paths.models).promote(
-        version, load_corpus(data or paths.corpus), force=force, reason=reason
-    )
+    entry = promote(version, data or paths.corpus, paths.models, force=force, reason=reason)
     g, effect = entry["gate"], entry["effect"]
     typer.echo(
         f"{entry['action']}: {version} is current (was {entry['previous']}); macro-F1 "
@@ -401,6 +402,7 @@ def models_promote_cmd(
         f"{_pct(effect['review_share_before'])} with {entry['previous']}, "
         f"{_pct(effect['review_share_after'])} with {version}"
     )
+    typer.echo(f"  {_last_file_line(effect.get('last_file'), entry['previous'], version)}")
     changed = effect["settings_changed"]
     if changed:
         typer.echo("  settings changed:")
@@ -408,6 +410,19 @@ def models_promote_cmd(
             typer.echo(f"    {key}: {before} -> {after}")
     else:
         typer.echo("  settings changed: none")
+
+
+def _last_file_line(last: dict[str, Any] | None, before: str, after: str) -> str:
+    """The promotion's effect on the last classified file, or why it is not shown."""
+    if last is None:
+        return "needs review on the last classified file: not shown (no file classified since the registry was made)"
+    if "why" in last:
+        return f"needs review on the last classified file ({last['path']}): not shown ({last['why']})"
+    return (
+        f"needs review on the last classified file ({last['path']}, {last['n']} rows): "
+        f"{_pct(last['review_share_before'])} with {before}, "
+        f"{_pct(last['review_share_after'])} with {after}"
+    )
 
 
 @models_app.command("rollback")
@@ -596,11 +611,34 @@ def classify_cmd(
     )
     if show_progress:
         sys.stderr.write("\n")
+    if input.is_file():
+        _remember_classified(
+            input,
+            text_column=text_column,
+            sheet=sheet,
+            format=format,
+            header_row=header_row,
+            rows=summary.rows_in,
+        )
     if not quiet:
         where = str(output) if output else "stdout"
         typer.echo(f"classified {input} -> {where}", err=True)
         for line in summary.lines():
             typer.echo(f"  {line}", err=True)
+
+
+def _remember_classified(path: Path, *, rows: int, **options: Any) -> None:
+    """Record in the registry (where one exists) which file was classified and how it was
+    read, so ``models promote`` can show what a new model changes on it. Never its text.
+    Classifying has already succeeded: a record that cannot be written is only logged."""
+    from sw_nlp.corpus import file_sha256
+    from sw_nlp.registry import record_classified
+
+    record = {"path": str(path.resolve()), "sha256": file_sha256(path), "rows": rows, **options}
+    try:
+        record_classified(Paths.discover().models, record)
+    except OSError as error:
+        log.info("could not record the classified file for promotion: %s", error)
 
 
 @app.command("doctor")
@@ -683,8 +721,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = _stop_cleanly_on_sigterm()
     # the command's handler writes to this run's stderr; a caller that goes on in the same
     # process (a notebook, a test, a server) gets its own logging back afterwards
-    train_log = logging.getLogger("sw_nlp.train")
-    logging_before = (log.handlers[:], log.level, log.propagate, train_log.level)
+    stage_logs = [logging.getLogger(n) for n in TRAINING_LOGGERS]
+    logging_before = (log.handlers[:], log.level, log.propagate, [s.level for s in stage_logs])
     try:
         result = typer.main.get_command(app).main(
             args=argv, prog_name="sw-nlp", standalone_mode=False
@@ -710,11 +748,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        handlers, level, propagate, train_level = logging_before
+        handlers, level, propagate, stage_levels = logging_before
         log.handlers[:] = handlers
         log.setLevel(level)
         log.propagate = propagate
-        train_log.setLevel(train_level)
+        for stage_log, stage_level in zip(stage_logs, stage_levels, strict=True):
+            stage_log.setLevel(stage_level)
     return result if isinstance(result, int) else 0
 
 

@@ -17,7 +17,6 @@ from sw_nlp.labels import COLUMNS, LABEL_COLUMNS, canonical_label
 from sw_nlp.validate import Problem, Summary, summarise, validate_frame
 
 
-
 def read_corpus_frame(path: Path) -> pd.DataFrame:
     """Read a corpus CSV as strings, exactly as written (no type guessing, no NA parsing)."""
     path = Path(path)

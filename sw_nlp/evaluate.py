@@ -2,7 +2,14 @@
 
 Everything an analyst needs to decide whether a model is good enough and where it fails:
 headline figures with bootstrap intervals, calibration, what a review threshold costs,
-breakdowns, baselines, a learning curve, and a paired comparison of two models.
+breakdowns, baselines, a paired comparison of two models, and ``build_report``, which puts
+them together as the report's numbers. Nothing here trains: numbers that need training
+(cross-validation, the learning curve) come from ``sw_nlp.train`` and are passed in, and
+``sw_nlp.report`` renders the result.
+
+Long because: it is the one place each figure of the
+report is computed; the functions are small and independent, and splitting them by section
+would make the report's numbers harder to find, not easier.
 """
 
 from __future__ import annotations
@@ -22,10 +29,37 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from sw_nlp.config import ReviewConfig
+from sw_nlp.checklist import run_checklist
+from sw_nlp.config import Config, ReviewConfig
 from sw_nlp.model import CaseClassifier, review_flags
+from sw_nlp.pii import mask_pii
+from sw_nlp.validate import summarise
 
 BOOTSTRAP_ROUNDS = 1000
+EXCERPT_CHARS = 280
+
+GATE_RULE = (
+    "A challenger is promoted only if, on the corpus's frozen test split, it is better than the "
+    "current model in some of 1,000 paired bootstrap resamples and the upper end of the 95% "
+    "interval for the difference in macro-F1 (challenger minus current) is above zero; a "
+    "challenger never better in any resample, or whose whole interval is at or below zero, is "
+    'refused. `sw-nlp models promote --force --reason "..."` overrides, and is recorded.'
+)
+
+
+def gate_refuses(gate: dict[str, Any]) -> bool:
+    """The promotion gate's rule (``GATE_RULE``) on a ``paired_bootstrap`` result.
+
+    It lives with the comparison it reads, so the report can say what the registry will do
+    without importing the registry."""
+    return gate["share_b_better"] == 0 or gate["high"] <= 0
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """A masked, single-line, shortened view of a case text: the only form in which case
+    text appears in a report or an audit."""
+    flat = " ".join(mask_pii(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
@@ -347,3 +381,173 @@ def top_terms_per_level(clf: CaseClassifier, k: int = 15) -> dict[str, list[tupl
         best = np.argsort(-row)[:k]
         out[label] = [(names[j].removeprefix("word__"), round(float(row[j]), 4)) for j in best]
     return out
+
+
+# --- the report's numbers ---------------------------------------------------------------------
+
+# Grid axes as ``cv["grid"]`` rows name them, and where the config keeps each one.
+_AXES = {
+    "C": ("model", "C"),
+    "stem": ("preprocess", "stem"),
+    "remove_stopwords": ("preprocess", "remove_stopwords"),
+    "word_ngrams": ("features", "word_ngrams"),
+    "char_ngrams": ("features", "char_ngrams"),
+    "min_df": ("features", "min_df"),
+}
+
+
+def settings_compared(cv: dict[str, Any], cfg: Config) -> list[dict[str, Any]]:
+    """For each setting model selection tried more than one value of: each value's best
+    cross-validated macro-F1 (over the other settings), and whether it is the one in use.
+
+    This is the evidence behind the defaults: an analyst sees what stemming, stopword removal
+    or the n-gram ranges were worth on this corpus, not just which won.
+    """
+    rows = []
+    grid = cv.get("grid") or []
+    for axis, (section, name) in _AXES.items():
+        values = {str(row[axis]): row[axis] for row in grid if axis in row}
+        if len(values) < 2:
+            continue
+        used = getattr(getattr(cfg, section), name)
+        used = list(used) if isinstance(used, tuple) else used
+        for value in sorted(values, key=values.__getitem__):
+            best = max(
+                (row for row in grid if str(row[axis]) == value),
+                key=lambda row: row["macro_f1_mean"],
+            )
+            rows.append(
+                {
+                    "setting": axis,
+                    "value": value,
+                    "macro_f1_mean": best["macro_f1_mean"],
+                    "macro_f1_sd": best["macro_f1_sd"],
+                    "in_use": value == str(used),
+                }
+            )
+    return rows
+
+
+def build_report(
+    clf: CaseClassifier,
+    corpus: pd.DataFrame,
+    *,
+    cfg: Config,
+    cv: dict[str, Any],
+    learning_curve: list[dict[str, Any]] | None = None,
+    other: CaseClassifier | None = None,
+    other_name: str = "other",
+    external: dict[str, pd.DataFrame] | None = None,
+) -> dict[str, Any]:
+    """Everything in the report, as a JSON-ready dict (the content of ``metrics.json``).
+
+    Pure: it scores the fitted model(s) and trains nothing. ``cv`` (model selection's record,
+    or ``sw_nlp.train.cross_validate``) and ``learning_curve`` (``sw_nlp.train.learning_curve``;
+    None leaves the section out) are computed by the caller. ``external`` names labelled sets
+    the model never trained on (the real-text yardstick above all); they are scored beside the
+    test split, as figures only.
+    """
+    labels = clf.classes_
+    train = corpus[corpus["split"] == "train"]
+    test = corpus[corpus["split"] == "test"].copy()
+    if test.empty:
+        raise ValueError("the corpus has no test split to evaluate on")
+    analysis = clf.analyse(test["text"].tolist(), k=0)
+    proba = analysis.proba
+    pred = [labels[i] for i in proba.argmax(axis=1)]
+    truth = test["level"].tolist()
+    summary = summarise(corpus)
+    report: dict[str, Any] = {
+        "data": {
+            "rows": summary.rows,
+            "per_level": summary.per_level,
+            "per_register": summary.per_register,
+            "per_split": summary.per_split,
+            "level_by_split": pd.crosstab(corpus["level"], corpus["split"]).to_dict(),
+            "words": {
+                "min": summary.words_min,
+                "median": summary.words_median,
+                "max": summary.words_max,
+                "share_under_30": summary.share_under_30,
+                "share_over_120": summary.share_over_120,
+            },
+        },
+        "test": score(truth, pred, labels),
+        "cv": cv,
+        "review_threshold": clf.review.threshold,
+    }
+    report["test"]["ci95"] = bootstrap_ci(truth, pred, labels)
+    report["test"]["mean_confidence"] = float(proba.max(axis=1).mean())
+    report["settings_compared"] = settings_compared(cv, cfg)
+    report["calibration"] = calibration(truth, proba, labels)
+    report["coverage"] = coverage_curve(truth, proba, labels)
+    report["at_threshold"] = review_outcome(
+        test["text"].tolist(), truth, proba, analysis.vocabulary_share, labels, clf.review
+    )
+    report["by_register"] = breakdown(test, "register", pred, labels) if "register" in test else {}
+    report["by_hard"] = breakdown(test, "hard", pred, labels) if "hard" in test else {}
+    majority = majority_baseline(train["level"], len(test))
+    keywords = keyword_baseline(test["text"].tolist())
+    report["baselines"] = {
+        "majority class": {
+            "macro_f1": macro_f1(truth, majority, labels),
+            "accuracy": float(np.mean(np.asarray(majority) == truth)),
+        },
+        "keyword rules": {
+            "macro_f1": macro_f1(truth, keywords, labels),
+            "accuracy": float(np.mean(np.asarray(keywords) == truth)),
+        },
+        "this model": {
+            "macro_f1": report["test"]["macro_f1"],
+            "accuracy": report["test"]["accuracy"],
+        },
+    }
+    report["top_terms"] = top_terms_per_level(clf)
+    wrong = [i for i in range(len(test)) if pred[i] != truth[i]]
+    rows = test.reset_index(drop=True)
+    report["misclassified"] = [
+        {
+            "case_id": str(rows.loc[i, "case_id"]) if "case_id" in rows else str(i),
+            "register": str(rows.loc[i, "register"]) if "register" in rows else "",
+            "true": truth[i],
+            "predicted": pred[i],
+            "confidence": round(float(proba[i].max()), 4),
+            "top_terms": clf.explain(rows.loc[i, "text"], 5),
+            "excerpt": excerpt(rows.loc[i, "text"]),
+        }
+        for i in wrong
+    ]
+    report["checklist"] = run_checklist(clf)
+    if external:
+        report["external"] = {name: score_labelled(clf, frame) for name, frame in external.items()}
+    if learning_curve is not None:
+        report["learning_curve"] = learning_curve
+    if other is not None:
+        report["comparison"] = compare(clf, other, test, other_name)
+    return report
+
+
+def compare(
+    clf: CaseClassifier, other: CaseClassifier, test: pd.DataFrame, other_name: str
+) -> dict[str, Any]:
+    """Both models on the same cases: scores, the paired difference and where they disagree."""
+    texts, truth = test["text"].tolist(), test["level"].tolist()
+    labels = clf.classes_
+    a, b = other.predict(texts), clf.predict(texts)
+    rows = test.reset_index(drop=True)
+    disagree = [i for i in range(len(texts)) if a[i] != b[i]]
+    return {
+        "other": other_name,
+        "other_test": score(truth, a, labels),
+        "difference_macro_f1": paired_bootstrap(truth, a, b, labels),
+        "disagreements": [
+            {
+                "case_id": str(rows.loc[i, "case_id"]) if "case_id" in rows else str(i),
+                "true": truth[i],
+                "this": b[i],
+                "other": a[i],
+                "excerpt": excerpt(rows.loc[i, "text"]),
+            }
+            for i in disagree
+        ],
+    }

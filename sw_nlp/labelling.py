@@ -30,8 +30,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from sw_nlp.config import Config
+from sw_nlp.evaluate import excerpt
 from sw_nlp.model import CaseClassifier, build_pipeline
-from sw_nlp.report import excerpt
 from sw_nlp.validate import NEAR_DUPLICATE_JACCARD, near_duplicates, shingles
 
 log = logging.getLogger(__name__)

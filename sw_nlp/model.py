@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sw_nlp.config import Config, ReviewConfig
-from sw_nlp.labels import order_labels
 from sw_nlp.fast import FastBatch, FastPath, UnsupportedPipeline, build_fast_path
+from sw_nlp.labels import order_labels
 from sw_nlp.pii import is_placeholder_term
 from sw_nlp.pipeline_data import ModelData, build_pipeline_from
 from sw_nlp.preprocess import WordAnalyzer, build_lexicon

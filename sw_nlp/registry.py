@@ -10,9 +10,9 @@ Layout under ``models/registry/``: one folder per version (an immutable bundle),
 ``HISTORY.jsonl``, an append-only record of every change: who, when, why and with which
 metrics. Without a registry, the model shipped with sw-nlp is current.
 
-The gate (``GATE_RULE``): a challenger is promoted only if, on the frozen test split, it is
-better than the champion in some of the paired-bootstrap resamples and the upper end of the
-95% interval of (challenger − champion) macro-F1 is above zero. A challenger that is never
+The gate (``sw_nlp.evaluate.GATE_RULE``): a challenger is promoted only if, on the frozen test
+split, it is better than the champion in some of the paired-bootstrap resamples and the upper
+end of the 95% interval of (challenger − champion) macro-F1 is above zero. A challenger that is never
 better in any resample, or whose whole interval is at or below zero, is refused: it can only
 be the same or worse, and promoting it changes what users see for nothing. ``--force``
 overrides the gate, and the reason is recorded.
@@ -31,43 +31,29 @@ to ``.quarantine/``.
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sw_nlp.bundle import default_bundle_dir, load_model, read_manifest
 from sw_nlp.errors import RegistryError
+from sw_nlp.locks import current_user, holder_record, read_holder, try_lock
 
 log = logging.getLogger(__name__)
 
 SHIPPED = "shipped"  # the name under which the model shipped with sw-nlp appears
 BUILDING = ".building"  # marker inside a version folder that is not registered yet
 QUARANTINE = ".quarantine"
+LAST_CLASSIFIED = "last_classified.json"  # the file `classify` read last: where it is, never text
 _VERSION_NAME = re.compile(r"^v\d{8}-\d{6}(?:-\d+)?$")
-
-
-GATE_RULE = (
-    "A challenger is promoted only if, on the corpus's frozen test split, it is better than the "
-    "current model in some of 1,000 paired bootstrap resamples and the upper end of the 95% "
-    "interval for the difference in macro-F1 (challenger minus current) is above zero; a "
-    "challenger never better in any resample, or whose whole interval is at or below zero, is "
-    'refused. `sw-nlp models promote --force --reason "..."` overrides, and is recorded.'
-)
-
-
-def gate_refuses(gate: dict[str, Any]) -> bool:
-    """The gate's rule (``GATE_RULE``) on a paired-bootstrap result."""
-    return gate["share_b_better"] == 0 or gate["high"] <= 0
 
 
 @dataclass(frozen=True)
@@ -129,7 +115,7 @@ class Registry:
             except FileExistsError:
                 n += 1
                 continue
-            (path / BUILDING).write_text(_holder("build"), "utf-8")
+            (path / BUILDING).write_text(holder_record("build"), "utf-8")
             return path
 
     @contextmanager
@@ -144,8 +130,8 @@ class Registry:
         self.root.mkdir(parents=True, exist_ok=True)
         handle = open(self.root / ".lock", "a+", encoding="utf-8")
         try:
-            if not _try_lock(handle):
-                holder = _read_holder(handle)
+            if not try_lock(handle):
+                holder = read_holder(handle)
                 raise RegistryError(
                     f"another {holder.get('action', 'registry change')} is running since "
                     f"{holder.get('since', 'an unknown time')} (process {holder.get('pid', '?')}"
@@ -153,7 +139,7 @@ class Registry:
                 )
             handle.seek(0)
             handle.truncate()
-            handle.write(_holder(action))
+            handle.write(holder_record(action))
             handle.flush()
             self.quarantine_half_made()
             yield
@@ -212,7 +198,7 @@ class Registry:
     def record(self, action: str, version: str, **fields: Any) -> dict[str, Any]:
         entry = {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "who": _user(),
+            "who": current_user(),
             "action": action,
             "version": version,
             **fields,
@@ -257,17 +243,29 @@ class Registry:
         *,
         force: bool = False,
         reason: str | None = None,
+        workload: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Make ``version`` current if it passes the gate against the current model."""
+        """Make ``version`` current if it passes the gate against the current model.
+
+        ``workload`` is the last classified file as ``last_classified_texts`` read it: its
+        texts (only counted, never stored) or why they could not be read. The effect of the
+        promotion on it is recorded beside the effect on the test split.
+        """
         if force and not reason:
             raise RegistryError("--force needs --reason: the override is recorded")
         with self.lock("promote"):
-            return self._promote(version, corpus, force=force, reason=reason)
+            return self._promote(version, corpus, force=force, reason=reason, workload=workload)
 
     def _promote(
-        self, version: str, corpus: Any, *, force: bool, reason: str | None
+        self,
+        version: str,
+        corpus: Any,
+        *,
+        force: bool,
+        reason: str | None,
+        workload: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        from sw_nlp.evaluate import macro_f1, paired_bootstrap
+        from sw_nlp.evaluate import gate_refuses, macro_f1, paired_bootstrap
 
         champion_name = self.current()
         if version == champion_name:
@@ -302,6 +300,8 @@ class Registry:
                 'gate needs it better somewhere. Override with --force --reason "..."'
             )
         effect = promotion_effect(champion, challenger, texts)
+        if workload is not None:
+            effect["last_file"] = workload_effect(champion, challenger, workload)
         self._set_current(version)
         action = "force-promote" if refused else "promote"
         return self.record(
@@ -351,17 +351,6 @@ def promotion_effect(champion: Any, challenger: Any, texts: list[str]) -> dict[s
     Macro-F1 can stay the same while the review workload moves a lot (a new ``C`` makes the
     model surer of itself); an analyst promoting a model has to see that before users do.
     """
-    from sw_nlp.model import review_flags  # the review rules batch output applies
-
-    def review_share(clf: Any) -> float:
-        if not texts:
-            return 0.0
-        analysis = clf.analyse(texts, k=0)
-        low, short, unknown = review_flags(
-            texts, analysis.proba.max(axis=1), analysis.vocabulary_share, clf.review
-        )
-        return float((low | short | unknown).mean())
-
     before = _flat(getattr(champion, "manifest", {}).get("config", {}))
     after = _flat(getattr(challenger, "manifest", {}).get("config", {}))
     changed = {
@@ -370,11 +359,72 @@ def promotion_effect(champion: Any, challenger: Any, texts: list[str]) -> dict[s
         if before.get(key) != after.get(key)
     }
     return {
-        "review_share_before": review_share(champion),
-        "review_share_after": review_share(challenger),
+        "review_share_before": review_share(champion, texts),
+        "review_share_after": review_share(challenger, texts),
         "n": len(texts),
         "settings_changed": changed,
     }
+
+
+def review_share(clf: Any, texts: list[str]) -> float:
+    """The share of ``texts`` the model sends to a person, by the review rules batch output
+    applies (low confidence, very short text, mostly unknown words)."""
+    from sw_nlp.model import review_flags
+
+    if not texts:
+        return 0.0
+    analysis = clf.analyse(texts, k=0)
+    low, short, unknown = review_flags(
+        texts, analysis.proba.max(axis=1), analysis.vocabulary_share, clf.review
+    )
+    return float((low | short | unknown).mean())
+
+
+def workload_effect(champion: Any, challenger: Any, workload: dict[str, Any]) -> dict[str, Any]:
+    """The promotion's effect on the last classified file: the share of its rows each model
+    sends to review, or, when the file could not be read as it was, why not (``why``)."""
+    out = {k: v for k, v in workload.items() if k != "texts"}
+    texts = workload.get("texts")
+    if texts is None:
+        return out
+    return out | {
+        "review_share_before": review_share(champion, texts),
+        "review_share_after": review_share(challenger, texts),
+        "n": len(texts),
+    }
+
+
+def record_classified(models_dir: Path, record: dict[str, Any]) -> Path | None:
+    """Remember the file ``classify`` has just read (path, sha256, how it was read, row
+    count; never any text) in the registry, so a promotion can show its effect on it.
+
+    Only where a registry exists: classifying in a folder without one must not create
+    ``models/`` there. Returns the record's path, or None when nothing was written.
+    """
+    root = Registry.at(models_dir).root
+    if not root.is_dir():
+        return None
+    target = root / LAST_CLASSIFIED
+    tmp = root / f".{LAST_CLASSIFIED}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    tmp.replace(target)
+    return target
+
+
+def last_classified(models_dir: Path) -> dict[str, Any] | None:
+    """The record ``record_classified`` wrote, or None (no file, or not a record)."""
+    path = Registry.at(models_dir).root / LAST_CLASSIFIED
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        log.warning("%s: not a record of the last classified file; ignored", path)
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("path"), str):
+        log.warning("%s: not a record of the last classified file; ignored", path)
+        return None
+    return data
 
 
 def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -387,62 +437,3 @@ def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
             out[f"{prefix}{key}"] = value
     return out
 
-
-def _holder(action: str) -> str:
-    """Who holds a lock or builds a version: shown to the one who has to wait."""
-    return json.dumps(
-        {
-            "action": action,
-            "pid": os.getpid(),
-            "who": _user(),
-            "since": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-    )
-
-
-def _read_holder(handle: IO[str], attempts: int = 20, pause: float = 0.05) -> dict[str, Any]:
-    """The lock holder's record, waiting briefly for it: the holder takes the lock first and
-    writes who it is just after, so a change started in that instant would otherwise be
-    told "an unknown time (process ?)"."""
-    for attempt in range(attempts):
-        handle.seek(0)
-        holder = _parse_holder(handle.read())
-        if holder or attempt == attempts - 1:
-            return holder
-        time.sleep(pause)
-    return {}
-
-
-def _parse_holder(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _try_lock(handle: IO[str]) -> bool:
-    """An exclusive, non-blocking lock on the open file (POSIX flock, Windows locking)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        try:
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-        except OSError:
-            return False
-        return True
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

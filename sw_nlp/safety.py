@@ -19,7 +19,6 @@ control:
 
 from __future__ import annotations
 
-import getpass
 import gzip
 import io
 import json
@@ -32,6 +31,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sw_nlp.locks import current_user
 
 # Functions NumPy needs to rebuild arrays and scalars (old and new module paths).
 _NUMPY_FUNCTIONS = {
@@ -159,7 +160,7 @@ def trust(sha256: str, bundle: Path, reason: str) -> Path:
         records[sha256] = {
             "bundle": str(Path(bundle).resolve()),
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "who": _user(),
+            "who": current_user(),
             "reason": reason,
         }
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -182,9 +183,3 @@ def _locked(lock_path: Path) -> Iterator[None]:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         yield
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

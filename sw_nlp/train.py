@@ -1,28 +1,38 @@
-"""Training: model selection by cross-validation on the train split, then one fit.
+"""Training: model selection by cross-validation on the train split, then one fit; and the
+other figures that need fitting models (cross-validation of given settings, the learning curve).
 
-The test split is never seen here: not for fitting, not for choosing settings. The label set
-comes from the data, so the same code trains on any labelled Indonesian text.
+The test split is never seen here, except by the learning curve, which scores models trained
+on parts of the train split on it. The label set comes from the data, so the same code trains
+on any labelled Indonesian text. Loading files, writing bundles and reports is the job of
+``sw_nlp.workflows``, above this module.
+
+Long because: every fit of the package goes through the
+few helpers here (texts normalised once, one BLAS thread per fit, fits side by side with
+progress as each ends): model selection, out-of-fold predictions, the report's
+cross-validation and the learning curve share them, and splitting them apart would put the
+same fold logic in two places.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
+import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.metrics import f1_score
 from sklearn.model_selection import (
-    GridSearchCV,
+    ParameterGrid,
     PredefinedSplit,
     StratifiedGroupKFold,
     StratifiedKFold,
-    cross_val_predict,
 )
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from sw_nlp.calibration import (
     apply_temperature,
@@ -32,12 +42,16 @@ from sw_nlp.calibration import (
 )
 from sw_nlp.calibration import summary as calibration_summary
 from sw_nlp.config import Config
-from sw_nlp.labels import to_three_levels
 from sw_nlp.errors import InputError
+from sw_nlp.evaluate import macro_f1
+from sw_nlp.labels import to_three_levels
 from sw_nlp.model import CaseClassifier, build_pipeline
 from sw_nlp.preprocess import WordAnalyzer
 
 log = logging.getLogger(__name__)
+
+LEARNING_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
+PARALLEL_MIN_CASES = 1000  # fewer cases are fitted in this process (see ``_processes``)
 
 
 @dataclass(frozen=True)
@@ -103,8 +117,9 @@ def select_model(
 
     Stratified k-fold on the given cases; or, when ``validation`` marks a predefined
     validation set (a benchmark's ``valid`` split), fit on the rest and score on it.
-    Fitted transformers are cached across the grid, so trying several ``C`` values costs one
-    vectorisation per fold and tokenizer setting.
+    Features are fitted once per fold and feature setting, so trying several ``C`` values
+    costs one vectorisation per fold and tokenizer setting; each grid point is logged as its
+    folds are done.
     """
     search = cfg.search
     if validation is not None:
@@ -123,35 +138,18 @@ def select_model(
         "features__char__ngram_range": [tuple(r) for r in search.char_ngrams],
     }
     # min_df moves word and char features together: one sub-grid per value.
-    grids = [
-        grid | {"features__word__min_df": [m], "features__char__min_df": [m]}
-        for m in search.min_df
-    ]
-    with tempfile.TemporaryDirectory(prefix="sw-nlp-cv-") as cache:
-        pipeline = build_pipeline(cfg).set_params(memory=cache)
-        gs = GridSearchCV(
-            pipeline,
-            grids,
-            scoring="f1_macro",
-            cv=splitter,
-            n_jobs=search.n_jobs,
-            refit=False,
-            error_score="raise",
+    points = list(
+        ParameterGrid(
+            [
+                grid | {"features__word__min_df": [m], "features__char__min_df": [m]}
+                for m in search.min_df
+            ]
         )
-        gs.fit(texts, labels, groups=groups)
-    results = gs.cv_results_
+    )
+    results = _grid_scores(texts, labels, groups, splitter, points, cfg)
     best = one_standard_error_choice(results, folds)
     params = results["params"][best]
-    analyzer: WordAnalyzer = params["features__word__tokenizer"]
-    chosen = cfg.replace(
-        model={"C": float(params["classify__C"])},
-        preprocess={"stem": analyzer.stem, "remove_stopwords": analyzer.remove_stopwords},
-        features={
-            "word_ngrams": tuple(params["features__word__ngram_range"]),
-            "char_ngrams": tuple(params["features__char__ngram_range"]),
-            "min_df": int(params["features__word__min_df"]),
-        },
-    )
+    chosen = _point_config(cfg, params)
     grid_rows = [
         {
             "C": float(p["classify__C"]),
@@ -185,6 +183,117 @@ def select_model(
     return chosen, cv
 
 
+def _point_config(cfg: Config, params: dict[str, Any]) -> Config:
+    """The config of one grid point (``classify__C``, ``features__word__tokenizer``, …)."""
+    analyzer: WordAnalyzer = params["features__word__tokenizer"]
+    return cfg.replace(
+        model={"C": float(params["classify__C"])},
+        preprocess={"stem": analyzer.stem, "remove_stopwords": analyzer.remove_stopwords},
+        features={
+            "word_ngrams": tuple(params["features__word__ngram_range"]),
+            "char_ngrams": tuple(params["features__char__ngram_range"]),
+            "min_df": int(params["features__word__min_df"]),
+        },
+    )
+
+
+def _grid_scores(
+    texts: list[str],
+    labels: list[str],
+    groups: list[str] | None,
+    splitter: Any,
+    points: list[dict[str, Any]],
+    cfg: Config,
+) -> dict[str, Any]:
+    """Macro-F1 of every grid point on every fold, as ``GridSearchCV.cv_results_`` has them
+    (``params``, ``mean_test_score``, ``std_test_score``, ``split<k>_test_score``).
+
+    The features are fitted once per fold and feature setting and reused for every ``C``,
+    and the texts are normalised once for all. Each grid point is reported when its last
+    fold is scored, so a long search shows where it is.
+    """
+    splits = list(splitter.split(texts, labels, groups))
+    y = np.asarray(labels)
+    by_features: dict[tuple[Any, ...], list[int]] = {}
+    for i, params in enumerate(points):
+        analyzer = params["features__word__tokenizer"]
+        key = (
+            analyzer.stem,
+            analyzer.remove_stopwords,
+            tuple(params["features__word__ngram_range"]),
+            tuple(params["features__char__ngram_range"]),
+            params["features__word__min_df"],
+        )
+        by_features.setdefault(key, []).append(i)
+    scores = np.full((len(points), len(splits)), np.nan)
+    # The normaliser reads no setting the grid varies: one pass serves every point.
+    normalized_texts = normalize_texts(texts, cfg)
+    jobs = [
+        (
+            f"fold {k + 1}/{len(splits)}",
+            (members, k),
+            delayed(_score_features)(
+                normalized_texts, y, fit, held, [_point_config(cfg, points[i]) for i in members]
+            ),
+        )
+        for members in by_features.values()
+        for k, (fit, held) in enumerate(splits)
+    ]
+    log.info(
+        "model selection: %d settings x %d folds on %d cases", len(points), len(splits), len(texts)
+    )
+    for _, (members, k), fold_scores in _run_parallel(jobs, _processes(cfg, len(texts))):
+        scores[members, k] = fold_scores
+        for i in members:
+            if not np.isnan(scores[i]).any():
+                log.info(
+                    "grid point %d/%d (%s): macro-F1 %.4f ± %.4f",
+                    i + 1,
+                    len(points),
+                    _describe(points[i]),
+                    scores[i].mean(),
+                    scores[i].std(),
+                )
+    results: dict[str, Any] = {
+        "params": points,
+        "mean_test_score": scores.mean(axis=1),
+        "std_test_score": scores.std(axis=1),
+    }
+    for k in range(len(splits)):
+        results[f"split{k}_test_score"] = scores[:, k]
+    return results
+
+
+def _score_features(
+    normalized: list[str], y: np.ndarray, fit: np.ndarray, held: np.ndarray, configs: list[Config]
+) -> list[float]:
+    """One fold, one feature setting: fit the features once, then a model per ``C`` in
+    ``configs``; each one's macro-F1 on the held-out rows (as the ``f1_macro`` scorer)."""
+    with threadpool_limits(1):
+        steps = build_pipeline(configs[0]).named_steps
+        features = steps["features"]
+        x_fit = features.fit_transform([normalized[i] for i in fit], y[fit])
+        x_held = features.transform([normalized[i] for i in held])
+        out = []
+        for config in configs:
+            model = build_pipeline(config).named_steps["classify"].fit(x_fit, y[fit])
+            out.append(
+                float(f1_score(y[held], model.predict(x_held), average="macro", zero_division=0))
+            )
+    return out
+
+
+def _describe(params: dict[str, Any]) -> str:
+    analyzer: WordAnalyzer = params["features__word__tokenizer"]
+    return (
+        f"C={params['classify__C']:g}, stem={analyzer.stem}, "
+        f"stopwords removed={analyzer.remove_stopwords}, "
+        f"word n-grams {tuple(params['features__word__ngram_range'])}, "
+        f"char n-grams {tuple(params['features__char__ngram_range'])}, "
+        f"min_df {params['features__word__min_df']}"
+    )
+
+
 def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
     """Select settings by CV on ``split == train``, then fit once on all of it."""
     started = time.perf_counter()
@@ -201,12 +310,13 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
     )
     single = single_setting(cfg)
     oof: np.ndarray | None = None
+    pipeline: Any = None
     if valid_rows.empty and single is not None:
         # One setting to try: its out-of-fold predictions give both the cross-validated score
-        # and the calibration data, so the folds are fitted once instead of twice.
-        log.info("one setting to try: cross-validating it (%d folds)", cfg.search.folds)
+        # and the calibration data, and the final fit needs nothing from them, so the folds
+        # and the final model are fitted side by side, each fit once.
         chosen = single
-        oof, classes = out_of_fold_proba(texts, labels, chosen, groups)
+        oof, classes, pipeline = out_of_fold_proba(texts, labels, chosen, groups, final=True)
         cv = cv_from_out_of_fold(oof, classes, texts, labels, chosen, groups)
     elif valid_rows.empty:
         chosen, cv = select_model(texts, labels, cfg, groups=groups)
@@ -217,14 +327,16 @@ def train(corpus: pd.DataFrame, cfg: Config, scheme: int = 4) -> TrainResult:
             cfg,
             validation=[False] * len(texts) + [True] * len(valid_rows),
         )
-    log.info("fitting the final model on %d cases", len(texts))
-    pipeline = build_pipeline(chosen).fit(texts, labels)
+    if pipeline is None and chosen.calibration.method == "temperature":
+        log.info("calibration: out-of-fold predictions of the chosen settings")
+        oof, _, pipeline = out_of_fold_proba(texts, labels, chosen, groups, final=True)
+    if pipeline is None:
+        log.info("fitting the final model on %d cases", len(texts))
+        with threadpool_limits(1):
+            pipeline = build_pipeline(chosen).fit(texts, labels)
     extra: dict[str, Any] = {}
     if chosen.calibration.method == "temperature":
         hard = train_rows["hard"].tolist() if "hard" in train_rows else None
-        if oof is None:
-            log.info("calibration: out-of-fold predictions (%d folds)", cfg.search.folds)
-            oof, _ = out_of_fold_proba(texts, labels, chosen, groups)
         extra["calibration"] = calibrate(pipeline, oof, texts, labels, chosen, hard)
     elif chosen.calibration.method != "none":
         raise InputError(
@@ -301,21 +413,104 @@ def cv_from_out_of_fold(
 
 
 def out_of_fold_proba(
-    texts: list[str], labels: list[str], cfg: Config, groups: list[str] | None
-) -> tuple[np.ndarray, list[str]]:
+    texts: list[str],
+    labels: list[str],
+    cfg: Config,
+    groups: list[str] | None,
+    *,
+    final: bool = False,
+) -> tuple[np.ndarray, list[str], Pipeline | None]:
     """Each training text's probabilities from a model that did not see it (same folds as
-    model selection); columns in sorted label order, as the fitted pipeline has them."""
-    splitter, _ = cv_splitter(cfg, labels, groups)
-    proba = cross_val_predict(
-        build_pipeline(cfg),
-        texts,
-        labels,
-        groups=groups,
-        cv=splitter,
-        method="predict_proba",
-        n_jobs=cfg.search.n_jobs,
+    model selection); columns in sorted label order, as the fitted pipeline has them.
+
+    With ``final``, the model on all the texts is fitted in the same batch and returned too
+    (else None): it needs nothing from the folds, so the two cores are kept busy.
+    """
+    splitter, folds = cv_splitter(cfg, labels, groups)
+    classes = sorted(set(labels))
+    normalized = normalize_texts(texts, cfg)
+    y = np.asarray(labels)
+    jobs: list[tuple[str, np.ndarray, np.ndarray | None]] = [
+        (f"fold {k}/{folds}", fit, held)
+        for k, (fit, held) in enumerate(splitter.split(texts, labels, groups), 1)
+    ]
+    if final:
+        jobs.append(("final model", np.arange(len(texts)), None))
+    log.info(
+        "cross-validation: %d folds%s on %d cases, %d at a time",
+        folds,
+        " and the final model" if final else "",
+        len(texts),
+        max(1, min(_processes(cfg, len(texts)), len(jobs))),
     )
-    return proba, sorted(set(labels))
+    proba = np.zeros((len(texts), len(classes)))
+    fitted: Pipeline | None = None
+    for name, held, result in _run_parallel(
+        [(name, held, delayed(_fit_part)(normalized, y, fit, held, cfg)) for name, fit, held in jobs],
+        _processes(cfg, len(texts)),
+    ):
+        if held is None:
+            fitted = _with_normalizer(result, cfg)
+            log.info("%s fitted", name)
+            continue
+        fold_classes, fold_proba = result
+        columns = [classes.index(c) for c in fold_classes]
+        proba[np.ix_(held, columns)] = fold_proba
+        fold_f1 = macro_f1(y[held], np.asarray(classes)[proba[held].argmax(axis=1)], classes)
+        log.info("%s done: macro-F1 %.4f on %d held-out cases", name, fold_f1, len(held))
+    return proba, classes, fitted
+
+
+def normalize_texts(texts: list[str], cfg: Config) -> list[str]:
+    """The pipeline's first step on every text, once: it learns nothing from the data, so
+    each fold, the final fit and the learning curve start from the same normalised texts."""
+    return build_pipeline(cfg).named_steps["normalize"].transform(texts)
+
+
+def _fit_part(
+    normalized: list[str], y: np.ndarray, fit: np.ndarray, held: np.ndarray | None, cfg: Config
+) -> Any:
+    """Fit the features and the model on rows ``fit`` of normalised texts; return the
+    probabilities (with the fitted classes) for rows ``held``, or the fitted steps if None.
+
+    One BLAS thread per fit: the optimiser's vector work is small, and two threads per fit
+    on two shared cores made one fit three times slower (measured, benchmarks/README.md).
+    """
+    steps = Pipeline(build_pipeline(cfg).steps[1:])
+    with threadpool_limits(1):
+        steps.fit([normalized[i] for i in fit], y[fit].tolist())
+        if held is None:
+            return steps
+        return list(steps.classes_), steps.predict_proba([normalized[i] for i in held])
+
+
+def _with_normalizer(steps: Pipeline, cfg: Config) -> Pipeline:
+    """The full pipeline: the (stateless) normaliser in front of steps fitted on its output."""
+    return Pipeline([build_pipeline(cfg).steps[0], *steps.steps])
+
+
+def _processes(cfg: Config, cases: int) -> int:
+    """``n_jobs``, or 1 below ``PARALLEL_MIN_CASES``: starting worker processes (each imports
+    scikit-learn) takes longer than fitting a few hundred texts. Same numbers either way."""
+    return cfg.search.n_jobs if cases >= PARALLEL_MIN_CASES else 1
+
+
+def _run_parallel(jobs: list[tuple[str, Any, Any]], n_jobs: int) -> Any:
+    """Run ``(name, tag, delayed call)`` jobs on ``n_jobs`` processes; yield ``(name, tag,
+    result)`` as each finishes, so progress is reported per fold rather than at the end."""
+    if n_jobs == 1 or len(jobs) == 1:
+        for name, tag, (function, args, kwargs) in jobs:
+            yield name, tag, function(*args, **kwargs)
+        return
+    runner = Parallel(n_jobs=min(n_jobs, len(jobs)), return_as="generator_unordered")
+    tagged = [delayed(_tagged)(i, call) for i, (_, _, call) in enumerate(jobs)]
+    for i, result in runner(tagged):
+        yield jobs[i][0], jobs[i][1], result
+
+
+def _tagged(i: int, call: tuple[Any, tuple[Any, ...], dict[str, Any]]) -> tuple[int, Any]:
+    function, args, kwargs = call
+    return i, function(*args, **kwargs)
 
 
 def calibrate(
@@ -349,196 +544,89 @@ def calibrate(
     return out
 
 
-def run_training(
-    data: Path,
-    out_dir: Path,
-    cfg: Config | None = None,
-    scheme: int = 4,
-    with_report: bool = True,
-    external: dict[str, pd.DataFrame] | None = None,
-) -> dict[str, Any]:
-    """What ``sw-nlp train`` does: load → validate → select and fit → test once → bundle.
-
-    Returns the manifest written next to the model.
-    """
-    from sw_nlp.bundle import save_bundle
-    from sw_nlp.corpus import file_sha256, load_corpus
-    from sw_nlp.evaluate import evaluate
-
-    cfg = cfg or Config()
-    corpus = load_corpus(data)
-    result = train(corpus, cfg, scheme=scheme)
-    test_rows = corpus[corpus["split"] == "test"]
-    metrics: dict[str, Any] = {"cv": result.cv}
-    if not test_rows.empty:
-        truth = labels_for_scheme(test_rows["level"], scheme).tolist()
-        metrics["test"] = evaluate(result.classifier, test_rows["text"].tolist(), truth)
-        log.info(
-            "test split: macro-F1 %.4f on %d cases", metrics["test"]["macro_f1"], len(test_rows)
-        )
-    corpus_info = {
-        "file": Path(data).name,
-        "sha256": file_sha256(data),
-        "rows": len(corpus),
-        "train": int((corpus["split"] == "train").sum()),
-        "test": int(len(test_rows)),
-        "per_level": {k: int(v) for k, v in corpus["level"].value_counts().items()},
-    }
-    metrics["train_seconds"] = round(result.seconds, 2)
-    if "calibration" in result.extra:
-        metrics["calibration"] = result.extra["calibration"]
-    if external:
-        from sw_nlp.evaluate import score_labelled
-
-        metrics["external"] = {}
-        for name, frame in external.items():
-            scored = score_labelled(result.classifier, frame)
-            metrics["external"][name] = {
-                "n": scored["n"],
-                "macro_f1": scored["macro_f1"],
-                "accuracy": scored["accuracy"],
-                "ece": scored["calibration"]["ece"],
-                "mean_confidence": scored["mean_confidence"],
-                "to_review": scored["at_threshold"]["to_review"],
-                "accuracy_of_rest": scored["at_threshold"]["accuracy_of_rest"],
-                "threshold_for_95": scored["threshold_for_target"]["threshold"],
-            }
-    manifest = save_bundle(
-        out_dir,
-        result.classifier,
-        result.config,
-        labels=result.labels,
-        scheme=scheme,
-        corpus=corpus_info,
-        metrics=metrics,
-    )
-    if not test_rows.empty and scheme == 4 and with_report:
-        from sw_nlp.report import build_report, write_report
-
-        scored = corpus.assign(level=labels_for_scheme(corpus["level"], scheme))
-        report = build_report(
-            result.classifier, scored, cfg=result.config, cv=result.cv, external=external
-        )
-        write_report(
-            report,
-            Path(out_dir) / "report",
-            title=f"sw-nlp evaluation report: {Path(out_dir).name}",
-        )
-    return manifest
-
-
-def retrain(add: Path, data: Path, models_dir: Path, cfg: Config | None = None) -> dict[str, Any]:
-    """Add labelled cases, train a challenger, compare it with the current model, register it.
-
-    All under the registry's lock, so two retrains never interleave (the second stops with a
-    message). The merged corpus is written to a staging copy and trained on there; the corpus
-    file is replaced by it only once the challenger is registered, so a retrain stopped at any
-    point leaves the corpus as it was (all or nothing), and no labelled row is lost: the
-    staged copy is checked to hold every old and every added row. The frozen test split is
-    left as it was. The challenger is registered, not promoted: ``sw-nlp models promote``
-    decides.
-    """
-    from sw_nlp.registry import Registry
-
-    registry = Registry.at(models_dir)
-    with registry.lock("retrain"):
-        return _retrain(Path(add), Path(data), registry, cfg)
-
-
-def _retrain(add: Path, data: Path, registry: Any, cfg: Config | None) -> dict[str, Any]:
-    import csv
-    import shutil
-    import tempfile
-
-    from sw_nlp.bundle import load_model
-    from sw_nlp.corpus import (
-        corpus_duplicates,
-        file_sha256,
-        load_corpus,
-        merge_cases,
-        read_corpus_frame,
-        read_new_cases,
-    )
-    from sw_nlp.errors import InputError, SwNlpError, listed
-    from sw_nlp.report import build_report, write_report
-
-    for stale in data.parent.glob(".retrain-*"):  # staging left by a retrain that was killed
-        shutil.rmtree(stale, ignore_errors=True)
-    new, notes = read_new_cases(add)
-    before = file_sha256(data)
-    existing = read_corpus_frame(data)
-    merged, counts = merge_cases(existing, new)
-    repeated = corpus_duplicates(existing, new)
-    if not counts["added"]:
-        # Training on the same corpus again gives the same model minutes later: stop here.
-        error = InputError(
-            f"nothing new to train on: all {len(new)} row(s) are already in the corpus "
-            f"({counts['duplicate_id']} by case_id, {counts['duplicate_text']} by text); "
-            "nothing was trained or registered",
-            add,
-        )
-        error.details = listed(repeated)
-        raise error
-    notes = [*notes, *(f"{add}: {line}" for line in listed(repeated))]
-    staging = Path(tempfile.mkdtemp(prefix=".retrain-", dir=data.parent))
-    try:
-        train_on = data
-        if counts["added"]:
-            train_on = staging / data.name  # same name: the manifest records the corpus file
-            with open(train_on, "w", encoding="utf-8", newline="") as handle:
-                merged.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-            written = len(read_corpus_frame(train_on))
-            if written != len(existing) + counts["added"]:
-                raise SwNlpError(
-                    f"{data}: the merged corpus has {written} rows, expected "
-                    f"{len(existing)} + {counts['added']}; the corpus was not changed"
-                )
-        champion_name = registry.current()
-        champion = load_model(registry.path(champion_name))
-        out = registry.new_version_dir()
-        manifest = run_training(train_on, out, cfg, with_report=False)
-        challenger = load_model(out)
-        corpus = load_corpus(train_on)
-        report = build_report(
-            challenger,
-            corpus,
-            cfg=Config.from_dict(manifest["config"]),
-            cv=manifest["metrics"]["cv"],
-            other=champion,
-            other_name=f"current ({champion_name})",
-        )
-        write_report(
-            report, out / "report", title=f"sw-nlp challenger {out.name} vs {champion_name}"
-        )
-        comparison = report["comparison"]["difference_macro_f1"]
-        if file_sha256(data) != before:
-            raise SwNlpError(
-                f"{data}: the corpus was changed by something else during the retrain; "
-                f"nothing was registered or written (the challenger is in {out}, unregistered)"
-            )
-        registry.record(
-            "register",
-            out.name,
-            champion=champion_name,
-            added=counts,
-            test_macro_f1=manifest["metrics"]["test"]["macro_f1"],
-            difference_vs_champion=comparison,
-        )
-        if train_on != data:
-            train_on.replace(data)  # same folder: an atomic rename
-    except BaseException:
-        registry.quarantine_half_made()  # the challenger, if its build had started
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    log.info("registered challenger %s (%d new cases)", out.name, counts["added"])
+def cross_validate(train: pd.DataFrame, cfg: Config) -> dict[str, Any]:
+    """Stratified k-fold macro-F1 of the configured settings on the train split: the
+    report's figure for a model whose own model-selection record is not for this corpus."""
+    texts, labels = train["text"].tolist(), train["level"].tolist()
+    groups = train[cfg.search.group_by].tolist() if cfg.search.group_by in train else None
+    splitter, folds = cv_splitter(cfg, labels, groups)
+    classes = sorted(set(labels))
+    y = np.asarray(labels)
+    scores = [
+        macro_f1(y[held], np.asarray(fold_classes)[proba.argmax(axis=1)], classes)
+        for held, (fold_classes, proba) in _held_out(texts, y, splitter.split(texts, labels, groups), cfg)
+    ]
     return {
-        "version": out.name,
-        "path": out,
-        "counts": counts,
-        "notes": notes,
-        "comparison": comparison,
-        "challenger_macro_f1": manifest["metrics"]["test"]["macro_f1"],
-        "champion": champion_name,
-        "champion_macro_f1": report["comparison"]["other_test"]["macro_f1"],
+        "folds": folds,
+        "grouped_by": cfg.search.group_by if groups else None,
+        "macro_f1_mean": float(np.mean(scores)),
+        "macro_f1_sd": float(np.std(scores)),
+        "fold_scores": scores,
     }
+
+
+def _held_out(
+    texts: list[str], y: np.ndarray, splits: Any, cfg: Config
+) -> list[tuple[np.ndarray, tuple[list[str], np.ndarray]]]:
+    """For each ``(fit, held)`` split, in split order: the held rows and the classes and
+    probabilities a model fitted on the fit rows gives them (fits in parallel)."""
+    normalized = normalize_texts(texts, cfg)
+    jobs = [
+        (f"fold {k}", held, delayed(_fit_part)(normalized, y, fit, held, cfg))
+        for k, (fit, held) in enumerate(splits, 1)
+    ]
+    runs = _run_parallel(jobs, _processes(cfg, len(texts)))
+    done = {name: (held, result) for name, held, result in runs}
+    for name, _, _ in jobs:
+        log.info("%s done", name)
+    return [done[name] for name, _, _ in jobs]
+
+
+def learning_curve(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    cfg: Config,
+    labels: list[str],
+    final: Any = None,
+) -> list[dict[str, float]]:
+    """Test macro-F1 when training on growing stratified shares of the train split.
+
+    ``final``, a model already fitted on the whole train split with these settings (as
+    ``sw-nlp train`` has), gives the last point without fitting it again; its calibration
+    scales the scores and leaves the predicted level as it is.
+    """
+    rng = np.random.default_rng(cfg.search.seed)
+    shuffled = {
+        level: rng.permutation(np.flatnonzero(train["level"].to_numpy() == level))
+        for level in sorted(train["level"].unique())
+    }
+    parts = []
+    for fraction in LEARNING_FRACTIONS:
+        take = np.concatenate(
+            [idx[: max(2, math.ceil(len(idx) * fraction))] for idx in shuffled.values()]
+        )
+        parts.append((fraction, np.sort(take)))
+    texts, test_texts = train["text"].tolist(), test["text"].tolist()
+    normalized = normalize_texts(texts + test_texts, cfg)
+    y = np.concatenate([train["level"].to_numpy(), test["level"].to_numpy()])
+    held = np.arange(len(texts), len(texts) + len(test_texts))
+    jobs = [
+        (f"learning curve: {len(rows)} cases", fraction, delayed(_fit_part)(normalized, y, rows, held, cfg))
+        for fraction, rows in parts
+        if not (final is not None and len(rows) == len(texts))
+    ]
+    predicted: dict[float, Any] = {}
+    for name, fraction, (fold_classes, proba) in _run_parallel(jobs, _processes(cfg, len(texts))):
+        predicted[fraction] = np.asarray(fold_classes)[proba.argmax(axis=1)]
+        log.info("%s done", name)
+    points = []
+    for fraction, rows in parts:
+        pred = predicted[fraction] if fraction in predicted else final.predict(test_texts)
+        points.append(
+            {
+                "fraction": fraction,
+                "n_train": int(len(rows)),
+                "macro_f1": macro_f1(test["level"], pred, labels),
+            }
+        )
+    return points

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from sw_nlp.labels import ALIASES, COLUMNS, LABEL_WORDS, LEVELS, METHODS_BY_LEVEL, SPLITS
+
 NEAR_DUPLICATE_JACCARD = 0.5
 SHINGLE = 5
 _WORD = re.compile(r"\w+")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sw_nlp.config import Config
-from sw_nlp.train import run_training
+from sw_nlp.workflows import run_training
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent

@@ -264,10 +264,19 @@ def test_train_says_which_stage_it_is_in(tiny_corpus_path: Path, tmp_path: Path,
          str(tmp_path / "m")],
         capsys,
     )
-    logging.getLogger("sw_nlp.train").setLevel(logging.NOTSET)
+    for name in ("sw_nlp.train", "sw_nlp.workflows"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
     assert code == 0
-    assert "cross-validating it (2 folds)" in err and "fitting the final model" in err
-    assert "calibration: temperature" in err
+    assert "cross-validation: 2 folds and the final model" in err
+    assert "fold 1/2 done: macro-F1" in err and "fold 2/2 done: macro-F1" in err
+    assert "final model fitted" in err and "calibration: temperature" in err
+    assert "learning curve:" in err and "test split: macro-F1" in err
+    code, _, err = run(
+        ["-q", "train", "--data", str(tiny_corpus_path), "--config", str(config), "--out",
+         str(tmp_path / "m2")],
+        capsys,
+    )
+    assert code == 0 and err == ""  # -q: no progress
 
 
 def test_a_command_gives_the_callers_logging_back(trained_bundle, capsys):
@@ -279,4 +288,4 @@ def test_a_command_gives_the_callers_logging_back(trained_bundle, capsys):
     before = (package_log.handlers[:], package_log.level, package_log.propagate)
     assert main(["-v", "predict", "--model", str(trained_bundle), "anak terlantar"]) == 0
     assert (package_log.handlers[:], package_log.level, package_log.propagate) == before
-    assert logging.getLogger("sw_nlp.train").level == logging.NOTSET
+    assert all(logging.getLogger(n).level == logging.NOTSET for n in ("sw_nlp.train", "sw_nlp.workflows"))

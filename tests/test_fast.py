@@ -52,6 +52,7 @@ def corpus():
     return load_corpus(REPO / "data" / "corpus" / "cases.csv")
 
 
+@pytest.mark.slow  # the whole corpus, or many generated examples
 def test_shipped_model_on_the_whole_corpus(shipped, corpus):
     assert_same(shipped, corpus["text"].tolist())
 
@@ -144,6 +145,7 @@ texts_strategy = st.lists(
 )
 
 
+@pytest.mark.slow  # the whole corpus, or many generated examples
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -159,6 +161,7 @@ def test_random_texts_with_stemming(texts):
     assert_same(_stemming_pipeline(), texts)
 
 
+@pytest.mark.slow  # the whole corpus, or many generated examples
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -3,8 +3,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sw_nlp.errors import InputError
 from sw_nlp.columns import choose_columns
+from sw_nlp.errors import InputError
 from sw_nlp.files import ResultWriter, open_cases, read_note
 from sw_nlp.sniff import detect_encoding
 

@@ -12,7 +12,6 @@ from sklearn.model_selection import train_test_split
 
 from sw_nlp.config import Config
 from sw_nlp.corpus import load_corpus
-from sw_nlp.labels import LEVELS
 from sw_nlp.evaluate import macro_f1
 from sw_nlp.labelling import (
     AUDIT_COLUMNS,
@@ -21,6 +20,7 @@ from sw_nlp.labelling import (
     confident_errors,
     suggest,
 )
+from sw_nlp.labels import LEVELS
 from sw_nlp.model import CaseClassifier, build_pipeline
 from sw_nlp.validate import NEAR_DUPLICATE_JACCARD, shingles
 
@@ -205,6 +205,7 @@ def test_suggest_small_and_odd_pools(small_model: CaseClassifier, pool: pd.DataF
     assert suggest(small_model, blank, 2).empty
 
 
+@pytest.mark.slow  # eight fits and predictions on the whole corpus
 def test_suggest_beats_random_picking(corpus: pd.DataFrame):
     """Four rounds of 40 labels from a 40-case seed, scored on the test split."""
     train = corpus[corpus["split"] == "train"].reset_index(drop=True)

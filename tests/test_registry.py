@@ -15,7 +15,7 @@ from sw_nlp.cli import main
 from sw_nlp.corpus import load_corpus
 from sw_nlp.registry import SHIPPED, Registry, RegistryError
 from sw_nlp.resolve import resolve_model
-from sw_nlp.train import run_training
+from sw_nlp.workflows import run_training
 
 FAST = "[search]\nfolds = 2\nC = [10.0]\nstem = [false]\nremove_stopwords = [false]\nn_jobs = 1\n"
 NEW = [
@@ -237,13 +237,77 @@ def test_rollback_without_history(home: Path):
         Registry.at(home / "models").rollback("a reason")
 
 
+def _flagged_share(path: Path) -> float:
+    """The share of rows ``classify`` flagged for review in its output file."""
+    flags = pd.read_csv(path, dtype=str, keep_default_na=False)["needs_review"]
+    return float(flags.str.lower().isin(["true", "yes"]).mean())
+
+
+def test_promotion_shows_review_share_on_the_last_classified_file(home: Path, capsys):
+    bad = garbage_model(home)
+    registry = Registry.at(home / "models")
+    texts = [text for text, _, _ in NEW] + ["tolong", "Ibu S lansia tinggal sendiri, perlu kunjungan rumah."]
+    cases = home / "rekap.csv"
+    pd.DataFrame({"No": range(1, len(texts) + 1), "Deskripsi Kasus": texts}).to_csv(cases, index=False)
+    assert main(["classify", str(cases), "-o", str(home / "before.csv"), "-q"]) == 0
+    record = json.loads((registry.root / "last_classified.json").read_text())
+    assert record["path"] == str(cases.resolve()) and record["rows"] == len(texts)
+    assert not any(text in json.dumps(record) for text in texts)  # where and how, never text
+    assert main(["classify", str(cases), "-o", str(home / "after.csv"), "-q",
+                 "--model", str(registry.path(bad))]) == 0  # fmt: skip
+    capsys.readouterr()
+
+    assert main(["models", "promote", bad, "--force", "--reason", "workload check"]) == 0
+    out = capsys.readouterr().out
+    last = registry.history()[-1]["effect"]["last_file"]
+    assert "texts" not in last and last["n"] == len(texts)
+    # the promotion counts what classify itself flagged with each model
+    assert last["review_share_before"] == pytest.approx(_flagged_share(home / "before.csv"))
+    assert last["review_share_after"] == pytest.approx(_flagged_share(home / "after.csv"))
+    assert (
+        f"needs review on the last classified file ({cases.resolve()}, {len(texts)} rows): "
+        f"{last['review_share_before']:.1%} with {SHIPPED}, {last['review_share_after']:.1%} "
+        f"with {bad}"
+    ) in out
+
+    assert main(["models", "rollback", "--reason", "back"]) == 0
+    with open(cases, "a") as handle:
+        handle.write(f"{len(texts) + 1},Satu baris lagi tentang keluarga miskin\n")
+    capsys.readouterr()
+    assert main(["models", "promote", bad, "--force", "--reason", "again"]) == 0
+    assert "not shown (the file has changed since it was classified)" in capsys.readouterr().out
+    assert registry.history()[-1]["effect"]["last_file"]["why"].startswith("the file has changed")
+
+    assert main(["models", "rollback", "--reason", "back"]) == 0
+    cases.unlink()
+    capsys.readouterr()
+    assert main(["models", "promote", bad, "--force", "--reason", "once more"]) == 0
+    assert "not shown (the file is no longer there)" in capsys.readouterr().out
+
+
+def test_classify_records_nothing_without_a_registry(home: Path, capsys):
+    cases = home / "cases.csv"
+    cases.write_text("teks\nSeorang nenek tinggal sendiri\n")
+    assert main(["classify", str(cases), "-o", str(home / "out.csv"), "-q"]) == 0
+    assert not (home / "models" / "registry").exists()  # classify creates no registry
+
+
+def test_promotion_without_a_classified_file_says_so(home: Path, capsys):
+    bad = garbage_model(home)
+    assert main(["models", "promote", bad, "--force", "--reason", "none classified"]) == 0
+    assert (
+        "needs review on the last classified file: not shown (no file classified since the "
+        "registry was made)" in capsys.readouterr().out
+    )
+
+
 def test_a_change_started_while_the_holder_writes_its_name_still_names_it(tmp_path):
     """The holder takes the OS lock first and writes who it is just after; a second change
     arriving in between must wait for that record, not say "an unknown time (process ?)"."""
     import fcntl
     import threading
 
-    from sw_nlp.registry import _holder
+    from sw_nlp.locks import holder_record
 
     root = tmp_path / "models"
     (root / "registry").mkdir(parents=True)
@@ -253,7 +317,7 @@ def test_a_change_started_while_the_holder_writes_its_name_still_names_it(tmp_pa
     handle.flush()
 
     def write_holder_late() -> None:
-        handle.write(_holder("promote"))
+        handle.write(holder_record("promote"))
         handle.flush()
 
     timer = threading.Timer(0.2, write_holder_late)

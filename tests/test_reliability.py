@@ -323,8 +323,8 @@ def _leaked(identifier: str, output: str) -> bool:
 def test_no_identifier_survives_into_any_output(tiny_model, identifier, before, after):
     """Masked text, report excerpts, classify's rows and their top_terms, on both paths."""
     from sw_nlp.classify import classify_texts
+    from sw_nlp.evaluate import excerpt
     from sw_nlp.pii import PLACEHOLDERS, mask_pii
-    from sw_nlp.report import excerpt
 
     text = f"Warga desa {before}{identifier}{after} butuh bantuan sosial"
     assert not _leaked(identifier, mask_pii(text))
@@ -364,7 +364,7 @@ def test_placeholders_never_reach_top_terms(tmp_path, tiny_corpus_path, fast_con
     issue saw `wa081234567890 +0.105` in top_terms. Neither path may show a placeholder."""
     from sw_nlp.bundle import load_model
     from sw_nlp.pii import PLACEHOLDERS
-    from sw_nlp.train import run_training
+    from sw_nlp.workflows import run_training
 
     corpus = pd.read_csv(tiny_corpus_path, dtype=str, keep_default_na=False)
     corpus["text"] = [
@@ -449,7 +449,7 @@ def sw_nlp(*args: str, home: Path):
 _STARTER = """
 import sys, time
 from pathlib import Path
-import sw_nlp.bundle, sw_nlp.corpus, sw_nlp.registry, sw_nlp.report, sw_nlp.train
+import sw_nlp.bundle, sw_nlp.corpus, sw_nlp.registry, sw_nlp.report, sw_nlp.workflows
 from sw_nlp.cli import main
 Path(sys.argv[1] + '.ready').touch()
 while not Path(sys.argv[1]).exists():
@@ -499,6 +499,7 @@ def assert_registry_consistent(home: Path) -> None:
     assert registry.current() == "shipped" or registry.current() in registered
 
 
+@pytest.mark.slow  # processes that each start up and train
 def test_two_retrains_at_once_lose_no_labelled_row(home):
     from sw_nlp.corpus import read_corpus_frame, text_key
 
@@ -542,11 +543,12 @@ def test_a_retrain_while_the_registry_is_locked_stops_with_a_message(home, capsy
     assert file_sha256(corpus) == before and Registry.at(home / "models").versions() == []
 
 
+@pytest.mark.slow  # processes that each start up and train
 def test_two_promotes_at_once_keep_one_history(home):
     """Both reported success before, both with previous=shipped: rollback then jumped."""
     from sw_nlp.config import Config
     from sw_nlp.registry import Registry
-    from sw_nlp.train import run_training
+    from sw_nlp.workflows import run_training
 
     registry = Registry.at(home / "models")
     versions = []
@@ -595,6 +597,7 @@ def test_half_made_versions_are_never_promoted_and_are_quarantined(home, capsys)
     assert registry.current() == "shipped"
 
 
+@pytest.mark.slow  # processes that each start up and train
 def test_killed_retrain_leaves_the_corpus_and_cleans_up(home):
     """A retrain killed mid-training (before it existed, the corpus was already rewritten at
     3 s) leaves the corpus as it was; the next retrain cleans the leftovers and succeeds."""
@@ -1146,8 +1149,7 @@ def test_a_failed_retrain_quarantines_its_challenger_and_keeps_the_corpus(
     def fail(*args, **kwargs):
         raise SwNlpError("disk full (simulated)")
 
-    # sw_nlp exports a function named train, so the module is fetched by its full name
-    monkeypatch.setattr(importlib.import_module("sw_nlp.train"), "run_training", fail)
+    monkeypatch.setattr(importlib.import_module("sw_nlp.workflows"), "run_training", fail)
     code, _, err = run(capsys, "retrain", "--add", str(new_cases(home, "eps")), "--config",
                        str(home / "fast.toml"))  # fmt: skip
     assert code == 1

@@ -7,7 +7,11 @@ import pytest
 from sw_nlp.bundle import load_model
 from sw_nlp.config import Config
 from sw_nlp.corpus import load_corpus
-from sw_nlp.report import build_report, excerpt, write_report
+from sw_nlp.evaluate import build_report, excerpt
+from sw_nlp.report import SECTIONS as SECTION_FUNCTIONS
+from sw_nlp.report import html_page, markdown, sections, write_report
+
+FIXTURES = Path(__file__).parent / "fixtures" / "report_tiny"
 
 SECTIONS = [
     "Data",
@@ -72,9 +76,9 @@ def test_comparison_section(trained_bundle: Path, tiny_corpus_path: Path, tmp_pa
         clf,
         load_corpus(tiny_corpus_path),
         cfg=cfg,
+        cv=clf.manifest["metrics"]["cv"],
         other=clf,
         other_name="same",
-        with_learning_curve=False,
     )
     assert report["comparison"]["difference_macro_f1"]["difference"] == 0.0
     assert report["comparison"]["disagreements"] == []
@@ -103,3 +107,27 @@ def test_settings_compared_shows_each_tried_value_and_the_one_in_use(written: Pa
     in_use = next(r for r in rows if r["in_use"])
     manifest = json.loads((written.parent / "manifest.json").read_text())
     assert in_use["value"] == str(manifest["config"]["preprocess"]["stem"])
+
+
+def test_rendering_is_unchanged_for_a_fixed_report():
+    """The fixture is the numbers of a report on the tiny corpus with every optional part
+    (an outside set, a comparison, the learning curve) and the Markdown and HTML the renderer
+    made of them when sections were one long function: the section functions must render the
+    same titles, prose and tables, byte for byte."""
+    report = json.loads((FIXTURES / "metrics.json").read_text("utf-8"))
+    names = ("confusion", "reliability", "coverage", "learning_curve")
+    images = {k: f"figures/{k}.png" for k in names}
+    assert markdown(report, "golden", images) == (FIXTURES / "report.md").read_text("utf-8")
+    assert html_page(report, "golden", images) == (FIXTURES / "report.html").read_text("utf-8")
+
+
+def test_optional_sections_are_left_out_when_there_is_nothing_to_show():
+    report = json.loads((FIXTURES / "metrics.json").read_text("utf-8"))
+    full = [s.heading for s in sections(report)]
+    assert len(full) == len(SECTION_FUNCTIONS)  # the fixture has every section
+    for key in ("external", "checklist", "settings_compared", "learning_curve", "comparison"):
+        report.pop(key)
+    left = [s.heading for s in sections(report)]
+    assert len(left) == len(SECTION_FUNCTIONS) - 5
+    assert "Learning curve" not in left and not any(h.startswith("Comparison") for h in left)
+    assert left == [h for h in full if h in left]  # same order

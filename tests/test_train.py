@@ -8,7 +8,8 @@ import pytest
 from sw_nlp.config import Config
 from sw_nlp.corpus import load_corpus
 from sw_nlp.errors import InputError
-from sw_nlp.train import labels_for_scheme, run_training, train
+from sw_nlp.train import labels_for_scheme, train
+from sw_nlp.workflows import run_training
 
 
 def test_train_fits_on_train_split_only(tiny_corpus_path: Path, fast_config):

@@ -36,11 +36,11 @@ from sw_nlp._version import __version__
 from sw_nlp.bundle import load_model, read_manifest
 from sw_nlp.classify import classify_texts
 from sw_nlp.config import LOOPBACK_HOSTS, Paths, ServeConfig
-from sw_nlp.labels import LEVELS, METHODS_BY_LEVEL
 from sw_nlp.errors import InputError
+from sw_nlp.labels import LEVELS, METHODS_BY_LEVEL
 from sw_nlp.model import CaseClassifier
-from sw_nlp.resolve import resolve_model
 from sw_nlp.pii import mask_pii
+from sw_nlp.resolve import resolve_model
 from sw_nlp.web.corrections import (
     MAX_NOTE_CHARS,
     MAX_REVIEWER_CHARS,
