@@ -6,11 +6,12 @@ only do in several passes over a chunk:
   and a Python-level lookup per distinct piece);
 - ``expand_pieces``: each piece's cached tokens, row by row;
 - ``word_ngrams``: word n-gram features as integer keys in hash tables;
-- ``add_block_scores``: a TF-IDF block's contribution to the classifier's scores. The
-  character block touches about 1,500 (token, n-gram) pairs per case; SciPy did that as a
-  sparse product in two passes (size, then values) and then needed separate passes for the tf
-  step, the row norms and the dot product with the coefficients. One loop per row does it all
-  while the row's counts are still in cache, in about half the time.
+- ``score_rows``: both TF-IDF blocks' contribution to the classifier's scores and each
+  row's explanation. The character block touches about 1,500 (token, n-gram) pairs per case;
+  SciPy did that as a sparse product in two passes (size, then values) and then needed
+  separate passes for the tf step, the row norms, the dot product with the coefficients, and
+  again for explanations. One loop per row does it all while the row's counts are still in
+  cache, so explaining a row costs little more than scoring it.
 
 Numba compiles these functions on first use and caches the machine code beside this file (or
 in the user's cache folder), so only the first run on a machine pays for compiling.
@@ -36,68 +37,252 @@ def sublinear_table(sublinear: bool) -> np.ndarray:
     return table
 
 
+# How a block's rows are normalised, as the kernels take it (TfidfTransformer's ``norm``).
+NORM_NONE, NORM_L1, NORM_L2 = 0, 1, 2
+
+
 @njit(cache=True, nogil=True)
-def add_block_scores(
+def _count_row(
+    r: int,
     row_ptr: np.ndarray,
     items: np.ndarray,
-    item_times: np.ndarray,
     item_ptr: np.ndarray,
     item_features: np.ndarray,
     item_counts: np.ndarray,
+    counts: np.ndarray,
+    touched: np.ndarray,
+) -> int:
+    """Sum row ``r``'s feature counts into ``counts``, listing each feature once in
+    ``touched`` (first occurrence first); the number listed."""
+    n_touched = 0
+    for e in range(row_ptr[r], row_ptr[r + 1]):
+        item = items[e]
+        for q in range(item_ptr[item], item_ptr[item + 1]):
+            j = item_features[q]
+            if counts[j] == 0:
+                touched[n_touched] = j
+                n_touched += 1
+            counts[j] += item_counts[q]
+    return n_touched
+
+
+@njit(cache=True, nogil=True)
+def _score_row(
+    n_touched: int,
+    touched: np.ndarray,
+    counts: np.ndarray,
     tf_table: np.ndarray,
     sublinear: bool,
+    norm_kind: int,
     weights: np.ndarray,
-    scores: np.ndarray,
-) -> None:
-    """Add ``x · w`` for each row's l2-normalised TF-IDF vector ``x`` to ``scores``.
-
-    Row ``r`` holds the items ``items[row_ptr[r]:row_ptr[r + 1]]`` (token or feature
-    occurrences), each ``item_times`` times; item ``i`` holds feature ``item_features[q]``
-    ``item_counts[q]`` times for ``q`` in ``item_ptr[i]:item_ptr[i + 1]``. Repeats of a
-    feature in a row are summed before the tf step, as ``CountVectorizer`` counts them.
-
-    ``weights`` has a row per feature: the coefficients of each class with the idf folded in,
-    then ``idf²``, so ``x · w = Σ tf_j (idf_j w_j) / sqrt(Σ (tf_j idf_j)²)`` reads one row of
-    memory per feature (the arrays are larger than the cache; that read is the loop's cost).
-    """
-    n_features = weights.shape[0]
-    n_classes = scores.shape[1]
+    n_classes: int,
+    tf: np.ndarray,
+    row_scores: np.ndarray,
+) -> float:
+    """The tf of each touched feature (into ``tf``, counts reset to 0), the row's
+    ``Σ tf_j (idf_j w_j)`` per class (into ``row_scores``) and its TF-IDF norm."""
     table_size = tf_table.shape[0]
-    counts = np.zeros(n_features, np.int32)  # int32: half the cache lines of int64
-    touched = np.empty(n_features, np.int32)
+    norm = 0.0
+    row_scores[:] = 0.0
+    for t in range(n_touched):
+        j = touched[t]
+        count = counts[j]
+        counts[j] = 0
+        if count < table_size:
+            value = tf_table[count]
+        elif sublinear:
+            value = 1.0 + np.log(count)
+        else:
+            value = float(count)
+        tf[t] = value
+        if norm_kind == NORM_L2:
+            norm += value * value * weights[j, n_classes]
+        elif norm_kind == NORM_L1:
+            norm += value * weights[j, n_classes]
+        for k in range(n_classes):
+            row_scores[k] += value * weights[j, k]
+    if norm_kind == NORM_L2:
+        return np.sqrt(norm)
+    if norm_kind == NORM_L1:
+        return norm
+    return 1.0 if n_touched else 0.0
+
+
+@njit(cache=True, nogil=True)
+def score_rows(
+    word_ptr: np.ndarray,
+    word_features: np.ndarray,
+    token_ptr: np.ndarray,
+    tokens: np.ndarray,
+    gram_ptr: np.ndarray,
+    gram_ids: np.ndarray,
+    gram_counts: np.ndarray,
+    tf_tables: np.ndarray,
+    sublinear: np.ndarray,
+    norm_kinds: np.ndarray,
+    word_weights: np.ndarray,
+    char_weights: np.ndarray,
+    scores: np.ndarray,
+    targets: np.ndarray,
+    k: int,
+    shown: np.ndarray,
+    hidden: np.ndarray,
+) -> tuple:
+    """Each row's classifier scores and, when ``k > 0``, its explanation, in one pass.
+
+    Word block: row ``r`` holds the word features ``word_features[word_ptr[r]:word_ptr[r+1]]``,
+    one entry per occurrence. Character block: row ``r`` holds the tokens
+    ``tokens[token_ptr[r]:token_ptr[r+1]]``; token ``t`` holds char n-gram
+    ``gram_ids[q]`` ``gram_counts[q]`` times for ``q`` in ``gram_ptr[t]:gram_ptr[t+1]``.
+    Repeats of a feature in a row are summed before the tf step, as ``CountVectorizer``
+    counts them. Block ``b`` (0 word, 1 char) takes its tf from ``tf_tables[b]`` (see
+    ``sublinear_table``) and is normalised by ``norm_kinds[b]``.
+
+    A block's ``weights`` has a row per feature, C = ``scores.shape[1]`` classes:
+    ``[0:C]`` the classifier's coefficients times idf, ``[C]`` the norm's own column (idf² for
+    l2, idf for l1), ``[C+1:2C+1]`` the centred coefficients (see ``sw_nlp.explain``) times
+    idf. So ``x · w = Σ tf_j (idf_j w_j) / ‖tf ∘ idf‖``, one row of memory per feature.
+    ``scores`` comes in holding the intercepts (or anything, for models scored elsewhere) and
+    gets each block's ``x · w`` added.
+
+    Explanations: the row's target class is ``targets[r]``, or, where that is negative, the
+    largest score (written back). A word feature's share is ``x_j`` times its centred weight;
+    a char n-gram's share is split over the row's distinct tokens that contain it in
+    proportion to how often each occurs, and credited to the token's term ``shown[t]``. Of
+    the terms with a share that is not 0 and not ``hidden`` (masking placeholders), every one
+    whose |share| is at least the row's k-th largest is returned (so ties at the k-th place
+    are all there; ``sw_nlp.explain.rank_terms`` orders them and cuts to k), as CSR parts
+    ``(ptr, terms, shares)``.
+    """
+    n_rows = len(word_ptr) - 1
+    n_classes = scores.shape[1]
+    n_word, n_char = word_weights.shape[0], char_weights.shape[0]
+    word_counts = np.zeros(n_word, np.int32)  # int32: half the cache lines of int64
+    char_counts = np.zeros(n_char, np.int32)
+    word_touched = np.empty(n_word, np.int32)
+    char_touched = np.empty(n_char, np.int32)
+    word_tf = np.empty(n_word)
+    char_tf = np.empty(n_char)
     row_scores = np.empty(n_classes)
-    for r in range(len(row_ptr) - 1):
-        n_touched = 0
-        for e in range(row_ptr[r], row_ptr[r + 1]):
-            item = items[e]
-            times = item_times[e]
-            for q in range(item_ptr[item], item_ptr[item + 1]):
-                j = item_features[q]
-                if counts[j] == 0:
-                    touched[n_touched] = j
-                    n_touched += 1
-                counts[j] += times * item_counts[q]
-        if n_touched == 0:
+    word_items = np.arange(n_word + 1, dtype=np.int32)  # a word feature is its own item
+    word_ones = np.ones(n_word, np.int32)
+    explaining = k > 0
+    n_terms = len(hidden) if explaining else 0
+    n_tokens = len(gram_ptr) - 1 if explaining else 0
+    gram_share = np.zeros(n_char if explaining else 0)
+    owners = np.zeros(n_char if explaining else 0)
+    times = np.zeros(n_tokens, np.int64)
+    distinct = np.empty(n_tokens, np.int64)
+    term_value = np.zeros(n_terms)
+    term_seen = np.zeros(n_terms, np.bool_)
+    term_touched = np.empty(n_terms, np.int64)
+    best = np.empty(max(k, 1))
+    out_ptr = np.zeros(n_rows + 1, np.int64)
+    out_terms = np.empty(max(16, n_rows * k), np.int64)
+    out_values = np.empty(max(16, n_rows * k))
+    m = 0
+    for r in range(n_rows):
+        n_w = _count_row(r, word_ptr, word_features, word_items, word_items, word_ones,
+                         word_counts, word_touched)  # fmt: skip
+        word_norm = _score_row(n_w, word_touched, word_counts, tf_tables[0], sublinear[0],
+                               norm_kinds[0], word_weights, n_classes, word_tf, row_scores)  # fmt: skip
+        if word_norm > 0.0:  # else an all-zero row, left as it is (as sklearn's normalize)
+            for c in range(n_classes):
+                scores[r, c] += row_scores[c] / word_norm
+        n_c = _count_row(r, token_ptr, tokens, gram_ptr, gram_ids, gram_counts,
+                         char_counts, char_touched)  # fmt: skip
+        char_norm = _score_row(n_c, char_touched, char_counts, tf_tables[1], sublinear[1],
+                               norm_kinds[1], char_weights, n_classes, char_tf, row_scores)  # fmt: skip
+        if char_norm > 0.0:
+            for c in range(n_classes):
+                scores[r, c] += row_scores[c] / char_norm
+        if not explaining:
             continue
-        norm_squared = 0.0
-        row_scores[:] = 0.0
-        for t in range(n_touched):
-            j = touched[t]
-            count = counts[j]
-            counts[j] = 0
-            if count < table_size:
-                tf = tf_table[count]
-            elif sublinear:
-                tf = 1.0 + np.log(count)
-            else:
-                tf = float(count)
-            norm_squared += tf * tf * weights[j, n_classes]
-            for k in range(n_classes):
-                row_scores[k] += tf * weights[j, k]
-        if norm_squared > 0.0:  # else an all-zero row, left as it is (as sklearn's normalize)
-            norm = np.sqrt(norm_squared)
-            for k in range(n_classes):
-                scores[r, k] += row_scores[k] / norm
+        target = targets[r]
+        if target < 0:
+            target = 0
+            for c in range(1, n_classes):
+                if scores[r, c] > scores[r, target]:
+                    target = c
+            targets[r] = target
+        column = n_classes + 1 + target
+        n_seen = 0
+        for t in range(n_w):
+            j = word_touched[t]
+            if not term_seen[j]:
+                term_seen[j] = True
+                term_touched[n_seen] = j
+                n_seen += 1
+            term_value[j] += word_tf[t] * word_weights[j, column] / word_norm
+        if n_c:
+            for t in range(n_c):
+                j = char_touched[t]
+                gram_share[j] = char_tf[t] * char_weights[j, column] / char_norm
+            n_distinct = 0
+            for e in range(token_ptr[r], token_ptr[r + 1]):
+                token = tokens[e]
+                if times[token] == 0:
+                    distinct[n_distinct] = token
+                    n_distinct += 1
+                times[token] += 1
+            for d in range(n_distinct):
+                token = distinct[d]
+                for q in range(gram_ptr[token], gram_ptr[token + 1]):
+                    owners[gram_ids[q]] += times[token]
+            for d in range(n_distinct):
+                token = distinct[d]
+                credit = 0.0
+                for q in range(gram_ptr[token], gram_ptr[token + 1]):
+                    j = gram_ids[q]
+                    credit += gram_share[j] / owners[j]
+                term = shown[token]
+                if not term_seen[term]:
+                    term_seen[term] = True
+                    term_touched[n_seen] = term
+                    n_seen += 1
+                term_value[term] += credit * times[token]
+            for d in range(n_distinct):
+                times[distinct[d]] = 0
+            for t in range(n_c):
+                j = char_touched[t]
+                gram_share[j] = 0.0
+                owners[j] = 0.0
+        # The k-th largest |share| among the terms that may be shown, then every such term.
+        n_best = 0
+        for i in range(n_seen):
+            term = term_touched[i]
+            size = abs(term_value[term])
+            if size == 0.0 or hidden[term]:
+                continue
+            if n_best == k and size <= best[k - 1]:
+                continue
+            at = n_best if n_best < k else k - 1
+            while at > 0 and best[at - 1] < size:
+                best[at] = best[at - 1]
+                at -= 1
+            best[at] = size
+            if n_best < k:
+                n_best += 1
+        floor = best[n_best - 1] if n_best else np.inf
+        for i in range(n_seen):
+            term = term_touched[i]
+            value = term_value[term]
+            term_value[term] = 0.0
+            term_seen[term] = False
+            if value == 0.0 or hidden[term] or abs(value) < floor:
+                continue
+            if m == len(out_terms):
+                grown_terms = np.empty(2 * m, np.int64)
+                grown_terms[:m] = out_terms
+                out_terms = grown_terms
+                grown_values = np.empty(2 * m)
+                grown_values[:m] = out_values
+                out_values = grown_values
+            out_terms[m] = term
+            out_values[m] = value
+            m += 1
+        out_ptr[r + 1] = m
+    return out_ptr, out_terms[:m], out_values[:m]
 
 
 @njit(cache=True, nogil=True)
