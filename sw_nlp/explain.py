@@ -107,14 +107,25 @@ def explain_row(
 
 
 def terms_of_rows(
-    ptr: np.ndarray, terms: np.ndarray, shares: np.ndarray, names: Sequence[str], k: int
+    ptr: np.ndarray,
+    terms: np.ndarray,
+    shares: np.ndarray,
+    tied: np.ndarray,
+    names: Sequence[str],
+    k: int,
 ) -> list[Terms]:
     """Each row's explanation from the compiled pass's candidates (``kernels.score_rows``):
-    usually exactly k per row, more only where shares tie at the k-th place."""
+    already filtered and largest |share| first, usually exactly k. A row with more (ties at
+    the k-th place) or with two equal |shares| goes through ``rank_terms``, which breaks ties
+    by the term; the others are taken as they are (the same result, without a sort)."""
     words = [names[t] for t in terms.tolist()]
     values = shares.tolist()
+    rounded = [round(v, 6) for v in values]
     bounds = ptr.tolist()
-    return [
-        rank_terms(zip(words[a:b], values[a:b], strict=True), k)
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-    ]
+    out: list[Terms] = []
+    for a, b, tie in zip(bounds[:-1], bounds[1:], tied.tolist(), strict=True):
+        if tie or b - a > k:
+            out.append(rank_terms(zip(words[a:b], values[a:b], strict=True), k))
+        else:
+            out.append(list(zip(words[a:b], rounded[a:b], strict=True)))
+    return out

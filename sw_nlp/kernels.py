@@ -39,6 +39,9 @@ def sublinear_table(sublinear: bool) -> np.ndarray:
 
 # How a block's rows are normalised, as the kernels take it (TfidfTransformer's ``norm``).
 NORM_NONE, NORM_L1, NORM_L2 = 0, 1, 2
+# Columns of a block's per-feature scratch: the row's count, and how many of the row's item
+# occurrences hold the feature (a char n-gram's "owners", among whom its share is split).
+_COUNT, _OWNERS = 0, 1
 
 
 @njit(cache=True, nogil=True)
@@ -49,20 +52,22 @@ def _count_row(
     item_ptr: np.ndarray,
     item_features: np.ndarray,
     item_counts: np.ndarray,
-    counts: np.ndarray,
+    scratch: np.ndarray,
     touched: np.ndarray,
 ) -> int:
-    """Sum row ``r``'s feature counts into ``counts``, listing each feature once in
-    ``touched`` (first occurrence first); the number listed."""
+    """Sum row ``r``'s feature counts and owners into ``scratch``, listing each feature once
+    in ``touched`` (first occurrence first); the number listed. One row of ``scratch`` per
+    feature keeps both numbers in one cache line."""
     n_touched = 0
     for e in range(row_ptr[r], row_ptr[r + 1]):
         item = items[e]
         for q in range(item_ptr[item], item_ptr[item + 1]):
             j = item_features[q]
-            if counts[j] == 0:
+            if scratch[j, _COUNT] == 0:
                 touched[n_touched] = j
                 n_touched += 1
-            counts[j] += item_counts[q]
+            scratch[j, _COUNT] += item_counts[q]
+            scratch[j, _OWNERS] += 1
     return n_touched
 
 
@@ -70,42 +75,54 @@ def _count_row(
 def _score_row(
     n_touched: int,
     touched: np.ndarray,
-    counts: np.ndarray,
+    scratch: np.ndarray,
     tf_table: np.ndarray,
     sublinear: bool,
     norm_kind: int,
     weights: np.ndarray,
+    norm_weights: np.ndarray,
     n_classes: int,
-    tf: np.ndarray,
+    explaining: bool,
+    shares: np.ndarray,
     row_scores: np.ndarray,
 ) -> float:
-    """The tf of each touched feature (into ``tf``, counts reset to 0), the row's
-    ``Σ tf_j (idf_j w_j)`` per class (into ``row_scores``) and its TF-IDF norm."""
+    """The row's ``Σ tf_j (idf_j w_j)`` per class (into ``row_scores``) and its TF-IDF norm;
+    when explaining, each touched feature's ``tf_j idf_j c_j`` for every class's centred
+    weights ``c`` (into ``shares``, by position), read from the same row of weights."""
     table_size = tf_table.shape[0]
     norm = 0.0
     row_scores[:] = 0.0
     for t in range(n_touched):
         j = touched[t]
-        count = counts[j]
-        counts[j] = 0
+        count = scratch[j, _COUNT]
         if count < table_size:
             value = tf_table[count]
         elif sublinear:
             value = 1.0 + np.log(count)
         else:
             value = float(count)
-        tf[t] = value
         if norm_kind == NORM_L2:
-            norm += value * value * weights[j, n_classes]
+            norm += value * value * norm_weights[j]
         elif norm_kind == NORM_L1:
-            norm += value * weights[j, n_classes]
+            norm += value * norm_weights[j]
         for k in range(n_classes):
             row_scores[k] += value * weights[j, k]
+        if explaining:
+            for k in range(n_classes):
+                shares[t, k] = value * weights[j, n_classes + k]
     if norm_kind == NORM_L2:
         return np.sqrt(norm)
     if norm_kind == NORM_L1:
         return norm
     return 1.0 if n_touched else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _clear(n_touched: int, touched: np.ndarray, scratch: np.ndarray) -> None:
+    for t in range(n_touched):
+        j = touched[t]
+        scratch[j, _COUNT] = 0
+        scratch[j, _OWNERS] = 0
 
 
 @njit(cache=True, nogil=True)
@@ -121,7 +138,9 @@ def score_rows(
     sublinear: np.ndarray,
     norm_kinds: np.ndarray,
     word_weights: np.ndarray,
+    word_norms: np.ndarray,
     char_weights: np.ndarray,
+    char_norms: np.ndarray,
     scores: np.ndarray,
     targets: np.ndarray,
     k: int,
@@ -138,10 +157,13 @@ def score_rows(
     counts them. Block ``b`` (0 word, 1 char) takes its tf from ``tf_tables[b]`` (see
     ``sublinear_table``) and is normalised by ``norm_kinds[b]``.
 
-    A block's ``weights`` has a row per feature, C = ``scores.shape[1]`` classes:
-    ``[0:C]`` the classifier's coefficients times idf, ``[C]`` the norm's own column (idf² for
-    l2, idf for l1), ``[C+1:2C+1]`` the centred coefficients (see ``sw_nlp.explain``) times
-    idf. So ``x · w = Σ tf_j (idf_j w_j) / ‖tf ∘ idf‖``, one row of memory per feature.
+    A block's ``weights`` has a row per feature, C = ``scores.shape[1]`` classes: ``[0:C]``
+    the classifier's coefficients times idf, ``[C:2C]`` the centred coefficients (see
+    ``sw_nlp.explain``) times idf; its ``norms`` the norm's own weight (idf² for l2, idf for
+    l1). So ``x · w = Σ tf_j (idf_j w_j) / ‖tf ∘ idf‖``, and scoring and explaining read one
+    row of weights per feature: with four classes 64 bytes, one cache line when aligned
+    (``sw_nlp.fast`` aligns them; the weights are larger than the cache and that read is the
+    loop's cost).
     ``scores`` comes in holding the intercepts (or anything, for models scored elsewhere) and
     gets each block's ``x · w`` added.
 
@@ -150,27 +172,26 @@ def score_rows(
     a char n-gram's share is split over the row's distinct tokens that contain it in
     proportion to how often each occurs, and credited to the token's term ``shown[t]``. Of
     the terms with a share that is not 0 and not ``hidden`` (masking placeholders), every one
-    whose |share| is at least the row's k-th largest is returned (so ties at the k-th place
-    are all there; ``sw_nlp.explain.rank_terms`` orders them and cuts to k), as CSR parts
-    ``(ptr, terms, shares)``.
+    whose |share| is at least the row's k-th largest is returned, largest first, as CSR parts
+    ``(ptr, terms, shares)``, with ``tied[r]`` set where two of them have the same |share|
+    (``sw_nlp.explain.rank_terms`` then orders them by term; it always cuts to k).
     """
     n_rows = len(word_ptr) - 1
     n_classes = scores.shape[1]
     n_word, n_char = word_weights.shape[0], char_weights.shape[0]
-    word_counts = np.zeros(n_word, np.int32)  # int32: half the cache lines of int64
-    char_counts = np.zeros(n_char, np.int32)
+    word_scratch = np.zeros((n_word, 2), np.int32)  # int32: fewer cache lines than int64
+    char_scratch = np.zeros((n_char, 2), np.int32)
     word_touched = np.empty(n_word, np.int32)
     char_touched = np.empty(n_char, np.int32)
-    word_tf = np.empty(n_word)
-    char_tf = np.empty(n_char)
     row_scores = np.empty(n_classes)
     word_items = np.arange(n_word + 1, dtype=np.int32)  # a word feature is its own item
     word_ones = np.ones(n_word, np.int32)
     explaining = k > 0
+    word_shares = np.empty((n_word if explaining else 0, n_classes))
+    char_shares = np.empty((n_char if explaining else 0, n_classes))
+    split = np.empty(n_char if explaining else 0)
     n_terms = len(hidden) if explaining else 0
     n_tokens = len(gram_ptr) - 1 if explaining else 0
-    gram_share = np.zeros(n_char if explaining else 0)
-    owners = np.zeros(n_char if explaining else 0)
     times = np.zeros(n_tokens, np.int64)
     distinct = np.empty(n_tokens, np.int64)
     term_value = np.zeros(n_terms)
@@ -178,25 +199,30 @@ def score_rows(
     term_touched = np.empty(n_terms, np.int64)
     best = np.empty(max(k, 1))
     out_ptr = np.zeros(n_rows + 1, np.int64)
+    tied = np.zeros(n_rows, np.bool_)
     out_terms = np.empty(max(16, n_rows * k), np.int64)
     out_values = np.empty(max(16, n_rows * k))
     m = 0
     for r in range(n_rows):
         n_w = _count_row(r, word_ptr, word_features, word_items, word_items, word_ones,
-                         word_counts, word_touched)  # fmt: skip
-        word_norm = _score_row(n_w, word_touched, word_counts, tf_tables[0], sublinear[0],
-                               norm_kinds[0], word_weights, n_classes, word_tf, row_scores)  # fmt: skip
+                         word_scratch, word_touched)  # fmt: skip
+        word_norm = _score_row(n_w, word_touched, word_scratch, tf_tables[0], sublinear[0],
+                               norm_kinds[0], word_weights, word_norms, n_classes, explaining,
+                               word_shares, row_scores)  # fmt: skip
         if word_norm > 0.0:  # else an all-zero row, left as it is (as sklearn's normalize)
             for c in range(n_classes):
                 scores[r, c] += row_scores[c] / word_norm
         n_c = _count_row(r, token_ptr, tokens, gram_ptr, gram_ids, gram_counts,
-                         char_counts, char_touched)  # fmt: skip
-        char_norm = _score_row(n_c, char_touched, char_counts, tf_tables[1], sublinear[1],
-                               norm_kinds[1], char_weights, n_classes, char_tf, row_scores)  # fmt: skip
+                         char_scratch, char_touched)  # fmt: skip
+        char_norm = _score_row(n_c, char_touched, char_scratch, tf_tables[1], sublinear[1],
+                               norm_kinds[1], char_weights, char_norms, n_classes, explaining,
+                               char_shares, row_scores)  # fmt: skip
         if char_norm > 0.0:
             for c in range(n_classes):
                 scores[r, c] += row_scores[c] / char_norm
         if not explaining:
+            _clear(n_w, word_touched, word_scratch)
+            _clear(n_c, char_touched, char_scratch)
             continue
         target = targets[r]
         if target < 0:
@@ -205,7 +231,6 @@ def score_rows(
                 if scores[r, c] > scores[r, target]:
                     target = c
             targets[r] = target
-        column = n_classes + 1 + target
         n_seen = 0
         for t in range(n_w):
             j = word_touched[t]
@@ -213,40 +238,31 @@ def score_rows(
                 term_seen[j] = True
                 term_touched[n_seen] = j
                 n_seen += 1
-            term_value[j] += word_tf[t] * word_weights[j, column] / word_norm
-        if n_c:
-            for t in range(n_c):
-                j = char_touched[t]
-                gram_share[j] = char_tf[t] * char_weights[j, column] / char_norm
-            n_distinct = 0
-            for e in range(token_ptr[r], token_ptr[r + 1]):
-                token = tokens[e]
-                if times[token] == 0:
-                    distinct[n_distinct] = token
-                    n_distinct += 1
-                times[token] += 1
-            for d in range(n_distinct):
-                token = distinct[d]
-                for q in range(gram_ptr[token], gram_ptr[token + 1]):
-                    owners[gram_ids[q]] += times[token]
-            for d in range(n_distinct):
-                token = distinct[d]
-                credit = 0.0
-                for q in range(gram_ptr[token], gram_ptr[token + 1]):
-                    j = gram_ids[q]
-                    credit += gram_share[j] / owners[j]
-                term = shown[token]
-                if not term_seen[term]:
-                    term_seen[term] = True
-                    term_touched[n_seen] = term
-                    n_seen += 1
-                term_value[term] += credit * times[token]
-            for d in range(n_distinct):
-                times[distinct[d]] = 0
-            for t in range(n_c):
-                j = char_touched[t]
-                gram_share[j] = 0.0
-                owners[j] = 0.0
+            term_value[j] += word_shares[t, target] / word_norm
+        n_distinct = 0
+        for e in range(token_ptr[r], token_ptr[r + 1]):
+            token = tokens[e]
+            if times[token] == 0:
+                distinct[n_distinct] = token
+                n_distinct += 1
+            times[token] += 1
+        for t in range(n_c):  # each n-gram's share per occurrence that holds it
+            j = char_touched[t]
+            split[j] = char_shares[t, target] / char_norm / char_scratch[j, _OWNERS]
+        for d in range(n_distinct):  # every n-gram of these tokens was set just above
+            token = distinct[d]
+            credit = 0.0
+            for q in range(gram_ptr[token], gram_ptr[token + 1]):
+                credit += split[gram_ids[q]]
+            term = shown[token]
+            if not term_seen[term]:
+                term_seen[term] = True
+                term_touched[n_seen] = term
+                n_seen += 1
+            term_value[term] += credit * times[token]
+            times[token] = 0
+        _clear(n_w, word_touched, word_scratch)
+        _clear(n_c, char_touched, char_scratch)
         # The k-th largest |share| among the terms that may be shown, then every such term.
         n_best = 0
         for i in range(n_seen):
@@ -264,6 +280,7 @@ def score_rows(
             if n_best < k:
                 n_best += 1
         floor = best[n_best - 1] if n_best else np.inf
+        first = m
         for i in range(n_seen):
             term = term_touched[i]
             value = term_value[term]
@@ -278,11 +295,19 @@ def score_rows(
                 grown_values = np.empty(2 * m)
                 grown_values[:m] = out_values
                 out_values = grown_values
-            out_terms[m] = term
-            out_values[m] = value
+            at = m  # insertion sort, largest |share| first: a handful of entries
+            while at > first and abs(out_values[at - 1]) < abs(value):
+                out_terms[at] = out_terms[at - 1]
+                out_values[at] = out_values[at - 1]
+                at -= 1
+            out_terms[at] = term
+            out_values[at] = value
             m += 1
+        for i in range(first + 1, m):
+            if abs(out_values[i]) == abs(out_values[i - 1]):
+                tied[r] = True
         out_ptr[r + 1] = m
-    return out_ptr, out_terms[:m], out_values[:m]
+    return out_ptr, out_terms[:m], out_values[:m], tied
 
 
 @njit(cache=True, nogil=True)

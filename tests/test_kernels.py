@@ -79,10 +79,10 @@ class Blocks:
         blocks = []
         for part in (slice(0, nw), slice(nw, None)):
             idf = self.idf[part]
-            norm_column = idf**2 if self.norm == NORM_L2 else idf
-            blocks.append(np.column_stack(
-                [(self.coef[:, part] * idf).T, norm_column, (self.centred[:, part] * idf).T]
-            ))  # fmt: skip
+            blocks.append(
+                np.column_stack([(self.coef[:, part] * idf).T, (self.centred[:, part] * idf).T])
+            )
+            blocks.append(idf**2 if self.norm == NORM_L2 else idf)
         scores = self.intercept[None, :].repeat(len(self.word_rows), axis=0)
         targets = np.full(len(scores), -1) if targets is None else targets.copy()
         ptr = lambda rows: np.concatenate([[0], np.cumsum([len(r) for r in rows])])  # noqa: E731
@@ -92,7 +92,7 @@ class Blocks:
             ptr(self.token_rows), flat(self.token_rows), self.grams.indptr.astype(np.int32),
             self.grams.indices.astype(np.int32), self.grams.data.astype(np.int32),
             np.stack([sublinear_table(self.sublinear)] * 2), np.array([self.sublinear] * 2),
-            np.array([self.norm] * 2), blocks[0], blocks[1], scores, targets, k,
+            np.array([self.norm] * 2), *blocks, scores, targets, k,
             self.shown, self.hidden,
         )  # fmt: skip
         return scores, targets, out
@@ -137,7 +137,7 @@ class Blocks:
 )
 def test_scores_and_terms_match_scipy_and_python(seed, n_rows, big, sublinear, norm, k):
     blocks = Blocks(seed, n_rows, big, sublinear, norm)
-    scores, targets, (ptr, terms, shares) = blocks.run(k)
+    scores, targets, (ptr, terms, shares, tied) = blocks.run(k)
     want = blocks.reference_scores()
     np.testing.assert_allclose(scores, want, atol=1e-9)
     if k == 0:
@@ -145,7 +145,7 @@ def test_scores_and_terms_match_scipy_and_python(seed, n_rows, big, sublinear, n
         return
     assert targets.tolist() == want.argmax(axis=1).tolist()
     names = [f"t{i:02d}" for i in range(len(blocks.hidden))]
-    got = terms_of_rows(ptr, terms, shares, names, k)
+    got = terms_of_rows(ptr, terms, shares, tied, names, k)
     expected = blocks.reference_terms(targets, k)
     for g, e in zip(got, expected, strict=True):
         assert [t for t, _ in g] == [t for t, _ in e]
@@ -155,31 +155,31 @@ def test_scores_and_terms_match_scipy_and_python(seed, n_rows, big, sublinear, n
 def test_given_targets_are_kept_and_explained():
     blocks = Blocks(7, 8, False, True, NORM_L2)
     targets = np.arange(8) % blocks.C
-    _, used, (ptr, terms, shares) = blocks.run(3, targets)
+    _, used, (ptr, terms, shares, tied) = blocks.run(3, targets)
     assert used.tolist() == targets.tolist()
     names = [f"t{i:02d}" for i in range(len(blocks.hidden))]
-    assert terms_of_rows(ptr, terms, shares, names, 3) == blocks.reference_terms(targets, 3)
+    assert terms_of_rows(ptr, terms, shares, tied, names, 3) == blocks.reference_terms(targets, 3)
 
 
 def test_ties_at_the_kth_place_are_all_candidates():
     """Two word features with the same count, idf and weight tie exactly: both come back, and
     the ranking keeps the one first in alphabetical order."""
     C = 2
-    weights = np.zeros((3, 2 * C + 1))
-    weights[:, C] = 1.0  # idf² = 1
-    weights[:, C + 1] = [0.5, 0.2, 0.2]  # centred weights of class 0 (idf 1)
-    ptr, terms, shares = score_rows(
+    weights = np.zeros((3, 2 * C))
+    weights[:, C] = [0.5, 0.2, 0.2]  # centred weights of class 0 (idf 1)
+    ptr, terms, shares, tied = score_rows(
         np.array([0, 3], np.int32), np.array([0, 2, 1], np.int32),
         np.array([0, 0]), np.zeros(0, np.int64), np.array([0], np.int32),
         np.zeros(0, np.int32), np.zeros(0, np.int32),
         np.stack([sublinear_table(True)] * 2), np.array([True, True]),
-        np.array([NORM_L2, NORM_L2]), weights, np.zeros((0, 2 * C + 1)),
+        np.array([NORM_L2, NORM_L2]), weights, np.ones(3), np.zeros((0, 2 * C)), np.ones(0),
         np.zeros((1, C)), np.zeros(1, np.int64), 2, np.zeros(0, np.int64), np.zeros(3, bool),
     )  # fmt: skip
     assert ptr.tolist() == [0, 3]
-    assert sorted(terms.tolist()) == [0, 1, 2]
+    assert terms.tolist()[0] == 0 and sorted(terms.tolist()[1:]) == [1, 2]
+    assert tied.tolist() == [True]
     assert shares[terms.tolist().index(1)] == shares[terms.tolist().index(2)]
-    ranked = terms_of_rows(ptr, terms, shares, ["c", "b", "a"], 2)
+    ranked = terms_of_rows(ptr, terms, shares, tied, ["c", "b", "a"], 2)
     assert [[t for t, _ in row] for row in ranked] == [["c", "a"]]
 
 
