@@ -19,8 +19,13 @@ corpus texts) and runs, each in a fresh process, on exactly those rows:
   CSV), and its ``predict`` call alone on the texts already in memory.
 
 Figures: rows/s over the whole process run (start-up and model loading included) and the
-process's peak resident memory (VmHWM); with ``--workers 2`` also each worker's peak. ``--explain 0`` is the default because fastText
-gives no explanations; pass ``--explain 3`` to see what explanations cost.
+process's peak resident memory (VmHWM); with ``--workers 2`` also each worker's peak.
+``--explain 3`` is the default because it is the default command's; pass ``--explain 0`` to
+see what explanations cost (fastText gives none).
+
+Before the sizes, start-up on its own (best of ``--repeat`` fresh processes, one core): time
+to first row (a one-row file, start to exit, for sw-nlp and for fastText), the time
+``load_model`` takes in a fresh process, and the shipped bundle's size.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import shutil
 import string
@@ -189,6 +195,41 @@ def train_fasttext(rows: list[dict[str, str]], workdir: Path) -> Path | None:
     return path
 
 
+_LOAD = """
+import json, sys, time
+from sw_nlp.bundle import load_model
+started = time.perf_counter()
+clf = load_model(None)
+print(json.dumps({"seconds": time.perf_counter() - started}), file=sys.stderr)
+"""
+
+
+def start_up(work: Path, ft_model: Path | None, repeat: int) -> None:
+    """Time to first row (a one-row file, whole process), model load time, bundle size."""
+    from sw_nlp.bundle import default_bundle_dir
+
+    one = work / "one.csv"
+    write_input(["Seorang nenek tinggal sendiri di rumah tanpa keluarga"], one)
+    first = min(
+        run_sw_nlp(one, work / "one_out.csv", [], one_core=True)["seconds"] for _ in range(repeat)
+    )
+    load = min(
+        _run([*_pin(True), sys.executable, "-c", _LOAD])["seconds"] for _ in range(repeat)
+    )
+    bundle = default_bundle_dir()
+    size = sum(f.stat().st_size for f in bundle.iterdir() if f.is_file())
+    print(f"time to first row (1-row file, whole process): sw-nlp {first:.2f} s", end="")
+    if ft_model is not None:
+        ft = min(
+            _run([*_pin(True), sys.executable, "-c", _FASTTEXT, str(ft_model), str(one),
+                  str(work / "one_ft.csv")])["seconds"]
+            for _ in range(repeat)
+        )  # fmt: skip
+        print(f"; fastText {ft:.2f} s", end="")
+    print(f"\nload_model in a fresh process: {load:.2f} s; bundle {bundle.name}: "
+          f"{size / 1e6:.1f} MB\n", flush=True)  # fmt: skip
+
+
 def _reporter(n: int, figures: dict[str, float]):  # noqa: ANN202
     def show(name: str, seconds: float, peak_kb: float, key: str) -> None:
         figures[key] = n / seconds
@@ -202,7 +243,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--explain", type=int, default=0, help="top terms per row")
+    parser.add_argument("--explain", type=int, default=3, help="top terms per row")
+    parser.add_argument("--repeat", type=int, default=5, help="fresh processes per start-up")
     parser.add_argument(
         "--exact-max", type=int, default=100_000, help="largest size for --exact-path"
     )
@@ -215,13 +257,16 @@ def main() -> None:
     args = parser.parse_args()
     rows = corpus_rows()
     pinned = "taskset -c 0" if shutil.which("taskset") else "not pinned (no taskset)"
-    print(f"one core: {pinned}; --explain {args.explain}; new words {args.new_words:.0%}\n")
+    load = os.getloadavg()
+    print(f"one core: {pinned}; --explain {args.explain}; new words {args.new_words:.0%}; "
+          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n")  # fmt: skip
     header = f"{'rows':>10}  {'run':<34} {'rows/s':>9} {'peak MB':>8}"
-    print(header)
-    print("-" * len(header))
     with tempfile.TemporaryDirectory(prefix="sw-nlp-bench-") as tmp:
         work = Path(tmp)
         ft_model = train_fasttext(rows, work)
+        start_up(work, ft_model, args.repeat)
+        print(header)
+        print("-" * len(header))
         for n in args.sizes:
             src = work / f"in_{n}.csv"
             write_input(make_texts(rows, n, new_words=args.new_words), src)
@@ -263,6 +308,7 @@ def main() -> None:
                     f"fast / fastText predict() {figures['fast'] / figures['ft_predict']:.2f}"
                 )
             print(f"{'':>10}  ratios: " + "; ".join(ratios))
+            print(f"{'':>10}  load average after: {os.getloadavg()[0]:.1f}")
             print(flush=True)
 
 
