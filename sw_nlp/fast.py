@@ -5,10 +5,8 @@ expression per text, then a Python list of character n-grams per word. The model
 sparse dot product. Every preprocessing step after tokenisation is a function of one token
 (see ``preprocess``), so for a chunk of texts this module:
 
-1. cleans it with Arrow string kernels (C++): lower case, and identifier masking only where a
-   fast pattern finds a candidate. Rows where Arrow's lower-casing could differ from Python's
-   ``clean_text`` (letters outside ASCII) or that may hold an identifier to mask are cleaned
-   and masked in Python first;
+1. cleans it as the pipeline does, mostly with Arrow string kernels (``sw_nlp.utf8_chunk``),
+   into one buffer of UTF-8 bytes;
 2. finds each whitespace-free piece of text and its tokens in the token cache
    (``sw_nlp.token_cache``), which tokenises, normalises and cuts into n-grams only what it
    has not seen;
@@ -29,12 +27,9 @@ this module does not reproduce raises ``UnsupportedPipeline`` and callers use th
 from __future__ import annotations
 
 import logging
-import re
 import threading
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,21 +37,12 @@ import numpy as np
 from sw_nlp.errors import BundleError
 from sw_nlp.explain import Scored, centred_coefficients, terms_of_rows
 from sw_nlp.features import vocabulary_share
-from sw_nlp.kernels import (
-    NORM_L1,
-    NORM_L2,
-    NORM_NONE,
-    STOP,
-    build_key_table,
-    normalize_rows,
-    score_rows,
-    sublinear_table,
-    word_ngrams,
-)
-from sw_nlp.pii import PII_CANDIDATE, mask_pii
+from sw_nlp.kernels import NORM_L1, NORM_L2, NORM_NONE, normalize_rows, score_rows, sublinear_table
 from sw_nlp.pipeline_data import BlockData, ModelData
-from sw_nlp.preprocess import CONTROL_CHARACTERS, WordAnalyzer, clean_text
+from sw_nlp.preprocess import WordAnalyzer
+from sw_nlp.text_kernels import STOP, build_key_table, word_ngrams
 from sw_nlp.token_cache import IRREGULAR, TokenCache, TokenRules, TokenTables
+from sw_nlp.utf8_chunk import clean_chunk
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -64,7 +50,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _NORMS = {"l2": NORM_L2, "l1": NORM_L1, None: NORM_NONE}
 
 
@@ -193,7 +178,7 @@ class FastPath:
     # -- per chunk ---------------------------------------------------------------------------
 
     def _chunk(self, texts: Sequence[str]) -> _Chunk:
-        data, offsets = _utf8(self._clean(texts))
+        data, offsets = clean_chunk(texts, self._data.mask_pii)
         with self._lock:
             if self._cache.full:
                 self._cache.reset()
@@ -201,39 +186,6 @@ class FastPath:
             tables = self._cache.tables()
         ptr, features, share = self._word_features(len(texts), docs, tokens, tables)
         return _Chunk(len(texts), docs, tokens, ptr, features, share, tables)
-
-    def _clean(self, texts: Sequence[str]) -> Any:
-        """The texts cleaned (NFKC, control characters, lower case) and masked, as an Arrow
-        array. Both reduce to Arrow's ASCII lower-casing on rows that are ASCII once the safe
-        symbols are replaced and hold nothing to mask; other rows go through Python."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        try:
-            array = pa.array(texts, type=pa.string())
-        except UnicodeEncodeError:
-            # Lone surrogates (a JSON "\\ud800" escape) cannot become UTF-8. Every step treats
-            # one as it treats "#" (not a word character, not space), so they become "#".
-            texts = [_SURROGATE.sub("#", t) for t in texts]
-            array = pa.array(texts, type=pa.string())
-        ascii_rows = pc.string_is_ascii(array)
-        if not pc.all(ascii_rows).as_py():
-            others = pc.invert(ascii_rows)
-            simpler = pc.replace_substring_regex(
-                array.filter(others), pattern=_safe_symbols(), replacement="#"
-            )
-            array = pc.replace_with_mask(array, others, simpler)
-            ascii_rows = pc.string_is_ascii(array)
-        python = pc.invert(ascii_rows)
-        if self._data.mask_pii:
-            python = pc.or_(python, pc.match_substring_regex(array, PII_CANDIDATE))
-        lowered = pc.ascii_lower(array)
-        python_rows = np.flatnonzero(python.to_numpy(zero_copy_only=False)).tolist()
-        if python_rows:
-            mask = self._data.mask_pii
-            cleaned = [clean_text(mask_pii(texts[i]) if mask else texts[i]) for i in python_rows]
-            lowered = pc.replace_with_mask(lowered, python, pa.array(cleaned, type=pa.string()))
-        return lowered
 
     def _word_features(
         self, n: int, docs: np.ndarray, tokens: np.ndarray, tables: TokenTables
@@ -390,14 +342,6 @@ def _index_word_vocabulary(word: BlockData) -> _WordIndex:
     return _WordIndex(token_ids, base, unigram, slots, values)
 
 
-def _utf8(array: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The UTF-8 bytes of an Arrow string array and each text's offsets into them (no copy)."""
-    _, offsets, data = array.buffers()
-    first = array.offset
-    bounds = np.frombuffer(offsets, np.int32)[first : first + len(array) + 1]
-    return (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)), bounds
-
-
 def _aligned(array: np.ndarray, to: int = 64) -> np.ndarray:
     """A C-ordered copy whose data starts on a multiple of ``to`` bytes: rows of 64 bytes then
     sit in one cache line each (NumPy guarantees 16)."""
@@ -454,32 +398,6 @@ def _model_data(pipeline: Pipeline) -> ModelData:
         return read_model_data(spec, arrays)
     except BundleError as exc:
         raise UnsupportedPipeline(str(exc)) from None
-
-
-@cache
-def _safe_symbols() -> str:
-    """A character class of non-ASCII symbols that act exactly like ``#`` in every step.
-
-    Curly quotes, dashes, bullets, ellipses, arrows, emoji: punctuation or symbols that NFKC
-    and ``str.lower`` leave alone, that are neither word characters nor whitespace for
-    Python's ``re`` and that no identifier pattern uses. Replacing them by ``#`` keeps a row on
-    the ASCII path without changing a single token.
-    """
-    blocks = [(0x80, 0x2FF), (0x2000, 0x2BFF), (0x3000, 0x303F), (0xFE30, 0xFE4F),
-              (0x1F000, 0x1FAFF)]  # fmt: skip
-    word_or_space = re.compile(r"[\w\s]")
-    safe = [
-        c
-        for lo, hi in blocks
-        for c in map(chr, range(lo, hi + 1))
-        if unicodedata.category(c)[0] in "PS"
-        and unicodedata.normalize("NFKC", c) == c
-        and c.lower() == c
-        and not word_or_space.match(c)
-        and not CONTROL_CHARACTERS.match(c)
-        and unicodedata.combining(c) == 0
-    ]
-    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in safe) + "]"
 
 
 def build_fast_path(model: ModelData | Pipeline) -> FastPath | None:

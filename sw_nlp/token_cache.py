@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sw_nlp.features import char_wb_grams
-from sw_nlp.kernels import STOP, expand_pieces, insert_pieces, split_pieces
 from sw_nlp.pii import is_placeholder_term
 from sw_nlp.preprocess import WordAnalyzer, normalize_token, tokenize
+from sw_nlp.text_kernels import STOP, expand_pieces, insert_pieces, split_pieces
 
 # Word-token ids that are not vocabulary tokens: unknown, a stopword (skipped by word n-grams),
 # a token that the word analyzer turns into something with a space in it.

@@ -17,15 +17,8 @@ from hypothesis import strategies as st
 from sklearn.preprocessing import normalize
 
 from sw_nlp.explain import rank_terms, terms_of_rows
-from sw_nlp.kernels import (
-    NORM_L1,
-    NORM_L2,
-    NORM_NONE,
-    insert_pieces,
-    score_rows,
-    split_pieces,
-    sublinear_table,
-)
+from sw_nlp.kernels import NORM_L1, NORM_L2, NORM_NONE, score_rows, sublinear_table
+from sw_nlp.text_kernels import insert_pieces, split_pieces
 
 NORMS = {NORM_L2: "l2", NORM_L1: "l1", NORM_NONE: None}
 
@@ -75,7 +68,7 @@ class Blocks:
         return word, tokens @ self.grams.toarray()
 
     def run(self, k: int, targets: np.ndarray | None = None) -> tuple:
-        C, nw = self.C, self.n_word
+        nw = self.n_word
         blocks = []
         for part in (slice(0, nw), slice(nw, None)):
             idf = self.idf[part]

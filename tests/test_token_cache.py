@@ -7,8 +7,8 @@ import pyarrow as pa
 import pytest
 
 import sw_nlp.token_cache as token_cache
-from sw_nlp.kernels import STOP
 from sw_nlp.preprocess import WordAnalyzer
+from sw_nlp.text_kernels import STOP
 from sw_nlp.token_cache import UNKNOWN, Growing, TokenCache, TokenRules
 
 
