@@ -18,9 +18,16 @@ corpus texts) and runs, each in a fresh process, on exactly those rows:
   predict every label's probability, write level, confidence and the four probabilities as
   CSV), and its ``predict`` call alone on the texts already in memory.
 
-Figures: rows/s over the whole process run (start-up and model loading included) and the
-process's peak resident memory (VmHWM); with ``--workers 2`` also each worker's peak. ``--explain 0`` is the default because fastText
-gives no explanations; pass ``--explain 3`` to see what explanations cost.
+Figures: rows/s over the whole process run (start-up and model loading included), rows per
+second of CPU time the run used (its own and its children's: on a shared machine wall time
+also counts other people's work), and the process's peak resident memory (VmHWM); with
+``--workers 2`` also each worker's peak.
+``--explain 3`` is the default because it is the default command's; pass ``--explain 0`` to
+see what explanations cost (fastText gives none).
+
+Before the sizes, start-up on its own (best of ``--repeat`` fresh processes, one core): time
+to first row (a one-row file, start to exit, for sw-nlp and for fastText), the time
+``load_model`` takes in a fresh process, and the shipped bundle's size.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import shutil
 import string
@@ -89,6 +97,12 @@ def peak_kb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def cpu_seconds():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 """
 
 _SW_NLP = (
@@ -102,7 +116,7 @@ from sw_nlp.cli import main
 code = main(sys.argv[1:])
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"seconds": time.perf_counter() - started, "peak_kb": peak_kb(),
-                  "workers_peak_kb": workers}), file=sys.stderr)
+                  "cpu_seconds": cpu_seconds(), "workers_peak_kb": workers}), file=sys.stderr)
 sys.exit(code)
 """
 )
@@ -111,6 +125,9 @@ _FASTTEXT = (
     """
 import csv, json, resource, sys, time
 started = time.perf_counter()
+"""
+    + _PEAK
+    + """
 import fasttext, numpy as np, pandas as pd
 model_path, src, out = sys.argv[1:4]
 levels = ["mikro", "mezzo", "makro", "global"]
@@ -132,17 +149,15 @@ with open(out, "w", encoding="utf-8", newline="") as handle:
         result.to_csv(handle, header=first, index=False)
         first = False
 seconds = time.perf_counter() - started
+cpu_end_to_end = cpu_seconds()
 texts = [" ".join(t.lower().split()) for t in
          pd.read_csv(src, dtype=str, keep_default_na=False)["text"]]
 t0 = time.perf_counter()
 for i in range(0, len(texts), 10000):
     model.predict(texts[i:i + 10000])
 predict = time.perf_counter() - t0
-"""
-    + _PEAK
-    + """
-print(json.dumps({"seconds": seconds, "predict_seconds": predict, "peak_kb": peak_kb()}),
-      file=sys.stderr)
+print(json.dumps({"seconds": seconds, "predict_seconds": predict, "peak_kb": peak_kb(),
+                  "cpu_seconds": cpu_end_to_end}), file=sys.stderr)
 """
 )
 
@@ -189,10 +204,49 @@ def train_fasttext(rows: list[dict[str, str]], workdir: Path) -> Path | None:
     return path
 
 
+_LOAD = """
+import json, sys, time
+from sw_nlp.bundle import default_bundle_dir, load_model
+started = time.perf_counter()
+clf = load_model(default_bundle_dir())
+print(json.dumps({"seconds": time.perf_counter() - started}), file=sys.stderr)
+"""
+
+
+def start_up(work: Path, ft_model: Path | None, repeat: int) -> None:
+    """Time to first row (a one-row file, whole process), model load time, bundle size."""
+    from sw_nlp.bundle import default_bundle_dir
+
+    one = work / "one.csv"
+    write_input(["Seorang nenek tinggal sendiri di rumah tanpa keluarga"], one)
+    runs = [run_sw_nlp(one, work / "one_out.csv", [], one_core=True) for _ in range(repeat)]
+    first = min(r["seconds"] for r in runs)
+    first_cpu = min(r["cpu_seconds"] for r in runs)
+    load = min(
+        _run([*_pin(True), sys.executable, "-c", _LOAD])["seconds"] for _ in range(repeat)
+    )
+    bundle = default_bundle_dir()
+    size = sum(f.stat().st_size for f in bundle.iterdir() if f.is_file())
+    print(f"time to first row (1-row file, whole process): sw-nlp {first:.2f} s "
+          f"({first_cpu:.2f} s CPU)", end="")  # fmt: skip
+    if ft_model is not None:
+        ft = [
+            _run([*_pin(True), sys.executable, "-c", _FASTTEXT, str(ft_model), str(one),
+                  str(work / "one_ft.csv")])
+            for _ in range(repeat)
+        ]  # fmt: skip
+        print(f"; fastText {min(r['seconds'] for r in ft):.2f} s "
+              f"({min(r['cpu_seconds'] for r in ft):.2f} s CPU)", end="")  # fmt: skip
+    print(f"\nload_model in a fresh process: {load:.2f} s; bundle {bundle.name}: "
+          f"{size / 1e6:.1f} MB\n", flush=True)  # fmt: skip
+
+
 def _reporter(n: int, figures: dict[str, float]):  # noqa: ANN202
-    def show(name: str, seconds: float, peak_kb: float, key: str) -> None:
-        figures[key] = n / seconds
-        print(f"{n:>10,}  {name:<34} {n / seconds:>9,.0f} {peak_kb / 1024:>8,.0f}", flush=True)
+    def show(name: str, r: dict[str, float], key: str) -> None:
+        figures[key] = n / r["seconds"]
+        figures[f"{key}_cpu"] = n / r["cpu_seconds"]
+        print(f"{n:>10,}  {name:<34} {n / r['seconds']:>9,.0f} {n / r['cpu_seconds']:>9,.0f} "
+              f"{r['peak_kb'] / 1024:>8,.0f}", flush=True)  # fmt: skip
 
     return show
 
@@ -202,7 +256,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--explain", type=int, default=0, help="top terms per row")
+    parser.add_argument("--explain", type=int, default=3, help="top terms per row")
+    parser.add_argument("--repeat", type=int, default=5, help="fresh processes per start-up")
     parser.add_argument(
         "--exact-max", type=int, default=100_000, help="largest size for --exact-path"
     )
@@ -215,13 +270,16 @@ def main() -> None:
     args = parser.parse_args()
     rows = corpus_rows()
     pinned = "taskset -c 0" if shutil.which("taskset") else "not pinned (no taskset)"
-    print(f"one core: {pinned}; --explain {args.explain}; new words {args.new_words:.0%}\n")
-    header = f"{'rows':>10}  {'run':<34} {'rows/s':>9} {'peak MB':>8}"
-    print(header)
-    print("-" * len(header))
+    load = os.getloadavg()
+    print(f"one core: {pinned}; --explain {args.explain}; new words {args.new_words:.0%}; "
+          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n")  # fmt: skip
+    header = f"{'rows':>10}  {'run':<34} {'rows/s':>9} {'/cpu s':>9} {'peak MB':>8}"
     with tempfile.TemporaryDirectory(prefix="sw-nlp-bench-") as tmp:
         work = Path(tmp)
         ft_model = train_fasttext(rows, work)
+        start_up(work, ft_model, args.repeat)
+        print(header)
+        print("-" * len(header))
         for n in args.sizes:
             src = work / f"in_{n}.csv"
             write_input(make_texts(rows, n, new_words=args.new_words), src)
@@ -230,14 +288,14 @@ def main() -> None:
 
             explain = ["--explain", str(args.explain)]
             r = run_sw_nlp(src, work / "out.csv", explain, one_core=True)
-            show("sw-nlp fast path, 1 core", r["seconds"], r["peak_kb"], "fast")
+            show("sw-nlp fast path, 1 core", r, "fast")
             r = run_sw_nlp(src, work / "out.csv", [*explain, "--workers", "2"], one_core=False)
-            show("sw-nlp fast path, --workers 2", r["seconds"], r["peak_kb"], "fast2")
-            print(f"{'':>10}  {'  (each worker process, peak)':<34} {'':>9} "
+            show("sw-nlp fast path, --workers 2", r, "fast2")
+            print(f"{'':>10}  {'  (each worker process, peak)':<34} {'':>9} {'':>9} "
                   f"{r['workers_peak_kb'] / 1024:>8,.0f}")  # fmt: skip
             if n <= args.exact_max:
                 r = run_sw_nlp(src, work / "out.csv", [*explain, "--exact-path"], one_core=True)
-                show("sw-nlp exact path, 1 core", r["seconds"], r["peak_kb"], "exact")
+                show("sw-nlp exact path, 1 core", r, "exact")
             if ft_model is not None:
                 r = _run(
                     [
@@ -250,7 +308,7 @@ def main() -> None:
                         str(work / "ft_out.csv"),
                     ]  # fmt: skip
                 )
-                show("fastText end to end, 1 core", r["seconds"], r["peak_kb"], "ft")
+                show("fastText end to end, 1 core", r, "ft")
                 figures["ft_predict"] = n / r["predict_seconds"]
                 print(f"{n:>10,}  {'fastText predict() only, 1 core':<34} "
                       f"{figures['ft_predict']:>9,.0f} {'':>8}")  # fmt: skip
@@ -260,9 +318,13 @@ def main() -> None:
             if "ft" in figures:
                 ratios.append(f"fast / fastText end to end {figures['fast'] / figures['ft']:.2f}")
                 ratios.append(
+                    f"same per CPU second {figures['fast_cpu'] / figures['ft_cpu']:.2f}"
+                )
+                ratios.append(
                     f"fast / fastText predict() {figures['fast'] / figures['ft_predict']:.2f}"
                 )
             print(f"{'':>10}  ratios: " + "; ".join(ratios))
+            print(f"{'':>10}  load average after: {os.getloadavg()[0]:.1f}")
             print(flush=True)
 
 

@@ -7,7 +7,6 @@ the bundle format: ``explain`` and later the fast path look them up.
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sw_nlp.config import Config, ReviewConfig
-from sw_nlp.fast import FastBatch, FastPath, UnsupportedPipeline, build_fast_path
+from sw_nlp.explain import Scored, centred_coefficients, explain_row
+from sw_nlp.fast import FastPath, build_fast_path
+from sw_nlp.features import vocabulary_share
 from sw_nlp.labels import order_labels
-from sw_nlp.pii import is_placeholder_term
 from sw_nlp.pipeline_data import ModelData, build_pipeline_from
 from sw_nlp.preprocess import WordAnalyzer, build_lexicon
 
@@ -59,6 +59,57 @@ def build_pipeline(cfg: Config) -> Pipeline:
     )
 
 
+class ExactPath:
+    """Inference by the scikit-learn pipeline itself, behind the fast path's interface
+    (``FastPath.analyse``): the reference the fast path is tested against, and the path for
+    pipelines the fast path does not reproduce."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def analyse(self, texts: Sequence[str], k: int = 0, target: int | None = None) -> Scored:
+        """Probabilities (the classifier's class order), explanations and vocabulary share."""
+        steps = self.pipeline.named_steps
+        normalized = steps["normalize"].transform(texts)
+        X = steps["features"].transform(normalized).tocsr()
+        proba = steps["classify"].predict_proba(X)
+        word, char = (v for _, v in steps["features"].transformer_list)
+        analyzer: WordAnalyzer = word.tokenizer
+        shares = np.array([vocabulary_share(analyzer(t), word.vocabulary_) for t in normalized])
+        explanations: list[list[tuple[str, float]]] = []
+        if k > 0:
+            centred = self._centred
+            terms = self._feature_terms
+
+            def shown(token: str) -> str:
+                return (analyzer(token) or [token])[0]
+
+            for i, text in enumerate(normalized):
+                row = X[i]
+                aim = target if target is not None else int(proba[i].argmax())
+                explanations.append(
+                    explain_row(
+                        text, row.indices, row.data, centred[aim], terms, shown,
+                        char.ngram_range, k,
+                    )  # fmt: skip
+                )
+        return Scored(proba=proba, explanations=explanations, vocabulary_share=shares)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.pipeline.predict_proba(texts)
+
+    @cached_property
+    def _centred(self) -> np.ndarray:
+        return centred_coefficients(self.pipeline.named_steps["classify"].coef_)
+
+    @cached_property
+    def _feature_terms(self) -> tuple[np.ndarray, list[str]]:
+        """For every feature: is it a word feature, and its term without the block prefix."""
+        names = self.pipeline.named_steps["features"].get_feature_names_out()
+        blocks, terms = zip(*(name.split("__", 1) for name in names), strict=True)
+        return np.array([b == "word" for b in blocks]), list(terms)
+
+
 class CaseClassifier:
     """A fitted pipeline with labels in contract order and explanations.
 
@@ -66,12 +117,13 @@ class CaseClassifier:
     ``explain`` are there so that a person can see how sure the model is, and why.
 
     With ``fast=True`` (the default) predictions go through ``sw_nlp.fast``, which computes the
-    pipeline's own numbers a chunk at a time; a pipeline it does not support, or any text it
-    cannot handle, goes through the pipeline itself. ``fast=False`` always uses the pipeline.
+    pipeline's own numbers a chunk at a time; a pipeline it does not support goes through the
+    pipeline itself (``ExactPath``). ``fast=False`` always uses the pipeline.
 
     Made from a bundle's numbers (``from_data``), it builds the scikit-learn pipeline only
-    when something asks for it (``fast=False``, a fallback, training and evaluation code
-    reading ``.pipeline``), so classifying with the fast path never imports scikit-learn.
+    when something asks for it (``fast=False``, an unsupported pipeline, training and
+    evaluation code reading ``.pipeline``), so classifying with the fast path never imports
+    scikit-learn.
     """
 
     manifest: dict[str, Any]  # the bundle's manifest, set by ``bundle.load_model``
@@ -126,13 +178,21 @@ class CaseClassifier:
     def uses_fast_path(self) -> bool:
         return self._fast is not None
 
+    @property
+    def _inference(self) -> FastPath | ExactPath:
+        if self._fast is not None:
+            return self._fast
+        exact = self.__dict__.get("_exact")
+        if exact is None:
+            exact = self.__dict__["_exact"] = ExactPath(self.pipeline)
+        return exact
+
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities, one column per label in ``classes_`` order (mikro, mezzo, …)."""
         texts = _as_list(texts)
-        batch = self._fast_batch(texts)
-        if batch is not None and self._fast is not None:
-            return self._fast.predict_proba(batch)[:, self._columns]
-        return self.pipeline.predict_proba(texts)[:, self._columns]
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        return self._inference.predict_proba(texts)[:, self._columns]
 
     def predict(self, texts: Iterable[str]) -> list[str]:
         proba = self.predict_proba(texts)
@@ -158,106 +218,13 @@ class CaseClassifier:
         explanations affordable on large files.
         """
         texts = _as_list(texts)
-        batch = self._fast_batch(texts)
-        if batch is not None and self._fast is not None:
-            raw = self._fast.predict_proba(batch)
-            shares = batch.vocabulary_share
-        else:
-            normalized = self.pipeline.named_steps["normalize"].transform(texts)
-            X = self.pipeline.named_steps["features"].transform(normalized).tocsr()
-            raw = self.pipeline.named_steps["classify"].predict_proba(X)
-            word = self.pipeline.named_steps["features"].transformer_list[0][1]
-            shares = np.array([_share(word.tokenizer(t), word.vocabulary_) for t in normalized])
-        fitted = self._fitted
-        explanations: list[list[tuple[str, float]]] = []
-        if k > 0 and batch is not None and self._fast is not None:
-            targets = (
-                np.full(len(texts), fitted.index(label))
-                if label is not None
-                else raw.argmax(axis=1)
-            )
-            explanations = self._fast.explain(batch, targets, self._centred_coef, k)
-        elif k > 0:
-            centred = self._centred_coef
-            for i, text in enumerate(normalized):
-                target = fitted.index(label) if label is not None else int(raw[i].argmax())
-                explanations.append(self._explain_row(text, X[i], centred[target], k))
+        target = self._fitted.index(label) if label is not None else None
+        scored = self._inference.analyse(texts, k, target)
         return Analysis(
-            proba=raw[:, self._columns], explanations=explanations, vocabulary_share=shares
+            proba=scored.proba[:, self._columns],
+            explanations=scored.explanations,
+            vocabulary_share=scored.vocabulary_share,
         )
-
-    def _fast_batch(self, texts: list[str]) -> FastBatch | None:
-        if self._fast is None or not texts:
-            return None
-        try:
-            return self._fast.features(texts)
-        except UnsupportedPipeline as exc:  # found only on some text: stop using it
-            log.warning("fast inference turned off, using the pipeline itself: %s", exc)
-            self._fast = None
-            return None
-
-    def _explain_row(
-        self, normalized: str, row: Any, weights: np.ndarray, k: int
-    ) -> list[tuple[str, float]]:
-        is_word, terms = self._feature_terms
-        contributions = row.data * weights[row.indices]
-        scores: dict[str, float] = defaultdict(float)
-        char_scores: dict[str, float] = {}
-        for j, value in zip(row.indices, contributions.tolist(), strict=True):
-            if is_word[j]:
-                scores[terms[j]] += value
-            else:
-                char_scores[terms[j]] = value
-        for term, value in self._credit_chars(normalized, char_scores).items():
-            scores[term] += value
-        ranked = sorted(scores.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
-        ranked = [kv for kv in ranked if kv[1] != 0.0 and not is_placeholder_term(kv[0])]
-        return [(term, round(value, 6)) for term, value in ranked[:k]]
-
-    def _credit_chars(self, normalized: str, char_scores: dict[str, float]) -> dict[str, float]:
-        """Split each char n-gram's contribution over the word occurrences that contain it."""
-        if not char_scores:
-            return {}
-        features = self.pipeline.named_steps["features"]
-        analyzer: WordAnalyzer = features.transformer_list[0][1].tokenizer
-        low, high = features.transformer_list[1][1].ngram_range
-        counts = Counter(normalized.split())
-        owners: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for token, count in counts.items():
-            padded = f" {token} "
-            grams = {
-                padded[i : i + n]
-                for n in range(low, high + 1)
-                for i in range(max(1, len(padded) - n + 1))
-            }
-            for gram in grams & char_scores.keys():
-                owners[gram].append((token, count))
-        shown = {token: (analyzer(token) or [token])[0] for token in counts}
-        credit: dict[str, float] = defaultdict(float)
-        for gram, tokens in owners.items():
-            share = char_scores[gram] / sum(c for _, c in tokens)
-            for token, count in tokens:
-                credit[shown[token]] += share * count
-        return credit
-
-    @cached_property
-    def _centred_coef(self) -> np.ndarray:
-        """Weights against the average label: explanations say what set this label apart."""
-        coef = (
-            self._data.coef
-            if self._data is not None
-            else self.pipeline.named_steps["classify"].coef_
-        )
-        if coef.shape[0] == 1:  # binary: one row of weights for the second class
-            coef = np.vstack([-coef[0], coef[0]]) / 2
-        return coef - coef.mean(axis=0)
-
-    @cached_property
-    def _feature_terms(self) -> tuple[np.ndarray, list[str]]:
-        """For every feature: is it a word feature, and its term without the block prefix."""
-        names = self.pipeline.named_steps["features"].get_feature_names_out()
-        blocks, terms = zip(*(name.split("__", 1) for name in names), strict=True)
-        return np.array([b == "word" for b in blocks]), list(terms)
 
     def vocabulary_share(self, texts: Sequence[str]) -> np.ndarray:
         """Share of each text's word tokens that the model has seen in training (0..1)."""
@@ -287,10 +254,6 @@ def review_flags(
         short,
         1.0 - np.asarray(vocabulary_share) > review.max_unknown_share,
     )
-
-
-def _share(tokens: list[str], vocabulary: dict[str, int]) -> float:
-    return sum(t in vocabulary for t in tokens) / len(tokens) if tokens else 0.0
 
 
 def _as_list(texts: Iterable[Any]) -> list[str]:

@@ -1,10 +1,14 @@
-"""The compiled block-score loop against the same numbers computed by SciPy and scikit-learn.
+"""The compiled scoring loop against the same numbers computed by SciPy, scikit-learn and
+plain Python.
 
-The fast-path tests cover it on real models; these reach the branches real cases rarely do:
-counts past the look-up table, plain (not sublinear) tf, rows with no features, repeated items.
+The fast-path tests cover them on real models; these reach the branches real cases rarely do:
+counts past the look-up table, plain (not sublinear) tf, every norm, rows with no features,
+repeated tokens, ties at the k-th explanation term.
 """
 
 from __future__ import annotations
+
+from collections import defaultdict
 
 import numpy as np
 import pytest
@@ -13,57 +17,163 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.preprocessing import normalize
 
-from sw_nlp.kernels import add_block_scores, insert_pieces, split_pieces, sublinear_table
+from sw_nlp.explain import rank_terms, terms_of_rows
+from sw_nlp.kernels import NORM_L1, NORM_L2, NORM_NONE, score_rows, sublinear_table
+
+NORMS = {NORM_L2: "l2", NORM_L1: "l1", NORM_NONE: None}
 
 
-def reference(rows: sp.csr_matrix, items: sp.csr_matrix, weights, idf, sublinear: bool):
-    counts = (rows @ items).toarray().astype(float)
-    tf = counts.copy()
+def tfidf(counts: np.ndarray, idf: np.ndarray, sublinear: bool, norm: int) -> np.ndarray:
+    tf = counts.astype(float)
     if sublinear:
         tf[counts > 0] = 1.0 + np.log(counts[counts > 0])
-    return normalize(tf * idf, norm="l2") @ weights
+    x = tf * idf
+    return normalize(x, norm=NORMS[norm]) if NORMS[norm] else x
 
 
-def run(rows: sp.csr_matrix, items: sp.csr_matrix, weights, idf, sublinear: bool):
-    scores = np.zeros((rows.shape[0], weights.shape[1]))
-    packed = np.column_stack([weights * idf[:, None], idf**2])
-    add_block_scores(
-        rows.indptr.astype(np.int64), rows.indices.astype(np.int64),
-        rows.data.astype(np.int32), items.indptr.astype(np.int32),
-        items.indices.astype(np.int32), items.data.astype(np.int32),
-        sublinear_table(sublinear), sublinear, packed, scores,
-    )  # fmt: skip
-    return scores
+class Blocks:
+    """A random chunk: rows of word-feature occurrences and of token occurrences, tokens with
+    char n-gram counts, weights, and the term each token is credited to."""
+
+    def __init__(self, seed: int, n_rows: int, big: bool, sublinear: bool, norm: int) -> None:
+        rng = np.random.default_rng(seed)
+        self.n_word, self.n_char, self.n_tokens, self.C = 6, 15, 9, 4
+        self.sublinear, self.norm = sublinear, norm
+        self.word_rows = [rng.integers(0, self.n_word, rng.integers(0, 6)) for _ in range(n_rows)]
+        # Up to 3,000 repeats of a token, so some counts pass the 4,096-entry table.
+        self.token_rows = [
+            np.repeat(rng.integers(0, self.n_tokens, rng.integers(0, 5)), 3000 if big else 1)
+            if rng.random() < 0.9 else np.zeros(0, np.int64)
+            for _ in range(n_rows)
+        ]  # fmt: skip
+        grams = sp.random(self.n_tokens, self.n_char, density=0.3, format="csr", random_state=rng)
+        grams.data = rng.integers(1, 4, grams.nnz).astype(float)
+        self.grams = grams
+        self.coef = rng.normal(size=(self.C, self.n_word + self.n_char))
+        self.centred = rng.normal(size=(self.C, self.n_word + self.n_char))
+        self.idf = rng.uniform(1.0, 6.0, self.n_word + self.n_char)
+        self.intercept = rng.normal(size=self.C)
+        n_terms = self.n_word + 4
+        self.shown = rng.integers(0, n_terms, self.n_tokens)
+        self.hidden = np.zeros(n_terms, bool)
+        self.hidden[rng.integers(0, n_terms)] = True
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.word_rows)
+        word = np.zeros((n, self.n_word))
+        tokens = np.zeros((n, self.n_tokens))
+        for r in range(n):
+            np.add.at(word[r], self.word_rows[r], 1)
+            np.add.at(tokens[r], self.token_rows[r], 1)
+        return word, tokens @ self.grams.toarray()
+
+    def run(self, k: int, targets: np.ndarray | None = None) -> tuple:
+        nw = self.n_word
+        blocks = []
+        for part in (slice(0, nw), slice(nw, None)):
+            idf = self.idf[part]
+            blocks.append(
+                np.column_stack([(self.coef[:, part] * idf).T, (self.centred[:, part] * idf).T])
+            )
+            blocks.append(idf**2 if self.norm == NORM_L2 else idf)
+        scores = self.intercept[None, :].repeat(len(self.word_rows), axis=0)
+        targets = np.full(len(scores), -1) if targets is None else targets.copy()
+        ptr = lambda rows: np.concatenate([[0], np.cumsum([len(r) for r in rows])])  # noqa: E731
+        flat = lambda rows: np.concatenate([np.zeros(0, np.int64), *rows])  # noqa: E731
+        out = score_rows(
+            ptr(self.word_rows).astype(np.int32), flat(self.word_rows).astype(np.int32),
+            ptr(self.token_rows), flat(self.token_rows), self.grams.indptr.astype(np.int32),
+            self.grams.indices.astype(np.int32), self.grams.data.astype(np.int32),
+            np.stack([sublinear_table(self.sublinear)] * 2), np.array([self.sublinear] * 2),
+            np.array([self.norm] * 2), *blocks, scores, targets, k,
+            self.shown, self.hidden,
+        )  # fmt: skip
+        return scores, targets, out
+
+    def reference_scores(self) -> np.ndarray:
+        word, char = self.counts()
+        nw = self.n_word
+        x = [tfidf(word, self.idf[:nw], self.sublinear, self.norm),
+             tfidf(char, self.idf[nw:], self.sublinear, self.norm)]  # fmt: skip
+        return self.intercept + x[0] @ self.coef[:, :nw].T + x[1] @ self.coef[:, nw:].T
+
+    def reference_terms(self, targets: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        word, char = self.counts()
+        nw = self.n_word
+        xw = tfidf(word, self.idf[:nw], self.sublinear, self.norm)
+        xc = tfidf(char, self.idf[nw:], self.sublinear, self.norm)
+        grams = self.grams.toarray() > 0
+        out = []
+        for r, t in enumerate(targets.tolist()):
+            terms: dict[int, float] = defaultdict(float)
+            for j in np.flatnonzero(xw[r]):
+                terms[j] += xw[r, j] * self.centred[t, j]
+            times = np.bincount(self.token_rows[r], minlength=self.n_tokens)
+            for j in np.flatnonzero(xc[r]):
+                share = xc[r, j] * self.centred[t, nw + j]
+                holders = np.flatnonzero(grams[:, j] & (times > 0))
+                for token in holders:
+                    terms[self.shown[token]] += share * times[token] / times[holders].sum()
+            named = [(f"t{i:02d}", v) for i, v in terms.items() if not self.hidden[i]]
+            out.append(rank_terms(named, k))
+        return out
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     n_rows=st.integers(1, 12),
-    sublinear=st.booleans(),
     big=st.booleans(),
+    sublinear=st.booleans(),
+    norm=st.sampled_from([NORM_L2, NORM_L1, NORM_NONE]),
+    k=st.integers(0, 4),
 )
-def test_matches_scipy_on_random_blocks(seed, n_rows, sublinear, big):
-    rng = np.random.default_rng(seed)
-    n_items, n_features, n_classes = 9, 15, 4
-    rows = sp.random(n_rows, n_items, density=0.4, format="csr", random_state=rng)
-    # Counts up to 3,000 per entry, so some sums pass the 4,096-entry table.
-    rows.data = rng.integers(1, 3000 if big else 4, rows.nnz).astype(float)
-    items = sp.random(n_items, n_features, density=0.3, format="csr", random_state=rng)
-    items.data = rng.integers(1, 4, items.nnz).astype(float)
-    weights = rng.normal(size=(n_features, n_classes))
-    idf = rng.uniform(1.0, 6.0, n_features)
-    got = run(rows, items, weights, idf, sublinear)
-    np.testing.assert_allclose(got, reference(rows, items, weights, idf, sublinear), atol=1e-12)
+def test_scores_and_terms_match_scipy_and_python(seed, n_rows, big, sublinear, norm, k):
+    blocks = Blocks(seed, n_rows, big, sublinear, norm)
+    scores, targets, (ptr, terms, shares, tied) = blocks.run(k)
+    want = blocks.reference_scores()
+    np.testing.assert_allclose(scores, want, atol=1e-9)
+    if k == 0:
+        assert ptr.tolist() == [0] * (n_rows + 1)
+        return
+    assert targets.tolist() == want.argmax(axis=1).tolist()
+    names = [f"t{i:02d}" for i in range(len(blocks.hidden))]
+    got = terms_of_rows(ptr, terms, shares, tied, names, k)
+    expected = blocks.reference_terms(targets, k)
+    for g, e in zip(got, expected, strict=True):
+        assert [t for t, _ in g] == [t for t, _ in e]
+        assert [v for _, v in g] == pytest.approx([v for _, v in e], abs=1e-9)
 
 
-def test_rows_without_features_keep_their_scores():
-    rows = sp.csr_matrix(np.array([[0, 0], [2, 1]]))
-    items = sp.csr_matrix(np.array([[1, 0, 2], [0, 1, 0]]))
-    weights, idf = np.eye(3)[:, :2], np.array([1.0, 2.0, 3.0])
-    got = run(rows, items, weights, idf, True)
-    assert got[0].tolist() == [0.0, 0.0]
-    np.testing.assert_allclose(got, reference(rows, items, weights, idf, True), atol=1e-12)
+def test_given_targets_are_kept_and_explained():
+    blocks = Blocks(7, 8, False, True, NORM_L2)
+    targets = np.arange(8) % blocks.C
+    _, used, (ptr, terms, shares, tied) = blocks.run(3, targets)
+    assert used.tolist() == targets.tolist()
+    names = [f"t{i:02d}" for i in range(len(blocks.hidden))]
+    assert terms_of_rows(ptr, terms, shares, tied, names, 3) == blocks.reference_terms(targets, 3)
+
+
+def test_ties_at_the_kth_place_are_all_candidates():
+    """Two word features with the same count, idf and weight tie exactly: both come back, and
+    the ranking keeps the one first in alphabetical order."""
+    C = 2
+    weights = np.zeros((3, 2 * C))
+    weights[:, C] = [0.5, 0.2, 0.2]  # centred weights of class 0 (idf 1)
+    ptr, terms, shares, tied = score_rows(
+        np.array([0, 3], np.int32), np.array([0, 2, 1], np.int32),
+        np.array([0, 0]), np.zeros(0, np.int64), np.array([0], np.int32),
+        np.zeros(0, np.int32), np.zeros(0, np.int32),
+        np.stack([sublinear_table(True)] * 2), np.array([True, True]),
+        np.array([NORM_L2, NORM_L2]), weights, np.ones(3), np.zeros((0, 2 * C)), np.ones(0),
+        np.zeros((1, C)), np.zeros(1, np.int64), 2, np.zeros(0, np.int64), np.zeros(3, bool),
+    )  # fmt: skip
+    assert ptr.tolist() == [0, 3]
+    assert terms.tolist()[0] == 0 and sorted(terms.tolist()[1:]) == [1, 2]
+    assert tied.tolist() == [True]
+    assert shares[terms.tolist().index(1)] == shares[terms.tolist().index(2)]
+    ranked = terms_of_rows(ptr, terms, shares, tied, ["c", "b", "a"], 2)
+    assert [[t for t, _ in row] for row in ranked] == [["c", "a"]]
 
 
 @pytest.mark.parametrize("sublinear", [True, False])
@@ -72,42 +182,3 @@ def test_table_holds_the_tf_of_small_counts(sublinear):
     assert table[0] == 0.0
     assert table[1] == 1.0
     assert table[100] == pytest.approx(1.0 + np.log(100) if sublinear else 100.0, abs=1e-15)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    st.lists(
-        st.text(alphabet=st.sampled_from(list("ab é\t\n\x0b\x0c\r\x1c\u00a0-,")), max_size=12),
-        max_size=8,
-    )
-)
-def test_split_pieces_splits_as_arrow_and_finds_known_pieces(texts):
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    array = pa.array(texts, type=pa.string())
-    want = [[p for p in row if p] for row in pc.ascii_split_whitespace(array).to_pylist()]
-    data = np.frombuffer(array.buffers()[2] or b"", np.uint8)
-    offsets = np.frombuffer(array.buffers()[1], np.int32)[: len(texts) + 1]
-    # Known: the distinct pieces of the first half of the texts, in a tiny table (collisions).
-    known = sorted({p for row in want[: len(want) // 2] for p in row})
-    raw = [p.encode() for p in known]
-    hashes = np.array([_fnv(b) for b in raw], np.uint64)
-    bounds = np.concatenate([[0], np.cumsum([len(b) for b in raw])]).astype(np.int64)
-    slots = np.full((max(4, 1 << (2 * len(known)).bit_length()), 2), -1, np.int64)
-    insert_pieces(slots, hashes, 0, len(known))
-    key_data = np.frombuffer(b"".join(raw) or b"\0", np.uint8)
-    rows, ids, starts, ends, got_hashes = split_pieces(data, offsets, slots, bounds, key_data)
-    pieces = [data[s:e].tobytes().decode() for s, e in zip(starts, ends, strict=True)]
-    assert pieces == [p for row in want for p in row]
-    assert rows.tolist() == [r for r, row in enumerate(want) for _ in row]
-    assert ids.tolist() == [known.index(p) if p in known else -1 for p in pieces]
-    assert got_hashes.tolist() == [_fnv(p.encode()) for p in pieces]
-
-
-def _fnv(raw: bytes) -> int:
-    """FNV-1a, 64 bits, written out here as the reference."""
-    h = 0xCBF29CE484222325
-    for byte in raw:
-        h = ((h ^ byte) * 0x100000001B3) % 2**64
-    return h

@@ -45,7 +45,7 @@ def normalizer() -> TextNormalizer:
         ("dinsos", "dinsos"),
     ],
 )
-def test_normalize_token(raw, expected):
+def test_normalise_token(raw, expected):
     assert normalise_token(raw, shipped_lexicon()) == expected
 
 

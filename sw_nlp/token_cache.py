@@ -1,0 +1,273 @@
+"""The fast path's memory of text it has seen: whitespace-free pieces and the tokens in them.
+
+A case file repeats the same few thousand words; tokenising, normalising, stemming and cutting
+each into character n-grams is Python work, so it is done once per distinct piece of text and
+kept here, as flat NumPy arrays the compiled loops (``sw_nlp.kernels``) read directly:
+
+- a piece (``"anak-anak,"``) is found by its UTF-8 bytes in an open-addressing hash table
+  (``kernels.split_pieces``) and holds a slice of final token ids;
+- a final (normalised) token holds its word-token id (or ``STOP``/unknown/irregular), the
+  term an explanation credits it to, and its char n-gram counts as rows of a CSR matrix.
+
+The arrays grow by appending (``Growing``) and the whole cache starts afresh once it holds
+``MAX_CACHED_TOKENS`` pieces or tokens, so memory stays bounded on any input. Views taken
+before a reset or a growth stay valid: a chunk that took them keeps reading what it saw.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sw_nlp.features import char_wb_grams
+from sw_nlp.pii import is_placeholder_term
+from sw_nlp.preprocess import WordAnalyzer, normalise_token, tokenize
+from sw_nlp.text_kernels import STOP, expand_pieces, insert_pieces, split_pieces
+
+# Word-token ids that are not vocabulary tokens: unknown, a stopword (skipped by word n-grams),
+# a token that the word analyzer turns into something with a space in it.
+UNKNOWN, IRREGULAR = -1, -3
+MAX_CACHED_TOKENS = 1 << 18  # distinct pieces or tokens kept between chunks
+
+
+class Growing:
+    """A 1-D array grown by appending, in amortised constant time per item.
+
+    ``view`` is the filled part, without a copy; take it again after appending, since growing
+    may move the buffer.
+    """
+
+    def __init__(self, dtype: type) -> None:
+        self._buffer = np.zeros(1024, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: Sequence[float] | np.ndarray) -> None:
+        end = self.size + len(values)
+        if end > len(self._buffer):
+            bigger = np.zeros(max(end, 2 * len(self._buffer)), dtype=self._buffer.dtype)
+            bigger[: self.size] = self._buffer[: self.size]
+            self._buffer = bigger
+        self._buffer[self.size : end] = values
+        self.size = end
+
+    @property
+    def view(self) -> np.ndarray:
+        return self._buffer[: self.size]
+
+
+@dataclass(frozen=True)
+class TokenRules:
+    """What the model says about one token: how to normalise it and what its features are."""
+
+    lexicon: dict[str, str]
+    numbers_as_token: bool
+    word_analyzer: WordAnalyzer
+    word_token_ids: dict[str, int]  # tokens that word features are made of
+    word_vocabulary: dict[str, int]  # word feature -> column (explanation term ids)
+    char_vocabulary: dict[str, int]
+    char_ngrams: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class TokenTables:
+    """The cache's arrays as one chunk saw them (views, no copies)."""
+
+    word_id: np.ndarray  # final token -> word-token id
+    shown: np.ndarray  # final token -> term id in explanations
+    gram_ptr: np.ndarray  # final token -> its char n-grams (CSR rows)
+    gram_ids: np.ndarray
+    gram_counts: np.ndarray
+    strings: list[str]  # final token -> itself
+    extra_terms: list[str]  # terms after the word features (shown forms of other tokens)
+    hidden: np.ndarray  # term id -> a masking placeholder, never shown
+
+
+_ARRAYS = (
+    ("piece_start", np.int64), ("piece_len", np.int64), ("piece_ids", np.int64),
+    ("piece_hash", np.uint64), ("piece_bytes_at", np.int64), ("piece_bytes", np.uint8),
+    ("word_id", np.int64), ("shown_term", np.int64), ("char_indptr", np.int32),
+    ("char_indices", np.int32), ("char_counts", np.int32), ("hidden", np.bool_),
+)  # fmt: skip
+
+
+class TokenCache:
+    """Pieces and final tokens seen so far, and what the model makes of each.
+
+    Not thread-safe: its owner (``FastPath``) holds a lock around ``tokens`` and ``tables``.
+    """
+
+    def __init__(self, rules: TokenRules) -> None:
+        self._rules = rules
+        self._n_word = len(rules.word_vocabulary)
+        self._word_names = [""] * self._n_word
+        for term, index in rules.word_vocabulary.items():
+            self._word_names[index] = term
+        self._word_hidden = [is_placeholder_term(t) for t in self._word_names]
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every piece and token (the arrays of chunks under way stay as they were)."""
+        self._n_pieces = 0
+        self._piece_slots = np.full((1 << 12, 2), -1, np.int64)
+        self._pending_bytes = bytearray()
+        self._final: dict[str, int] = {}  # final (normalised) token -> id
+        self._strings: list[str] = []
+        self._extra_terms: dict[str, int] = {}
+        self._arrays = {name: Growing(dtype) for name, dtype in _ARRAYS}
+        self._pending: dict[str, list[float]] = {name: [] for name, _ in _ARRAYS}
+        self._pending["char_indptr"].append(0)
+        self._pending["piece_bytes_at"].append(0)
+        self._pending["hidden"].extend(self._word_hidden)
+        self._n_piece_ids = 0
+        self._n_char_entries = 0
+        self._sync()
+
+    @property
+    def full(self) -> bool:
+        return max(self._n_pieces, len(self._strings)) > MAX_CACHED_TOKENS
+
+    def tokens(self, data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row index and final token id of every token of the texts, rows in order.
+
+        Text ``r`` is ``data[offsets[r]:offsets[r + 1]]``, cleaned UTF-8. The tokenizer's
+        matches never contain whitespace, so a text's tokens are the tokens of its pieces
+        between whitespace, in order; a piece not seen before is tokenised here, once.
+        """
+        rows, ids, starts, ends, hashes = split_pieces(
+            data, offsets, self._piece_slots, *self._piece_keys[1:]
+        )
+        unknown = np.flatnonzero(ids < 0)
+        if len(unknown):
+            first = self._n_pieces
+            new: dict[bytes, int] = {}
+            for i, start, end, key in zip(
+                unknown.tolist(),
+                starts[unknown].tolist(),
+                ends[unknown].tolist(),
+                hashes[unknown].tolist(),
+                strict=True,
+            ):
+                raw = data[start:end].tobytes()
+                found = new.get(raw)
+                if found is None:
+                    found = new[raw] = self._add_piece(raw, key)
+                ids[i] = found
+            self._sync()
+            self._enter_pieces(first)
+        return expand_pieces(rows, ids, *self._piece_arrays)
+
+    def tables(self) -> TokenTables:
+        """The arrays as they are now, for a chunk to read however the cache changes later."""
+        view = self._views
+        return TokenTables(
+            word_id=view["word_id"],
+            shown=view["shown_term"],
+            gram_ptr=view["char_indptr"],
+            gram_ids=view["char_indices"],
+            gram_counts=view["char_counts"],
+            strings=self._strings,
+            extra_terms=list(self._extra_terms),
+            hidden=view["hidden"],
+        )
+
+    @property
+    def word_names(self) -> list[str]:
+        return self._word_names
+
+    # -- new pieces and tokens -----------------------------------------------------------------
+
+    def _add_piece(self, raw: bytes, key: int) -> int:
+        """Tokenise and normalise a new whitespace-free piece (``"anak-anak,"``, ``"(lansia)"``),
+        given as its UTF-8 bytes and their hash."""
+        piece = raw.decode("utf-8")
+        rules = self._rules
+        # Most pieces are one plain word, which is its own only token: no regex needed.
+        tokens = [piece] if piece.isascii() and piece.isalnum() else tokenize(piece)
+        ids = [
+            self._final_id(t)
+            for token in tokens
+            for t in normalise_token(token, rules.lexicon, rules.numbers_as_token).split()
+        ]
+        index = self._n_pieces
+        self._n_pieces += 1
+        pending = self._pending
+        pending["piece_hash"].append(key)
+        self._pending_bytes += raw
+        pending["piece_bytes_at"].append(
+            len(self._pending_bytes) + self._arrays["piece_bytes"].size
+        )
+        pending["piece_start"].append(self._n_piece_ids)
+        pending["piece_len"].append(len(ids))
+        pending["piece_ids"].extend(ids)
+        self._n_piece_ids += len(ids)
+        return index
+
+    def _final_id(self, token: str) -> int:
+        found = self._final.get(token)
+        if found is not None:
+            return found
+        rules = self._rules
+        words = rules.word_analyzer(token)
+        if not words:
+            word_id = STOP
+        elif len(words) == 1 and words[0].split() == words:  # no whitespace inside
+            word_id = rules.word_token_ids.get(words[0], UNKNOWN)
+        else:  # a stem with a space in it (the stemmer's output on odd letters)
+            word_id = IRREGULAR
+        vocabulary = rules.char_vocabulary
+        found_grams = [
+            j
+            for j in map(vocabulary.get, char_wb_grams(token, *rules.char_ngrams))
+            if j is not None
+        ]
+        if len(set(found_grams)) == len(found_grams):  # usual: no n-gram twice in one word
+            columns, counts = found_grams, [1] * len(found_grams)
+        else:
+            counted = Counter(found_grams)
+            columns, counts = list(counted), list(counted.values())
+        # What an explanation calls this token: its stem, or itself when it is a stopword.
+        shown = words[0] if words else token
+        pending = self._pending
+        term = rules.word_vocabulary.get(shown)
+        if term is None:
+            extra = self._extra_terms.get(shown)
+            if extra is None:
+                extra = self._extra_terms[shown] = len(self._extra_terms)
+                pending["hidden"].append(is_placeholder_term(shown))
+            term = self._n_word + extra
+        new = len(self._strings)
+        self._final[token] = new
+        self._strings.append(token)
+        pending["word_id"].append(word_id)
+        pending["shown_term"].append(term)
+        pending["char_indices"].extend(columns)
+        pending["char_counts"].extend(counts)
+        self._n_char_entries += len(columns)
+        pending["char_indptr"].append(self._n_char_entries)
+        return new
+
+    def _sync(self) -> None:
+        """Move the new entries into the arrays and take views of them."""
+        for name, values in self._pending.items():
+            if values:
+                self._arrays[name].extend(values)
+                values.clear()
+        if self._pending_bytes:
+            self._arrays["piece_bytes"].extend(np.frombuffer(self._pending_bytes, np.uint8))
+            self._pending_bytes.clear()
+        view = {name: table.view for name, table in self._arrays.items()}
+        self._views = view
+        self._piece_arrays = (view["piece_start"], view["piece_len"], view["piece_ids"])
+        self._piece_keys = (view["piece_hash"], view["piece_bytes_at"], view["piece_bytes"])
+
+    def _enter_pieces(self, first: int) -> None:
+        """Put pieces ``first`` onwards into the hash table, first doubling it if it would be
+        more than half full."""
+        if 2 * self._n_pieces > len(self._piece_slots):
+            size = 1 << (4 * self._n_pieces).bit_length()
+            self._piece_slots = np.full((size, 2), -1, np.int64)
+            first = 0
+        insert_pieces(self._piece_slots, self._piece_keys[0], first, self._n_pieces)

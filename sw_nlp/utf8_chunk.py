@@ -1,0 +1,93 @@
+"""A chunk of texts as the fast path reads them: cleaned and masked as the pipeline's
+``TextNormalizer`` does it, then as one buffer of UTF-8 bytes with each text's offsets.
+
+Arrow's string kernels (C++) do the work for the usual row: lower case, and identifier masking
+only where a fast pattern finds a candidate. Rows where Arrow's lower-casing could differ from
+Python's ``clean_text`` (letters outside ASCII) or that may hold an identifier are cleaned and
+masked in Python.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from sw_nlp.pii import PII_CANDIDATE, mask_pii
+from sw_nlp.preprocess import CONTROL_CHARACTERS, clean_text
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The texts cleaned (NFKC, control characters, lower case) and, if ``mask``, with their
+    identifiers masked, as UTF-8 bytes and each text's offsets into them.
+
+    Both steps reduce to Arrow's ASCII lower-casing on rows that are ASCII once the safe
+    symbols are replaced and hold nothing to mask; the other rows go through Python's
+    ``clean_text`` and ``mask_pii``, the definitions the pipeline uses."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(texts, type=pa.string())
+    except UnicodeEncodeError:
+        # Lone surrogates (a JSON "\\ud800" escape) cannot become UTF-8. Every step treats
+        # one as it treats "#" (not a word character, not space), so they become "#".
+        texts = [_SURROGATE.sub("#", t) for t in texts]
+        array = pa.array(texts, type=pa.string())
+    ascii_rows = pc.string_is_ascii(array)
+    if not pc.all(ascii_rows).as_py():
+        others = pc.invert(ascii_rows)
+        simpler = pc.replace_substring_regex(
+            array.filter(others), pattern=_safe_symbols(), replacement="#"
+        )
+        array = pc.replace_with_mask(array, others, simpler)
+        ascii_rows = pc.string_is_ascii(array)
+    python = pc.invert(ascii_rows)
+    if mask:
+        python = pc.or_(python, pc.match_substring_regex(array, PII_CANDIDATE))
+    lowered = pc.ascii_lower(array)
+    python_rows = np.flatnonzero(python.to_numpy(zero_copy_only=False)).tolist()
+    if python_rows:
+        cleaned = [clean_text(mask_pii(texts[i]) if mask else texts[i]) for i in python_rows]
+        lowered = pc.replace_with_mask(lowered, python, pa.array(cleaned, type=pa.string()))
+    return _utf8(lowered)
+
+
+def _utf8(array: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of an Arrow string array and each text's offsets into them (no copy)."""
+    _, offsets, data = array.buffers()
+    first = array.offset
+    bounds = np.frombuffer(offsets, np.int32)[first : first + len(array) + 1]
+    return (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)), bounds
+
+
+@cache
+def _safe_symbols() -> str:
+    """A character class of non-ASCII symbols that act exactly like ``#`` in every step.
+
+    Curly quotes, dashes, bullets, ellipses, arrows, emoji: punctuation or symbols that NFKC
+    and ``str.lower`` leave alone, that are neither word characters nor whitespace for
+    Python's ``re`` and that no identifier pattern uses. Replacing them by ``#`` keeps a row on
+    the ASCII path without changing a single token.
+    """
+    blocks = [(0x80, 0x2FF), (0x2000, 0x2BFF), (0x3000, 0x303F), (0xFE30, 0xFE4F),
+              (0x1F000, 0x1FAFF)]  # fmt: skip
+    word_or_space = re.compile(r"[\w\s]")
+    safe = [
+        c
+        for lo, hi in blocks
+        for c in map(chr, range(lo, hi + 1))
+        if unicodedata.category(c)[0] in "PS"
+        and unicodedata.normalize("NFKC", c) == c
+        and c.lower() == c
+        and not word_or_space.match(c)
+        and not CONTROL_CHARACTERS.match(c)
+        and unicodedata.combining(c) == 0
+    ]
+    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in safe) + "]"
