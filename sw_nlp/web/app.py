@@ -239,7 +239,7 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
     cfg = cfg or ServeConfig()
     clf, info = _load(cfg.model)
     corrections_path = cfg.corrections or Paths.discover().corrections
-    jobs = JobStore(info.path, cfg.job_ttl_seconds)
+    jobs = JobStore(info.path, cfg.job_ttl_seconds, classifier=clf)
     secret = secrets.token_bytes(32)
     csrf_token = hmac.new(secret, b"csrf", hashlib.sha256).hexdigest()
     # The sign-in cookie: never the token itself, and void once the server restarts.
