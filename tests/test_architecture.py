@@ -27,7 +27,6 @@ KNOWN_LONG: set[str] = {
     "sw_nlp.train",
     "sw_nlp.report",
     "sw_nlp.classify",
-    "sw_nlp.web.app",
 }
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import pandas as pd
 
 from sw_nlp.corpus import DEFAULTS_NEW, read_new_cases, text_key
-from sw_nlp.labels import COLUMNS, METHODS_BY_LEVEL
 from sw_nlp.errors import InputError
+from sw_nlp.labels import COLUMNS, METHODS_BY_LEVEL
 
 log = logging.getLogger(__name__)
 
