@@ -27,6 +27,7 @@ from sw_nlp.errors import InputError, SwNlpError
 from sw_nlp.files import open_cases, read_note
 from sw_nlp.model import CaseClassifier
 from sw_nlp.pii import mask_pii
+from sw_nlp.sniff import FORMAT_OF_SUFFIX, sniff_format
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,8 @@ class JobStore:
                 job.input.unlink(missing_ok=True)  # the upload goes as soon as it is used
 
     def _classify(self, job: Job) -> None:
-        source = open_cases(job.input, job.text_column, columns="all")
+        fmt = _format_by_content(job.input)
+        source = open_cases(job.input, job.text_column, columns="all", format=fmt)
         source.chunks.close()  # type: ignore[attr-defined]
         job.total_rows = source.total
 
@@ -199,6 +201,7 @@ class JobStore:
             "model": self.model_path,
             "text_column": job.text_column,
             "columns": "all",
+            "format": fmt,
             "classifier": self.classifier,
         }
         classify_file(job.input, job.csv, progress=progress, **common)
@@ -210,8 +213,21 @@ class JobStore:
         if job.text_output_column is None and len(results) == 1:
             # One note (txt, md, docx, pdf): its text is in no column of the results; kept,
             # masked, for the case page, before the upload is deleted.
-            text, _ = read_note(job.input)
+            text, _ = read_note(job.input, fmt)
             job.note_texts[str(results["row"].iloc[0])] = mask_pii(text)
+
+
+def _format_by_content(path: Path) -> str | None:
+    """The format to read an upload as when its bytes are a spreadsheet or document other
+    than its name says (an XLSX saved as ``.csv`` is common): the command line's advice,
+    ``--format xlsx``, has no place on the page, so the bytes decide. ``None``: the name
+    decides (and a mismatch the bytes cannot settle stays a one-line error)."""
+    content = sniff_format(path)
+    if content in ("xlsx", "docx", "pdf", "parquet"):
+        if FORMAT_OF_SUFFIX.get(path.suffix.lower()) != content:
+            log.info("upload read as %s, its content, whatever its name", content)
+            return content
+    return None
 
 
 def _text_output_column(text_column: str | None, columns: list[str]) -> str | None:
