@@ -281,6 +281,7 @@ def classify_file(
     header_row: int | None = None,
     columns: str | list[str] = "all",
     recursive: bool = False,
+    classifier: CaseClassifier | None = None,
 ) -> ClassifySummary:
     """Classify every case in a file or folder; write one output row per input row.
 
@@ -297,6 +298,11 @@ def classify_file(
     ``escape_formulas`` (on by default) neutralises text cells a spreadsheet would run as a
     formula in CSV and XLSX output (see ``writers.neutralise_formulas``); turn it off only for
     machine consumers of the file. JSON Lines and Parquet are never changed.
+
+    ``classifier`` is the model already loaded from ``model`` by a caller that classifies
+    many files (the web server: each upload is written as CSV and as XLSX), so that it is not
+    loaded again for each; it is used by the local engine in this process only (worker
+    processes and Dask workers load ``model`` themselves).
 
     ``format`` reads the input as that format whatever its name; ``header_row`` names the
     header row of a table with titles above it (see ``files.open_cases``). ``columns``
@@ -322,7 +328,10 @@ def classify_file(
     log.info("model: %s", resolved.describe())
     # With Dask this process only reads and writes: it needs the labels and the review
     # settings, not the fast path (each worker builds its own).
-    clf = load_model(model_dir, fast=fast and engine == "local")
+    if classifier is not None and engine == "local" and workers <= 1 and fast:
+        clf = classifier
+    else:
+        clf = load_model(model_dir, fast=fast and engine == "local")
     review = clf.review
     if review_threshold is not None:
         review = ReviewConfig(

@@ -83,6 +83,7 @@ def choose_columns(
                 + hint,
                 path,
                 header_row,
+                columns=names,
             )
         text = found
     if id_column is not None:

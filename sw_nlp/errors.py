@@ -35,7 +35,12 @@ class ConfigError(SwNlpError):
 
 
 class InputError(SwNlpError):
-    """Bad input data, located as precisely as possible: ``file:row:column: message``."""
+    """Bad input data, located as precisely as possible: ``file:row:column: message``.
+
+    ``columns`` is the input's header when the error is that no text column was found, so
+    that a caller offering a choice (the web page's column picker) reads the names as data
+    instead of parsing them back out of the message; ``None`` for every other error.
+    """
 
     exit_code = 3
 
@@ -45,8 +50,11 @@ class InputError(SwNlpError):
         path: Path | str | None = None,
         row: int | None = None,
         column: str | None = None,
+        *,
+        columns: list[str] | None = None,
     ) -> None:
         self.path, self.row, self.column, self.detail = path, row, column, message
+        self.columns = columns
         where = ":".join(str(p) for p in (path, row, column) if p is not None)
         super().__init__(f"{where}: {message}" if where else message)
 

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -248,21 +248,29 @@ def open_xlsx(
     total = max((ws.max_row or 1) - 1 - at, 0)
     below = itertools.chain(top[at + 1 :], rows)
 
-    def chunks() -> Iterator[Chunk]:
-        batch: list[tuple[Any, ...]] = []
-        row_no = at + 2
-        for values in below:
-            batch.append(values)
-            if len(batch) == chunk_size:
+    def chunks() -> Iterator[Chunk | None]:
+        # Started at once (to the first, empty, yield below) so that ``close()`` on chunks
+        # never read (a caller that only wanted the columns and the total) still runs the
+        # ``finally`` and closes the file; a generator never started skips its ``finally``.
+        try:
+            yield None
+            batch: list[tuple[Any, ...]] = []
+            row_no = at + 2
+            for values in below:
+                batch.append(values)
+                if len(batch) == chunk_size:
+                    yield chunk_from_tuples(batch, row_no, t_index, ids, id_index)
+                    row_no += len(batch)
+                    batch = []
+            if batch:
                 yield chunk_from_tuples(batch, row_no, t_index, ids, id_index)
-                row_no += len(batch)
-                batch = []
-        if batch:
-            yield chunk_from_tuples(batch, row_no, t_index, ids, id_index)
-        book.close()
-        stream.close()
+        finally:
+            book.close()
+            stream.close()
 
-    return Source(path, "xlsx", text, ids, total, chunks(), notes)
+    started = chunks()
+    next(started)  # to the empty first yield: from here on it yields chunks only
+    return Source(path, "xlsx", text, ids, total, cast(Iterator[Chunk], started), notes)
 
 
 def chunk_from_tuples(

@@ -23,7 +23,6 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 KNOWN_LONG: set[str] = {
     "sw_nlp.fast",
     "sw_nlp.classify",
-    "sw_nlp.web.app",
 }
 
 

@@ -156,3 +156,24 @@ def test_exact_path_gives_the_same_output(tmp_path: Path, trained_bundle: Path):
     classify_file(src, fast, model=trained_bundle)
     classify_file(src, exact, model=trained_bundle, fast=False)
     assert fast.read_text(encoding="utf-8") == exact.read_text(encoding="utf-8")
+
+
+def test_a_loaded_classifier_is_used_instead_of_loading(
+    tmp_path: Path, trained_bundle: Path, monkeypatch
+):
+    """The web server hands its loaded model in: same bytes as loading from the path, and
+    no second load for the local engine."""
+    from sw_nlp import classify
+    from sw_nlp.bundle import load_model
+
+    src = tmp_path / "in.csv"
+    write_csv(src, 9)
+    classify_file(src, tmp_path / "loaded.csv", model=trained_bundle, chunk_size=4)
+    clf = load_model(trained_bundle)
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("loaded again")
+
+    monkeypatch.setattr(classify, "load_model", no_load)
+    classify_file(src, tmp_path / "given.csv", model=trained_bundle, chunk_size=4, classifier=clf)
+    assert (tmp_path / "given.csv").read_bytes() == (tmp_path / "loaded.csv").read_bytes()

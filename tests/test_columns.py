@@ -31,3 +31,14 @@ def test_columns_kept_by_choice(tmp_path: Path):
         choose_columns(names, path, None, None, keep=["petugas"])
     with pytest.raises(InputError, match=r"f.csv:1: no text column found.*--header-row N"):
         choose_columns(["No", "Tanggal"], path, None, None)
+
+
+def test_no_text_column_error_carries_the_header_as_data(tmp_path: Path):
+    """A caller offering a choice reads ``columns``; other input errors have none."""
+    names = ["No", "Cerita, panjang", "Tanggal"]
+    with pytest.raises(InputError) as caught:
+        choose_columns(names, tmp_path / "f.csv", None, None)
+    assert caught.value.columns == names
+    with pytest.raises(InputError) as other:
+        choose_columns(names, tmp_path / "f.csv", "narasi", None)
+    assert other.value.columns is None

@@ -109,6 +109,33 @@ def test_title_rows_above_the_header_in_xlsx(tmp_path: Path):
         open_cases(path, header_row=1)
 
 
+def test_xlsx_chunks_closed_unread_close_the_file(tmp_path: Path):
+    """A caller that only wants the columns and the total (the web page's progress) closes
+    the chunks unread: the workbook's file is closed then, not left to the collector."""
+    import gc
+    import sys
+
+    import openpyxl
+
+    path = tmp_path / "rekap.xlsx"
+    book = openpyxl.Workbook()
+    for row in (["REKAP 2024"], [], ["No", "Deskripsi Kasus"], [1, TEXT]):
+        book.active.append(row)
+    book.save(path)
+    leaked: list[str] = []
+    before = sys.unraisablehook
+    sys.unraisablehook = lambda u: leaked.append(str(u.exc_value))
+    try:
+        source = open_cases(path, columns="all")
+        assert source.total == 1
+        source.chunks.close()  # type: ignore[attr-defined]
+        del source
+        gc.collect()
+    finally:
+        sys.unraisablehook = before
+    assert leaked == []
+
+
 def test_title_rows_above_the_header_in_csv(tmp_path: Path):
     path = tmp_path / "rekap.csv"
     path.write_text(

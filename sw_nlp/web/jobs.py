@@ -2,7 +2,7 @@
 
 An upload is written to its own private folder (0700) under one private folder per server,
 classified there by ``classify.classify_file`` twice (CSV, then XLSX: the downloads are the
-bytes ``sw-nlp classify`` writes), and deleted as soon as both are written. The results stay
+bytes ``sw-nlp classify`` writes) with the server's loaded model, and deleted as soon as both are written. The results stay
 for ``job_ttl_seconds`` after the job ended, then the folder goes; everything goes when the
 server stops.
 """
@@ -23,9 +23,11 @@ from typing import Any
 import pandas as pd
 
 from sw_nlp.classify import classify_file
-from sw_nlp.errors import SwNlpError
+from sw_nlp.errors import InputError, SwNlpError
 from sw_nlp.files import open_cases, read_note
+from sw_nlp.model import CaseClassifier
 from sw_nlp.pii import mask_pii
+from sw_nlp.sniff import FORMAT_OF_SUFFIX, sniff_format
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,6 @@ QUEUED, RUNNING, PREPARING, DONE, FAILED, NEEDS_COLUMN = (
     "failed",
     "needs_column",
 )
-_NO_TEXT_COLUMN = "no text column found"
-# classify's message when no column is named like a text column: "... Columns are: a, b"
-_COLUMNS_LISTED = re.compile(r"Columns are: (.*?)(?: \(a header lower down\?.*)?$", re.S)
 _SAFE_NAME = re.compile(r"[^\w.-]+")
 
 
@@ -84,8 +83,11 @@ class Job:
 class JobStore:
     """The jobs of one server, in memory, with their private folder on disk."""
 
-    def __init__(self, model_path: Path, ttl_seconds: int) -> None:
+    def __init__(
+        self, model_path: Path, ttl_seconds: int, classifier: CaseClassifier | None = None
+    ) -> None:
         self.model_path = model_path
+        self.classifier = classifier  # the server's model, loaded from model_path once
         self.ttl_seconds = ttl_seconds
         self.root = Path(tempfile.mkdtemp(prefix="sw-nlp-serve-"))  # mkdtemp: mode 0700
         self._jobs: dict[str, Job] = {}
@@ -165,7 +167,7 @@ class JobStore:
             self._classify(job)
         except SwNlpError as exc:
             message = str(exc)
-            columns = _offered_columns(message)
+            columns = exc.columns if isinstance(exc, InputError) else None
             if columns:
                 job.status, job.columns = NEEDS_COLUMN, columns
                 log.info("job %s: no text column found; asking the user", job.id)
@@ -186,7 +188,8 @@ class JobStore:
                 job.input.unlink(missing_ok=True)  # the upload goes as soon as it is used
 
     def _classify(self, job: Job) -> None:
-        source = open_cases(job.input, job.text_column, columns="all")
+        fmt = _format_by_content(job.input)
+        source = open_cases(job.input, job.text_column, columns="all", format=fmt)
         source.chunks.close()  # type: ignore[attr-defined]
         job.total_rows = source.total
 
@@ -198,6 +201,8 @@ class JobStore:
             "model": self.model_path,
             "text_column": job.text_column,
             "columns": "all",
+            "format": fmt,
+            "classifier": self.classifier,
         }
         classify_file(job.input, job.csv, progress=progress, **common)
         job.status = PREPARING
@@ -208,16 +213,21 @@ class JobStore:
         if job.text_output_column is None and len(results) == 1:
             # One note (txt, md, docx, pdf): its text is in no column of the results; kept,
             # masked, for the case page, before the upload is deleted.
-            text, _ = read_note(job.input)
+            text, _ = read_note(job.input, fmt)
             job.note_texts[str(results["row"].iloc[0])] = mask_pii(text)
 
 
-def _offered_columns(message: str) -> list[str]:
-    """The input's columns, when the error is classify's "no text column found"."""
-    if _NO_TEXT_COLUMN not in message:
-        return []
-    found = _COLUMNS_LISTED.search(message)
-    return [c for c in found.group(1).split(", ") if c] if found else []
+def _format_by_content(path: Path) -> str | None:
+    """The format to read an upload as when its bytes are a spreadsheet or document other
+    than its name says (an XLSX saved as ``.csv`` is common): the command line's advice,
+    ``--format xlsx``, has no place on the page, so the bytes decide. ``None``: the name
+    decides (and a mismatch the bytes cannot settle stays a one-line error)."""
+    content = sniff_format(path)
+    if content in ("xlsx", "docx", "pdf", "parquet"):
+        if FORMAT_OF_SUFFIX.get(path.suffix.lower()) != content:
+            log.info("upload read as %s, its content, whatever its name", content)
+            return content
+    return None
 
 
 def _text_output_column(text_column: str | None, columns: list[str]) -> str | None:

@@ -1,0 +1,72 @@
+"""Office spreadsheets as a new user uploads them: title rows above the header, a header
+with a space, mixed ids, a stray quote, an XLSX saved under a ``.csv`` name. Each ends in a
+readable result or a one-line error on the page, never a server error."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+from fastapi.testclient import TestClient
+
+from sw_nlp.bundle import default_bundle_dir
+from sw_nlp.classify import classify_file
+
+from .conftest import upload, wait
+
+ABUSE = "Anak usia 9 tahun sering dipukuli ayahnya dan tidak bersekolah sejak bulan lalu"
+WATER = "Warga satu desa kekurangan air bersih dan meminta bantuan pemerintah daerah"
+
+
+def xlsx_bytes(rows: list[list[object]]) -> bytes:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_title_rows_a_spaced_header_and_mixed_ids_give_results(client: TestClient):
+    rows = [
+        ["REKAP KASUS DINSOS 2024"],
+        [],
+        ["No", "Tanggal", "Deskripsi Kasus"],
+        [1, "2024-01-02", ABUSE],
+        ["K-002", "2024-01-03", WATER],
+    ]
+    job = upload(client, "rekap.xlsx", xlsx_bytes(rows))
+    assert wait(client, job)["status"] == "done"
+    page = client.get(f"{job}/results")
+    assert page.status_code == 200
+    # rows are numbered as the spreadsheet numbers them: the header is row 3
+    assert 'href="' + job + '/rows/4"' in page.text and 'href="' + job + '/rows/5"' in page.text
+    assert "K-002" in page.text and "Deskripsi Kasus" in page.text
+    for row in ("4", "5"):
+        assert client.get(f"{job}/rows/{row}").status_code == 200
+
+
+def test_a_stray_quote_is_a_one_line_error_naming_the_line(client: TestClient):
+    data = f'No,Deskripsi Kasus\n1,"{ABUSE}\n2,{WATER}\n3,Ibu "Sari tinggal sendiri\n'
+    job = upload(client, "kutip.csv", data.encode())
+    status = wait(client, job)
+    assert status["status"] == "failed"
+    assert status["error"].startswith("kutip.csv:2: ") and "\n" not in status["error"]
+    page = client.get(job)
+    assert page.status_code == 200 and "kutip.csv:2:" in page.text
+
+
+def test_an_xlsx_saved_as_csv_is_read_as_the_spreadsheet_it_is(client: TestClient, tmp_path: Path):
+    """The page has no --format to pass: the bytes decide, and the downloads are what
+    ``sw-nlp classify --format xlsx`` writes."""
+    data = xlsx_bytes([["No", "Deskripsi Kasus"], [1, ABUSE], [2, WATER]])
+    job = upload(client, "kasus.csv", data)
+    status = wait(client, job)
+    assert status["status"] == "done", status["error"]
+    source = tmp_path / "kasus.csv"
+    source.write_bytes(data)
+    expected = tmp_path / "out.csv"
+    classify_file(source, expected, model=default_bundle_dir(), columns="all", format="xlsx")
+    assert client.get(f"{job}/download.csv").content == expected.read_bytes()
+    assert client.get(f"{job}/download.xlsx").status_code == 200
