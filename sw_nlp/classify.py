@@ -1,39 +1,39 @@
 """Batch classification: every input row gets one output row, in input order, always.
 
-``classify_texts`` is the pure per-chunk step; ``classify_file`` streams a file of any size
-through it in chunks (optionally over several processes) and writes the result atomically.
+``classify_file`` streams a file of any size, in chunks, through the per-chunk step
+(``results.classify_texts``, here or on ``workers``) and writes the result atomically,
+checking rows in = rows out.
 """
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import logging
-import os
-import signal
 import sys
-import threading
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
 
 from sw_nlp.bundle import load_model
 from sw_nlp.config import ReviewConfig, check_count, check_share
 from sw_nlp.errors import InputError, SwNlpError
-from sw_nlp.files import Chunk, CsvText, ResultWriter, open_cases, to_csv_text
-from sw_nlp.model import CaseClassifier, review_flags
+from sw_nlp.files import Chunk, ResultWriter, open_cases
+from sw_nlp.model import CaseClassifier
 from sw_nlp.resolve import ResolvedModel, resolve_model
+from sw_nlp.results import ChunkDone, chunk_done, classify_texts, result_frame
+from sw_nlp.workers import (
+    cap_workers,
+    dask_results,
+    pool_results,
+    release_freed_memory,
+)
+
+__all__ = ["ClassifySummary", "RowCountError", "classify_file", "classify_texts", "terminal_progress"]
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT_CHARS = 100_000  # longer texts are classified on their first 100k characters
 # Freed heap pages go back to the OS every this many chunks: often enough to keep memory flat
 # on any number of rows, rarely enough not to cost time (after every chunk: about 10%).
 TRIM_EVERY = 8
@@ -69,195 +69,6 @@ class RowCountError(SwNlpError):
     """Fewer (or more) rows written than read: a bug, stopped before the output is replaced."""
 
     exit_code = 6
-
-
-def classify_texts(
-    clf: CaseClassifier,
-    texts: Sequence[str],
-    *,
-    review: ReviewConfig | None = None,
-    explain: int = 3,
-    errors: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Level, confidence, per-label probabilities, runner-up, review flag, terms and error.
-
-    A row that already has a read error, or whose text is empty, is not classified: it gets
-    its error and ``needs_review`` set, so that it is never silently lost.
-    """
-    review = review or clf.review
-    n = len(texts)
-    errors = list(errors) if errors is not None else [""] * n
-    texts = [t[:MAX_TEXT_CHARS] if isinstance(t, str) else "" for t in texts]
-    errors = [e or ("" if t.strip() else "empty text") for t, e in zip(texts, errors, strict=True)]
-    ok = np.array([not e for e in errors], dtype=bool)
-    labels = clf.classes_
-    proba = np.full((n, len(labels)), np.nan)
-    level = np.full(n, "", dtype=object)
-    runner_up = np.full(n, "", dtype=object)
-    confidence = np.full(n, np.nan)
-    reasons = np.where(ok, "", "error").astype(object)
-    terms = np.full(n, "", dtype=object)
-    rows = np.flatnonzero(ok)
-    if len(rows):
-        good = [texts[i] for i in rows.tolist()]
-        analysis = clf.analyse(good, explain)
-        p = analysis.proba
-        proba[rows] = p
-        order = np.argsort(-p, axis=1, kind="stable")
-        names = np.array(labels, dtype=object)
-        level[rows] = names[order[:, 0]]
-        if len(labels) > 1:
-            runner_up[rows] = names[order[:, 1]]
-        confidence[rows] = p[np.arange(len(rows)), order[:, 0]]
-        flags = review_flags(good, confidence[rows], analysis.vocabulary_share, review)
-        reasons[rows] = [_REASONS[key] for key in zip(*(f.tolist() for f in flags), strict=True)]
-        if explain > 0:
-            terms[rows] = [
-                "; ".join(f"{term} {weight:+.3f}" for term, weight in found)
-                for found in analysis.explanations
-            ]
-    return pd.DataFrame(
-        {
-            "level": _text_column(level),
-            "confidence": np.round(confidence, 4),
-            **{f"proba_{label}": np.round(proba[:, k], 4) for k, label in enumerate(labels)},
-            "runner_up": _text_column(runner_up),
-            "needs_review": reasons != "",
-            "review_reason": _text_column(reasons),
-            "top_terms": _text_column(terms),
-            "error": _text_column(errors),
-        }
-    )
-
-
-def _text_column(values: Sequence[str] | np.ndarray) -> pd.Series:
-    """Text as plain Python strings: pandas' default str dtype copies every chunk into Arrow
-    and back out for writing (about 2 µs a row, a tenth of the fast path's whole cost)."""
-    return pd.Series(values, dtype=object)
-
-
-# Every combination of (low confidence, too short, mostly unknown words) as review text.
-_REASONS = {
-    key: "; ".join(
-        why
-        for why, on in zip(
-            ("low confidence", "too short", "mostly unknown words"), key, strict=True
-        )
-        if on
-    )
-    for key in itertools.product((False, True), repeat=3)
-}
-
-
-@dataclass(frozen=True)
-class _Done:
-    """A classified chunk as the writer takes it (a frame, or CSV text made by the worker that
-    classified it) and what it adds to the summary."""
-
-    output: pd.DataFrame | CsvText
-    rows: int
-    per_level: dict[str, int]
-    needs_review: int
-    errors: int
-
-
-def _done(frame: pd.DataFrame, as_csv: bool, escape_formulas: bool = True) -> _Done:
-    levels = frame["level"].value_counts()
-    return _Done(
-        output=to_csv_text(frame, escape_formulas=escape_formulas) if as_csv else frame,
-        rows=len(frame),
-        per_level={lv: int(c) for lv, c in levels.items() if lv},
-        needs_review=int(frame["needs_review"].sum()),
-        errors=int((frame["error"] != "").sum()),
-    )
-
-
-def _result_frame(chunk: Chunk, result: pd.DataFrame) -> pd.DataFrame:
-    """The row number, the input's own columns as they were read, then the results.
-
-    An input column named like a result column (an earlier run's ``level``) is kept as
-    ``input_<name>``: both stay readable, and the result columns keep their names.
-    """
-    taken = {"row", *result.columns}
-    front = pd.DataFrame(
-        {
-            "row": chunk.rows,
-            **{
-                (f"input_{k}" if k in taken else k): _text_column(v)
-                for k, v in chunk.ids.items()
-            },
-        }
-    )
-    return pd.concat([front, result.reset_index(drop=True)], axis=1)
-
-
-# One model per worker process, loaded once by the pool's initializer.
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(
-    model_path: str,
-    review: ReviewConfig,
-    explain: int,
-    fast: bool,
-    as_csv: bool,
-    escape_formulas: bool = True,
-) -> None:
-    """Load the model, unless this process was forked from one that had loaded it already
-    (Linux's default): then the worker shares its pages and starts at once.
-
-    SIGTERM gets its default action back: the pool stops its workers with it, and a forked
-    worker must not run the parent's clean-up handler."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if _WORKER.get("path") != (model_path, fast):
-        _WORKER.update(clf=load_model(model_path, fast=fast), path=(model_path, fast))
-    _WORKER.update(review=review, explain=explain, as_csv=as_csv, escape=escape_formulas)
-
-
-def _dask_work(
-    chunk: Chunk,
-    model_path: str,
-    review: ReviewConfig,
-    explain: int,
-    fast: bool,
-    as_csv: bool,
-    escape_formulas: bool = True,
-) -> _Done:
-    """The same per-chunk step on a Dask worker; the model is loaded once per worker process."""
-    _init_worker(model_path, review, explain, fast, as_csv, escape_formulas)
-    return _work(chunk)
-
-
-def _work(chunk: Chunk) -> _Done:
-    result = classify_texts(
-        _WORKER["clf"],
-        chunk.texts,
-        review=_WORKER["review"],
-        explain=_WORKER["explain"],
-        errors=chunk.errors,
-    )
-    return _done(_result_frame(chunk, result), _WORKER["as_csv"], _WORKER["escape"])
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity mask, e.g. a container's share)."""
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def cap_workers(workers: int) -> tuple[int, str]:
-    """``workers`` capped at the number of CPUs, and a note when it was.
-
-    More processes than CPUs only add a copy of the model each: 1000 workers started 518
-    processes and used 11 GB for a 60k-row file, no faster than one per CPU.
-    """
-    cpus = usable_cpus()
-    if workers <= cpus:
-        return workers, ""
-    return cpus, f"--workers {workers} capped at {cpus}, the number of CPUs available"
 
 
 def classify_file(
@@ -372,9 +183,9 @@ def classify_file(
 
     chunks = counted(itertools.chain([first], source.chunks))
 
-    def results() -> Iterator[_Done]:
+    def results() -> Iterator[ChunkDone]:
         if engine == "dask":
-            yield from _dask_results(
+            yield from dask_results(
                 chunks,
                 str(model_dir),
                 review,
@@ -391,26 +202,11 @@ def classify_file(
                 result = classify_texts(
                     clf, chunk.texts, review=review, explain=explain, errors=chunk.errors
                 )
-                yield _done(_result_frame(chunk, result), as_csv=False)
+                yield chunk_done(result_frame(chunk, result), as_csv=False)
             return
-        # Worker processes forked from this one start with its model (see _init_worker).
-        _WORKER.update(clf=clf, path=(str(model_dir), fast))
-        try:
-            # A bounded window of chunks in flight keeps memory flat and output in input order.
-            with ProcessPoolExecutor(
-                max_workers=workers,
-                initializer=_init_worker,
-                initargs=(str(model_dir), review, explain, fast, as_csv, escape_formulas),
-            ) as pool:
-                pending: deque[Future[_Done]] = deque()
-                for chunk in chunks:
-                    pending.append(pool.submit(_work, chunk))
-                    if len(pending) >= 2 * workers:
-                        yield pending.popleft().result()
-                while pending:
-                    yield pending.popleft().result()
-        finally:
-            _WORKER.clear()
+        yield from pool_results(
+            chunks, clf, str(model_dir), review, explain, fast, as_csv, escape_formulas, workers
+        )
 
     chunks_done = 0
     with writer:
@@ -424,7 +220,7 @@ def classify_file(
                 progress(summary.rows, source.total, time.perf_counter() - started)
             chunks_done += 1
             if chunks_done % TRIM_EVERY == 0:
-                _release_freed_memory()
+                release_freed_memory()
         # Both raised inside the writer, so the output file is not put in place.
         if summary.rows_in != summary.rows or writer.rows != summary.rows:
             raise RowCountError(
@@ -439,71 +235,6 @@ def classify_file(
     summary.seconds = time.perf_counter() - started
     log.info("classified %d rows in %.1f s", summary.rows, summary.seconds)
     return summary
-
-
-def _dask_results(
-    chunks: Iterator[Chunk],
-    model_path: str,
-    review: ReviewConfig,
-    explain: int,
-    fast: bool,
-    workers: int,
-    scheduler: str | None,
-    as_csv: bool,
-    escape_formulas: bool = True,
-) -> Iterator[_Done]:
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise InputError(
-            "the dask engine needs the 'dask' extra: pip install 'sw-nlp[dask]'"
-        ) from None
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(
-            n_workers=max(workers, 1), threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = Client(cluster)
-    try:
-        window = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
-        pending: deque[Any] = deque()
-        for chunk in chunks:
-            pending.append(
-                client.submit(
-                    _dask_work,
-                    chunk,
-                    model_path,
-                    review,
-                    explain,
-                    fast,
-                    as_csv,
-                    escape_formulas,
-                    pure=False,
-                )
-            )
-            if len(pending) >= window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def _release_freed_memory() -> None:
-    """Hand freed heap pages back to the OS after each chunk (glibc only).
-
-    Chunks allocate and free many mid-sized arrays; glibc keeps the freed pages, so without
-    this the process's memory creeps up with the number of rows even though nothing is kept.
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
 
 
 def terminal_progress(rows: int, total: int | None, seconds: float) -> None:

@@ -20,10 +20,7 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 
 # Modules other branches are splitting or trimming, or that several branches edit at once
 # (cli, classify: split after the merge); each is removed as it lands.
-KNOWN_LONG: set[str] = {
-    "sw_nlp.fast",
-    "sw_nlp.classify",
-}
+KNOWN_LONG: set[str] = set()
 
 
 def module_name(package: Path, file: Path) -> str:

@@ -99,9 +99,9 @@ def test_row_counts_are_checked_and_shown(tmp_path, trained_bundle, monkeypatch)
 
     path = tmp_path / "ok.csv"
     path.write_text("id,text\n1,Lansia sendiri\n2,Rapat desa\n3,Anak jalanan\n", encoding="utf-8")
-    real = classify._result_frame
+    real = classify.result_frame
     monkeypatch.setattr(
-        classify, "_result_frame", lambda chunk, result: real(chunk, result).iloc[:-1]
+        classify, "result_frame", lambda chunk, result: real(chunk, result).iloc[:-1]
     )
     out = tmp_path / "out.csv"
     with pytest.raises(SwNlpError, match="3 rows in, 2 rows out"):
@@ -676,17 +676,17 @@ def test_sigterm_removes_the_part_file(tmp_path, trained_bundle):
 
 
 def test_workers_are_capped_at_the_cpus(tmp_path, trained_bundle, capsys, monkeypatch):
-    import sw_nlp.classify as classify
+    import sw_nlp.workers as workers
 
     started = []
-    real_pool = classify.ProcessPoolExecutor
+    real_pool = workers.ProcessPoolExecutor
 
     def pool(max_workers, **kwargs):
         started.append(max_workers)
         return real_pool(max_workers=max_workers, **kwargs)
 
-    monkeypatch.setattr(classify, "ProcessPoolExecutor", pool)
-    monkeypatch.setattr(classify, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(workers, "usable_cpus", lambda: 2)
     src = tmp_path / "in.csv"
     src.write_text("id,text\n1,Lansia sendiri\n2,Rapat desa\n", encoding="utf-8")
     code, _, err = run(capsys, "classify", str(src), "-o", str(tmp_path / "o.csv"), "--model",
