@@ -110,6 +110,7 @@ def test_missing_text_column_writes_nothing(tmp_path: Path, trained_bundle: Path
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_dask_engine_matches_the_local_one(tmp_path: Path, trained_bundle: Path):
     src = tmp_path / "in.csv"
     write_csv(src, 17)

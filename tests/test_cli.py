@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from sw_nlp.cli import main
 
@@ -99,6 +100,7 @@ def test_python_dash_m_entry_point():
     assert done.returncode == 0 and "classify" in done.stdout
 
 
+@pytest.mark.slow
 def test_audit_and_suggest_commands(
     tmp_path: Path, tiny_corpus_path: Path, trained_bundle: Path, capsys
 ):

@@ -70,6 +70,7 @@ def test_shipped_model_on_the_whole_corpus(shipped, corpus):
     assert_same(shipped, corpus["text"].tolist())
 
 
+@pytest.mark.slow
 def test_shipped_model_in_chunks_with_a_warm_and_a_reset_cache(shipped, corpus, monkeypatch):
     texts = corpus["text"].tolist()[:600]
     path = FastPath(shipped)
@@ -94,7 +95,7 @@ def _same_explanations(quick, exact) -> None:
         assert [v for _, v in q] == pytest.approx([v for _, v in e], abs=1e-6)
 
 
-@pytest.mark.parametrize("label", [None, "global"])
+@pytest.mark.parametrize("label", [pytest.param(None, marks=pytest.mark.slow), "global"])
 def test_explanations_are_the_same_on_both_paths(classifiers, corpus, label):
     """The default command's explanations (k=3, the predicted label) on the whole corpus:
     the compiled pass picks the very terms the exact path ranks, in the same order."""

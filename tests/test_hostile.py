@@ -243,6 +243,7 @@ def test_personal_data_never_leaks_into_files_or_logs(tmp_path, tiny_corpus_path
     assert out["case_id"].tolist() == corpus["case_id"].tolist()
 
 
+@pytest.mark.slow
 def test_sigkill_never_leaves_a_partial_output(tmp_path, trained_bundle):
     src = tmp_path / "big.csv"
     text = "Seorang lansia tinggal sendiri dan perlu rujukan ke panti sosial di kecamatan. " * 6

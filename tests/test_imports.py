@@ -60,6 +60,7 @@ def test_help_loads_nothing_heavy(tmp_path: Path):
     assert loaded_after(code, tmp_path) == set()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("explain", ["3", "0"])
 def test_classify_runs_without_scikit_learn_or_scipy(tmp_path: Path, explain: str):
     """The default command (explanations included) on the shipped model: the fast path is
@@ -93,6 +94,7 @@ def test_classify_runs_without_scikit_learn_or_scipy(tmp_path: Path, explain: st
     assert out.read_text().count("\n") == 3
 
 
+@pytest.mark.slow
 def test_exact_path_does_import_scikit_learn(tmp_path: Path):
     """The check above can see scikit-learn: ``--exact-path`` rebuilds the pipeline."""
     cases = tmp_path / "cases.csv"

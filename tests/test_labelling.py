@@ -76,6 +76,7 @@ def test_confident_learning_rule_by_hand():
     assert suggested[2] == 1 and suggested[4] == 2 and suggested[6] == 1
 
 
+@pytest.mark.slow
 def test_audit_finds_planted_label_errors(corpus: pd.DataFrame):
     sample, _ = train_test_split(corpus, train_size=800, stratify=corpus["level"], random_state=0)
     sample = sample.reset_index(drop=True)

@@ -528,6 +528,7 @@ def test_two_retrains_at_once_lose_no_labelled_row(home):
     assert_registry_consistent(home)
 
 
+@pytest.mark.slow
 def test_a_retrain_while_the_registry_is_locked_stops_with_a_message(home, capsys):
     from sw_nlp.corpus import file_sha256
     from sw_nlp.registry import Registry
@@ -643,6 +644,7 @@ def test_stale_part_files_of_a_killed_run_are_removed(tmp_path, trained_bundle, 
     assert not list(tmp_path.glob(".out.csv.*.part"))
 
 
+@pytest.mark.slow
 def test_sigterm_removes_the_part_file(tmp_path, trained_bundle):
     import os
     import signal

@@ -123,6 +123,7 @@ def browser(tmp_path: Path):
         driver.quit()
 
 
+@pytest.mark.slow
 def test_upload_review_correct_download(server, browser, tmp_path: Path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
