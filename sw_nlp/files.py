@@ -98,8 +98,8 @@ def _text_masked(chunks: Iterator[Chunk], column: str) -> Iterator[Chunk]:
     """Chunks whose passed-through copy of the text column has identifiers masked (NIK,
     phone, e-mail, …): results are shared, and no identifier is shown in anything sw-nlp
     writes (docs/reliability.md, promise 3). The text classified is not changed here."""
-    from sw_nlp.pii import mask_pii
+    from sw_nlp.pii import mask_pii_many
 
     for chunk in chunks:
-        chunk.ids[column] = [mask_pii(v) if isinstance(v, str) else v for v in chunk.ids[column]]
+        chunk.ids[column] = mask_pii_many(list(chunk.ids[column]))
         yield chunk

@@ -100,3 +100,35 @@ def is_placeholder_term(term: str) -> bool:
     held a phone number and invites a reader to look for it, so such terms are never shown.
     """
     return any(word in PLACEHOLDERS for word in term.split())
+
+
+def mask_pii_many(values: list[object]) -> list[object]:
+    """``mask_pii`` on every text of a column; other values (empty cells) pass unchanged.
+
+    The same result as masking each text, at a fraction of the cost: Arrow's RE2 engine finds
+    the rows that could hold an identifier (``PII_CANDIDATE``) in one pass, and only those,
+    and rows with any non-ASCII character (where Python's ``\\d`` and ``\\w`` reach further
+    than RE2's), are masked in Python. A batch job writes the text column back beside its
+    results, so every row of every file goes through here.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    where = [i for i, v in enumerate(values) if isinstance(v, str)]
+    out = list(values)
+    if not where:
+        return out
+    texts = [values[i] for i in where]
+    try:
+        array = pa.array(texts, type=pa.string())
+    except (UnicodeEncodeError, pa.ArrowException):  # a lone surrogate: mask row by row
+        for i, text in zip(where, texts, strict=True):
+            out[i] = mask_pii(text)  # type: ignore[arg-type]
+        return out
+    need = pc.or_(
+        pc.invert(pc.string_is_ascii(array)), pc.match_substring_regex(array, PII_CANDIDATE)
+    )
+    for j in np.flatnonzero(need.to_numpy(zero_copy_only=False)).tolist():
+        out[where[j]] = mask_pii(texts[j])  # type: ignore[arg-type]
+    return out

@@ -78,3 +78,26 @@ def test_url_precheck_never_skips_a_url(text):
     from sw_nlp.pii import _URL
 
     assert mask_pii(text) == mask_pii(_URL.sub(f" {URL_TOKEN} ", text))
+
+
+_MIXED = st.one_of(
+    _ASCII_PII,
+    st.text(max_size=40),  # any Unicode: non-ASCII digits, lone surrogates, …
+    st.sampled_from(["NIK ３２０１０１２３４５６７８９０１", "telp ٠٨١٢٣٤٥٦٧٨٩٠", "", "a\ud800b"]),
+    st.none(),
+    st.floats(allow_nan=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_MIXED, max_size=12))
+def test_masking_a_column_equals_masking_each_text(values):
+    """The column version (Arrow finds the candidates) gives exactly ``mask_pii`` per text
+    and leaves other values as they are."""
+    from sw_nlp.pii import mask_pii_many
+
+    expected = [mask_pii(v) if isinstance(v, str) else v for v in values]
+    got = mask_pii_many(values)
+    assert len(got) == len(values)
+    for g, e in zip(got, expected, strict=True):
+        assert g == e or (g != g and e != e)  # NaN is kept as NaN
