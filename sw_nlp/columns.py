@@ -71,7 +71,10 @@ def choose_columns(
         text = match_column(names, text_column)
         if text is None:
             raise InputError(
-                f"no column {text_column!r}; columns are: {', '.join(names)}", path, header_row
+                f"no column {text_column!r}; columns are: {', '.join(names)}",
+                path,
+                header_row,
+                columns=names,
             )
     else:
         found = find_text_column(names)

@@ -33,12 +33,16 @@ def test_columns_kept_by_choice(tmp_path: Path):
         choose_columns(["No", "Tanggal"], path, None, None)
 
 
-def test_no_text_column_error_carries_the_header_as_data(tmp_path: Path):
-    """A caller offering a choice reads ``columns``; other input errors have none."""
+def test_text_column_errors_carry_the_header_as_data(tmp_path: Path):
+    """A caller offering a choice reads ``columns``: when no text column is found and when
+    the one named is not there; other input errors have none."""
     names = ["No", "Cerita, panjang", "Tanggal"]
     with pytest.raises(InputError) as caught:
         choose_columns(names, tmp_path / "f.csv", None, None)
     assert caught.value.columns == names
-    with pytest.raises(InputError) as other:
+    with pytest.raises(InputError) as named:
         choose_columns(names, tmp_path / "f.csv", "narasi", None)
+    assert named.value.columns == names
+    with pytest.raises(InputError) as other:
+        choose_columns(names, tmp_path / "f.csv", "Cerita, panjang", "petugas")
     assert other.value.columns is None

@@ -47,6 +47,21 @@ def test_columns_offered_are_the_header_itself_even_with_commas_in_names(tmp_pat
         store.close()
 
 
+def test_a_mistyped_text_column_offers_the_picker(tmp_path: Path):
+    """A text column typed wrong on the upload form gets the same column picker as a file
+    without a recognisable one, not a dead end."""
+    store = JobStore(default_bundle_dir(), ttl_seconds=60)
+    try:
+        upload = store.new_upload_path()
+        upload.write_text("nomor,cerita\n1,anak dipukuli ayahnya setiap malam\n")
+        job = store.create("a.csv", upload, text_column="ceritaa")
+        _wait(job)
+        assert job.status == "needs_column"
+        assert job.columns == ["nomor", "cerita"]
+    finally:
+        store.close()
+
+
 def test_each_upload_uses_the_store_model_without_loading_it(tmp_path: Path, monkeypatch):
     """Both outputs (CSV and XLSX) come from the server's loaded model: loading is refused
     here, and the job still ends with both files."""
