@@ -78,16 +78,9 @@ def open_delimited(
     first = first[:HEADER_SEARCH_ROWS]
     if not first:
         raise InputError("empty file", path)
-    if header_row is None:
-        at = find_header_row(first, text_column)
-        if at:
-            notes.append(f"header found on row {at + 1}; the {at} row(s) above it skipped")
-    else:
-        at = header_row - 1
-        if at >= len(first):
-            raise InputError(f"--header-row {header_row}: the file has fewer rows", path)
-    names = header_names(first[at])
-    text, ids = choose_columns(names, path, text_column, id_column, at + 1, columns)
+    at, names, text, ids = _header(
+        first, path, "file", text_column, id_column, header_row, columns, notes
+    )
     t_index, id_index = names.index(text), [names.index(c) for c in ids]
 
     def chunks() -> Iterator[Chunk]:
@@ -230,16 +223,10 @@ def open_xlsx(
         top = list(itertools.islice(rows, limit))
         if not top:
             raise InputError("empty sheet", path)
-        if header_row is None:
-            at = find_header_row([list(r) for r in top], text_column)
-            if at:
-                notes.append(f"header found on row {at + 1}; the {at} row(s) above it skipped")
-        else:
-            at = header_row - 1
-            if at >= len(top):
-                raise InputError(f"--header-row {header_row}: the sheet has fewer rows", path)
-        header = header_names(top[at])
-        text, ids = choose_columns(header, path, text_column, id_column, at + 1, columns)
+        at, header, text, ids = _header(
+            [list(r) for r in top], path, "sheet", text_column, id_column, header_row, columns,
+            notes,
+        )  # fmt: skip
         t_index, id_index = header.index(text), [header.index(c) for c in ids]
     except BaseException:  # the whole-file errors above: the file is not read further
         book.close()
@@ -388,3 +375,29 @@ def open_parquet(
             start += len(frame)
 
     return Source(path, "parquet", text, ids, parquet.metadata.num_rows, chunks())
+
+
+def _header(
+    top: list[list[Any]],
+    path: Path,
+    kind: str,
+    text_column: str | None,
+    id_column: str | None,
+    header_row: int | None,
+    columns: str | list[str],
+    notes: list[str],
+) -> tuple[int, list[str], str, list[str]]:
+    """The header row of a table's first rows (found under title rows, or the one given),
+    its names, and the text and id columns chosen from them: the same rules for CSV and XLSX.
+    """
+    if header_row is None:
+        at = find_header_row(top, text_column)
+        if at:
+            notes.append(f"header found on row {at + 1}; the {at} row(s) above it skipped")
+    else:
+        at = header_row - 1
+        if at >= len(top):
+            raise InputError(f"--header-row {header_row}: the {kind} has fewer rows", path)
+    names = header_names(top[at])
+    text, ids = choose_columns(names, path, text_column, id_column, at + 1, columns)
+    return at, names, text, ids

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from sw_nlp.bundle import default_bundle_dir, load_model, read_manifest
+from sw_nlp.corpus import file_sha256
 from sw_nlp.errors import RegistryError
 from sw_nlp.locks import current_user, holder_record, read_holder, try_lock
 
@@ -394,16 +395,20 @@ def workload_effect(champion: Any, challenger: Any, workload: dict[str, Any]) ->
     }
 
 
-def record_classified(models_dir: Path, record: dict[str, Any]) -> Path | None:
+def record_classified(
+    models_dir: Path, path: Path, *, rows: int, **options: Any
+) -> Path | None:
     """Remember the file ``classify`` has just read (path, sha256, how it was read, row
     count; never any text) in the registry, so a promotion can show its effect on it.
 
     Only where a registry exists: classifying in a folder without one must not create
-    ``models/`` there. Returns the record's path, or None when nothing was written.
+    ``models/`` there, nor pay for hashing a large input again. Returns the record's path, or
+    None when nothing was written.
     """
     root = Registry.at(models_dir).root
     if not root.is_dir():
         return None
+    record = {"path": str(path.resolve()), "sha256": file_sha256(path), "rows": rows, **options}
     target = root / LAST_CLASSIFIED
     tmp = root / f".{LAST_CLASSIFIED}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", "utf-8")

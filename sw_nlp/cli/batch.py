@@ -181,12 +181,10 @@ def _remember_classified(path: Path, *, rows: int, **options: Any) -> None:
     """Record in the registry (where one exists) which file was classified and how it was
     read, so ``models promote`` can show what a new model changes on it. Never its text.
     Classifying has already succeeded: a record that cannot be written is only logged."""
-    from sw_nlp.corpus import file_sha256
     from sw_nlp.registry import record_classified
 
-    record = {"path": str(path.resolve()), "sha256": file_sha256(path), "rows": rows, **options}
     try:
-        record_classified(Paths.discover().models, record)
+        record_classified(Paths.discover().models, path, rows=rows, **options)
     except OSError as error:
         log.info("could not record the classified file for promotion: %s", error)
 
