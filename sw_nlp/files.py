@@ -89,17 +89,19 @@ def open_cases(
         source = open_jsonl(path, text_column, id_column, chunk_size, columns)
     else:
         source = open_parquet(path, text_column, id_column, chunk_size, columns)
-    if source.text_column in source.id_columns:
-        return replace(source, chunks=_text_masked(source.chunks, source.text_column))
+    if source.id_columns:
+        return replace(source, chunks=_masked(source.chunks, source.id_columns))
     return source
 
 
-def _text_masked(chunks: Iterator[Chunk], column: str) -> Iterator[Chunk]:
-    """Chunks whose passed-through copy of the text column has identifiers masked (NIK,
-    phone, e-mail, …): results are shared, and no identifier is shown in anything sw-nlp
-    writes (docs/reliability.md, promise 3). The text classified is not changed here."""
+def _masked(chunks: Iterator[Chunk], columns: list[str]) -> Iterator[Chunk]:
+    """Chunks whose passed-through columns (the text's copy, an officer's e-mail, a phone
+    column) have identifiers masked in their text cells (NIK, phone, e-mail, …): results are
+    shared, and no identifier is shown in anything sw-nlp writes (docs/reliability.md,
+    promise 3). An ordinary case id is left as it is; the text classified is not changed."""
     from sw_nlp.pii import mask_pii_many
 
     for chunk in chunks:
-        chunk.ids[column] = mask_pii_many(list(chunk.ids[column]))
+        for column in columns:
+            chunk.ids[column] = mask_pii_many(list(chunk.ids[column]))
         yield chunk

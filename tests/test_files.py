@@ -3,6 +3,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sw_nlp.bundle import default_bundle_dir
 from sw_nlp.columns import choose_columns
 from sw_nlp.errors import InputError
 from sw_nlp.files import ResultWriter, open_cases, read_note
@@ -149,3 +150,28 @@ def test_shipped_example_notes_are_read_whole():
     ]:
         text, error = read_note(notes / name)
         assert error == "" and expected in text, name
+
+
+def test_identifiers_in_every_passed_through_column_are_masked(tmp_path):
+    """Not only the text's copy: an officer's e-mail or a phone column written back beside
+    the results is masked too, while ordinary ids, dates and numbers stay as they were."""
+    from sw_nlp.classify import classify_file
+
+    src = tmp_path / "rekap.csv"
+    src.write_text(
+        "No,Tanggal,Deskripsi Kasus,Petugas,Kontak\n"
+        "K-01,2026-11-02,Ibu S NIK 3201012345678901 butuh pendampingan,sari@contoh.id,0812-3456-7890\n"
+        "2a,2026-11-03,Rapat warga RW 05 membentuk kelompok lansia,Andi,tidak ada\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    summary = classify_file(src, out, model=default_bundle_dir())
+    assert summary.rows_in == summary.rows == 2
+    written = out.read_text("utf-8")
+    for secret in ("3201012345678901", "sari@contoh.id", "0812-3456-7890"):
+        assert secret not in written
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert frame["No"].tolist() == ["K-01", "2a"]
+    assert frame["Tanggal"].tolist() == ["2026-11-02", "2026-11-03"]
+    assert frame["Petugas"].tolist() == [" _email_ ", "Andi"]
+    assert frame["Kontak"].str.contains("_telepon_").tolist() == [True, False]
