@@ -97,8 +97,7 @@ def choose_columns(
             )
         ids = [chosen]
     else:
-        keys = {header_key(n): n for n in reversed(names)}
-        ids = [keys[k] for k in _ID_KEYS if k in keys][:1]
+        ids = [found_id] if (found_id := find_id_column(names)) else []
     if keep == "all":
         return text, names
     if keep == "id":
@@ -114,6 +113,13 @@ def choose_columns(
             )
         kept.append(chosen)
     return text, list(dict.fromkeys(kept))
+
+
+def find_id_column(names: list[str]) -> str | None:
+    """The first column, in the order of the id names (``id``, ``no``, …), whose name matches
+    one; the last of equal names."""
+    keys = {header_key(n): n for n in reversed(names)}
+    return next((keys[k] for k in _ID_KEYS if k in keys), None)
 
 
 def find_text_column(names: list[str]) -> str | None:

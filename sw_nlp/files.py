@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from sw_nlp.columns import find_id_column, match_column
 from sw_nlp.config import check_count
 from sw_nlp.errors import InputError
 from sw_nlp.notes import open_folder, open_notes, read_note
@@ -89,16 +90,21 @@ def open_cases(
         source = open_jsonl(path, text_column, id_column, chunk_size, columns)
     else:
         source = open_parquet(path, text_column, id_column, chunk_size, columns)
-    if source.id_columns:
-        return replace(source, chunks=_masked(source.chunks, source.id_columns))
+    # The row's id is how results are joined back: it is written as read, everything else
+    # passed through has its identifiers masked.
+    others = [c for c in source.id_columns if c != source.text_column]
+    row_id = (match_column(others, id_column) if id_column else None) or find_id_column(others)
+    shown = [c for c in source.id_columns if c != row_id]
+    if shown:
+        return replace(source, chunks=_masked(source.chunks, shown))
     return source
 
 
 def _masked(chunks: Iterator[Chunk], columns: list[str]) -> Iterator[Chunk]:
     """Chunks whose passed-through columns (the text's copy, an officer's e-mail, a phone
-    column) have identifiers masked in their text cells (NIK, phone, e-mail, …): results are
-    shared, and no identifier is shown in anything sw-nlp writes (docs/reliability.md,
-    promise 3). An ordinary case id is left as it is; the text classified is not changed."""
+    column; not the row's id) have identifiers masked in their text cells (NIK, phone,
+    e-mail, …): results are shared, and no identifier is shown in anything sw-nlp writes
+    (docs/reliability.md, promise 3). The text classified is not changed."""
     from sw_nlp.pii import mask_pii_many
 
     for chunk in chunks:
