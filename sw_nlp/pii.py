@@ -186,9 +186,11 @@ def mask_pii_many(values: list[object]) -> list[object]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from sw_nlp.arrow_text import string_array
+
     texts = [values[i] for i in where]
     try:
-        array = pa.array(texts, type=pa.string())
+        array = string_array(texts)  # type: ignore[arg-type]
     except (UnicodeEncodeError, pa.ArrowException):  # a lone surrogate: mask row by row
         for i, text in zip(where, texts, strict=True):
             out[i] = mask_pii(text)  # type: ignore[arg-type]
