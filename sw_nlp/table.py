@@ -1,0 +1,169 @@
+"""A chunk's results as plain columns, and their CSV text written with the ``csv`` module.
+
+A batch job makes one result table per chunk of rows. Building a pandas frame for it and
+formatting that with ``to_csv`` cost more than scoring the rows, and importing pandas costs a
+start-up of 0.5 s; CSV, the usual output, needs neither. A ``ResultTable`` is the columns as
+lists (text, and the input's cells as read) or NumPy arrays (row numbers, probabilities,
+flags); it becomes a frame only for the formats and callers that need one (``to_frame``).
+
+Each cell's text is defined here once, for this writer and for pandas' (``writers``):
+formula-like text escaped (``escaped``), probabilities from one table of 4-decimal strings
+(``four_decimals``), and the rest as pandas writes it: missing values empty, everything else
+as ``csv`` writes it (``str``, ``repr`` of a float). Both give the same bytes (tested).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class CsvText:
+    """A result chunk already turned into CSV text, header apart: worker processes do this so
+    that the process writing the file only copies text."""
+
+    header: str
+    body: str
+    rows: int  # counted here: a text may hold line breaks, so the body's lines are no count
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    """Columns by name, in order, all of one length: a list (text, values as read) or a
+    one-dimensional NumPy array of numbers or flags (floats as float64) each."""
+
+    columns: dict[str, list[Any] | np.ndarray]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()), ()))
+
+    def __getitem__(self, name: str) -> list[Any] | np.ndarray:
+        return self.columns[name]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a pandas frame: lists as object columns (plain Python strings, as
+        read: pandas' default str dtype would copy every chunk into Arrow and back out),
+        arrays with their own dtype."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                name: pd.Series(values, dtype=object) if isinstance(values, list) else values
+                for name, values in self.columns.items()
+            }
+        )
+
+
+# What a spreadsheet may read as the start of a formula (OWASP's CSV injection rule).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A formula start right after the separator ``scan_text`` joins a column's cells with.
+_FORMULA_AFTER_SEPARATOR = re.compile("\x00[=+\\-@\t\r]")
+
+
+def scan_text(values: list[Any]) -> tuple[bool, bool]:
+    """(may a cell start a formula, does a cell hold a carriage return) for one column.
+
+    The cells are joined and searched once in C, which costs a tenth of a Python test per
+    cell; a cell holding NUL, or a column of mixed kinds, is checked cell by cell instead.
+    Both answers may be a false "yes", never a false "no".
+    """
+    try:
+        joined = "\x00" + "\x00".join(values)
+    except TypeError:  # not all text: numbers, None, nested ids
+        cells = [v for v in values if type(v) is str]
+        return (
+            any(v.startswith(FORMULA_STARTS) for v in cells),
+            any("\r" in v for v in cells),
+        )
+    return bool(_FORMULA_AFTER_SEPARATOR.search(joined)), "\r" in joined
+
+
+def escaped(values: list[Any]) -> list[Any]:
+    """The cells with every text that a spreadsheet would run as a formula prefixed with a
+    single quote (``=HYPERLINK(...)`` shows as text); other cells as they are."""
+    return ["'" + v if type(v) is str and v.startswith(FORMULA_STARTS) else v for v in values]
+
+
+@cache
+def four_decimals() -> np.ndarray:
+    """How ``to_csv`` writes 0, 0.0001, …, 1 (``repr`` of each float), then NaN (empty)."""
+    return np.array([repr(k / 10_000) for k in range(10_001)] + [""], dtype=object)
+
+
+def decimals_as_text(values: np.ndarray) -> np.ndarray | None:
+    """Floats rounded to 4 decimals in [0, 1] (confidences, probabilities) or NaN as the
+    text ``to_csv`` writes for them, looked up in ``four_decimals``; ``None`` for any other
+    float column. Formatting each float on its own was half the cost of writing a row."""
+    missing = np.isnan(values)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and huge values: left
+        steps = np.rint(np.where(missing, 0.0, values) * 10_000)
+    exact = missing | ((steps / 10_000 == values) & ~np.signbit(values))
+    if not (exact.all() and ((steps >= 0) & (steps <= 10_000)).all()):
+        return None
+    return four_decimals()[np.where(missing, 10_001, steps).astype(np.int64)]
+
+
+def is_missing(value: Any) -> bool:
+    """Whether pandas counts the value as missing (written as an empty cell): None, a NaN
+    float or Decimal, a NumPy NaT, pandas' NaT and NA (known by type: only pandas itself,
+    reading Parquet, makes them, and this check must not import it)."""
+    if value is None:
+        return True
+    if isinstance(value, float | complex | np.floating | np.complexfloating | Decimal):
+        return bool(value != value)
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
+    kind = type(value)
+    return kind.__name__ in ("NaTType", "NAType") and kind.__module__.startswith("pandas")
+
+
+def csv_cells(values: list[Any] | np.ndarray, escape_formulas: bool) -> tuple[list[Any], bool]:
+    """One column's cells as ``to_csv`` hands them to the ``csv`` writer, and whether one of
+    them holds a carriage return."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        if values.dtype == np.float64:
+            text = decimals_as_text(values)
+            if text is None:  # as pandas: NumPy's text of each float (repr's), NaN empty
+                text = values.astype(str).astype(object)
+                text[np.isnan(values)] = ""
+            return text.tolist(), False
+        return values.tolist(), False  # row numbers, flags: str() of each, as pandas writes
+    values = list(values)
+    formula, carriage_return = scan_text(values)
+    if escape_formulas and formula:
+        values = escaped(values)
+    if not all(type(v) is str for v in values):
+        values = ["" if is_missing(v) else v for v in values]
+    return values, carriage_return
+
+
+def table_csv_text(table: ResultTable, *, escape_formulas: bool = True) -> CsvText:
+    """The table as CSV text, byte for byte what ``writers.to_csv_text`` makes of
+    ``table.to_frame()``; formula-like text cells escaped unless told otherwise."""
+    columns = [csv_cells(v, escape_formulas) for v in table.columns.values()]
+    # Python's csv writer quotes a line break only if it is in the line terminator ("\n"): a
+    # bare carriage return would go out unquoted and be read back as the end of a row.
+    quoting = csv.QUOTE_ALL if any(cr for _, cr in columns) else csv.QUOTE_MINIMAL
+    return CsvText(
+        header=_csv_lines([list(table.columns)], csv.QUOTE_MINIMAL),
+        body=_csv_lines(zip(*(cells for cells, _ in columns), strict=True), quoting),
+        rows=len(table),
+    )
+
+
+def _csv_lines(rows: Iterable[Any], quoting: int) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n", quoting=quoting).writerows(rows)
+    return buffer.getvalue()
