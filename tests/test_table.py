@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sw_nlp.table import ResultTable, is_missing, table_csv_text
+from sw_nlp.table import ResultTable, csv_lines, is_missing, table_csv_text
 from sw_nlp.writers import to_csv_text
 
 # Text cells as files hold them: formula starts, quotes, delimiters, line breaks of every
@@ -79,6 +79,35 @@ def test_table_csv_is_pandas_csv(table: ResultTable, escape: bool):
     ours = table_csv_text(table, escape_formulas=escape)
     theirs = to_csv_text(table.to_frame(), escape_formulas=escape)
     assert (ours.header, ours.body, ours.rows) == (theirs.header, theirs.body, theirs.rows)
+
+
+_RAW = st.one_of(
+    _CELL,
+    st.text(alphabet=',"\n\r\x00 ab\u2013', max_size=6),
+    st.floats().map(np.float64),
+    st.integers(-(2**63), 2**63 - 1).map(np.int64),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    shape=st.tuples(st.integers(0, 4), st.integers(1, 4)),
+    cells=st.lists(_RAW, min_size=16, max_size=16),
+    quote_all=st.booleans(),
+)
+def test_csv_lines_are_the_csv_modules(shape, cells, quote_all: bool):
+    """The column-wise writer gives ``csv.writer``'s bytes: quoting of delimiters, quotes
+    and line breaks, a lone empty field, floats by ``repr`` (NumPy's too), None empty."""
+    import csv
+    import io
+
+    rows_n, cols_n = shape
+    rows = [[cells[(r * cols_n + c) % len(cells)] for c in range(cols_n)] for r in range(rows_n)]
+    expected = io.StringIO()
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    csv.writer(expected, lineterminator="\n", quoting=quoting).writerows(rows)
+    columns = [[row[c] for row in rows] for c in range(cols_n)] if rows else []
+    assert csv_lines(columns, quote_all=quote_all) == expected.getvalue()
 
 
 @pytest.mark.parametrize(
