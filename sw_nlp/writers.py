@@ -1,7 +1,9 @@
 """Writing results (CSV, XLSX, JSON Lines, Parquet) without half-written files.
 
 Spreadsheet formats are opened by people: text that a spreadsheet would run as a formula is
-escaped. Output goes to a temporary file renamed over the target only when complete.
+escaped. Output goes to a temporary file renamed over the target only when complete. A batch
+job's result tables are written to CSV without pandas (``table``); pandas is imported only
+for the other formats and for frames.
 """
 
 from __future__ import annotations
