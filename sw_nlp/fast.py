@@ -172,6 +172,11 @@ class FastPath:
         """The classifier's probabilities, columns in its ``classes_`` order."""
         return self.analyse(texts, k=0).proba
 
+    def compile_kernels(self) -> None:
+        """Compile every kernel a large chunk runs, or load it from Numba's cache: what the
+        first large job on a machine would otherwise do before its first row."""
+        self.analyse(["anak"] * (PLAIN_PYTHON_ROWS + 1), k=1)
+
     @_plain_python_when_small
     def features_matrix(self, texts: Sequence[str]) -> csr_matrix:
         """``pipeline[:-1].transform(texts)``: both TF-IDF blocks side by side, built with

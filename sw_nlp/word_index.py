@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from operator import methodcaller
 
 import numpy as np
 
@@ -44,13 +43,14 @@ def index_word_vocabulary(
     low, high = ngram_range
     terms = list(vocabulary)
     features = np.fromiter(vocabulary.values(), np.int64, len(terms))
-    lengths = np.fromiter(map(methodcaller("count", " "), terms), np.int64, len(terms)) + 1
+    lengths = np.strings.count(np.array(terms, dtype=str), " ").astype(np.int64) + 1
     parts = " ".join(terms).split(" ") if terms else []
     bad = (lengths < low) | (lengths > high)
     if bad.any() or "" in parts:
         n = lengths[bad][0] if bad.any() else lengths[0]
         raise UnsupportedVocabulary(f"word feature {n} tokens long")
-    token_ids = {part: i for i, part in enumerate(dict.fromkeys(parts))}
+    distinct = dict.fromkeys(parts)
+    token_ids = dict(zip(distinct, range(len(distinct))))
     base = max(len(token_ids), 1)
     if base**high >= 2**62:
         raise UnsupportedVocabulary("word n-grams too long for integer keys")
