@@ -54,19 +54,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _NORMS = {"l2": NORM_L2, "l1": NORM_L1, None: NORM_NONE}
-# Chunks of at most this many texts run the kernels as plain Python (``sw_nlp.jit``): about
-# 5-10 ms a row, against about a second to import Numba and load its cached machine code (and
-# seconds to compile on a machine's first run). A one-row file starts and answers at once.
-PLAIN_PYTHON_ROWS = 32
+# A chunk of at most this many characters (and rows) runs the kernels as plain Python
+# (``sw_nlp.jit``): about 50 µs a character (30-50 ms for a case of 80 words), against about a
+# second to import Numba and load its cached machine code (seconds more to compile on a
+# machine's first run). So a file of a few cases starts and answers in well under a second.
+PLAIN_PYTHON_CHARS = 10_000
+PLAIN_PYTHON_ROWS = 64
+
+
+def runs_plain_python(texts: Sequence[str]) -> bool:
+    """Whether a chunk is small enough for plain Python kernels: the one place that decides."""
+    return len(texts) <= PLAIN_PYTHON_ROWS and sum(map(len, texts)) <= PLAIN_PYTHON_CHARS
 
 
 def _plain_python_when_small(method: Callable[..., Any]) -> Callable[..., Any]:
     """Run ``method(self, texts, ...)`` with compiled kernels, or with plain Python ones for a
-    chunk of at most ``PLAIN_PYTHON_ROWS`` texts: the one place that chooses."""
+    small chunk (``runs_plain_python``)."""
 
     @functools.wraps(method)
     def run(self: FastPath, texts: Sequence[str], *args: Any, **kwargs: Any) -> Any:
-        with compiled(len(texts) > PLAIN_PYTHON_ROWS):
+        with compiled(not runs_plain_python(texts)):
             return method(self, texts, *args, **kwargs)
 
     return run
@@ -175,7 +182,7 @@ class FastPath:
     def compile_kernels(self) -> None:
         """Compile every kernel a large chunk runs, or load it from Numba's cache: what the
         first large job on a machine would otherwise do before its first row."""
-        self.analyse(["anak"] * (PLAIN_PYTHON_ROWS + 1), k=1)
+        self.analyse(["anak"] * (PLAIN_PYTHON_ROWS + 1), k=1)  # too many rows for Python
 
     @_plain_python_when_small
     def features_matrix(self, texts: Sequence[str]) -> csr_matrix:

@@ -9,10 +9,10 @@ rows the interpreter runs it and gives the same numbers. Large chunks, where com
 pay for themselves many times over, ask for compiled code (``compiled``).
 
 The kernel modules decorate with ``kernel(...)`` instead of ``numba.njit(...)``, with the same
-options. Kernels call each other by their module-level names; when one is compiled, Numba sees
-a copy of it whose globals name the compiled versions of its callees (the module's own globals
-stay as they are), so a call between kernels is a plain Python call in one mode and a compiled
-one in the other. Numba's on-disk cache (``cache=True``) works as before: its index is keyed by
+options. Kernels call each other by their module-level names; each mode runs a copy of the
+function whose globals name its callees' copies of the same mode (the module's own globals
+stay as they are): Numba sees the compiled callees, and plain Python calls the plain ones
+directly. Numba's on-disk cache (``cache=True``) works as before: its index is keyed by
 the function's file, name and bytecode, which the copy shares.
 """
 
@@ -43,6 +43,7 @@ class Kernel:
         self.py_func = func
         self.options = options
         self._dispatcher: Any = None
+        self._plain: Callable[..., Any] | None = None
 
     def __call__(self, *args: Any) -> Any:
         if _COMPILED.get():
@@ -50,7 +51,7 @@ class Kernel:
         # Compiled integer arithmetic wraps silently (the hashes rely on it); NumPy scalars
         # wrap the same way but warn, so the plain function runs with overflow ignored.
         with np.errstate(over="ignore"):
-            return self.py_func(*args)
+            return self.plain(*args)
 
     @property
     def dispatcher(self) -> Any:
@@ -59,18 +60,30 @@ class Kernel:
         if self._dispatcher is None:
             with _LOCK:
                 if self._dispatcher is None:
-                    self._dispatcher = self._build()
+                    from numba import njit
+
+                    self._dispatcher = njit(**self.options)(self._copy(lambda k: k.dispatcher))
         return self._dispatcher
 
-    def _build(self) -> Any:
-        from numba import njit
+    @property
+    def plain(self) -> Callable[..., Any]:
+        """The function calling its callees' plain functions directly: a call per byte or per
+        key through ``__call__`` (context look-up, error state) cost more than the work."""
+        if self._plain is None:
+            with _LOCK:
+                if self._plain is None:
+                    self._plain = self._copy(lambda k: k.plain)
+        return self._plain
 
+    def _copy(self, callee: Callable[[Kernel], Any]) -> Callable[..., Any]:
+        """A copy of the function whose globals name ``callee(k)`` for each kernel ``k`` it
+        calls (the module's own globals are left as they are)."""
         func = self.py_func
         names = dict(func.__globals__)
         for name in func.__code__.co_names:  # the globals it reads: its callees among them
             value = names.get(name)
             if isinstance(value, Kernel):
-                names[name] = value.dispatcher
+                names[name] = callee(value)
         copy = types.FunctionType(
             func.__code__, names, func.__name__, func.__defaults__, func.__closure__
         )
@@ -78,7 +91,7 @@ class Kernel:
         copy.__doc__ = func.__doc__
         copy.__kwdefaults__ = func.__kwdefaults__
         copy.__annotations__ = func.__annotations__
-        return njit(**self.options)(copy)
+        return copy
 
     def __repr__(self) -> str:
         return f"<kernel {self.__module__}.{self.__qualname__}>"

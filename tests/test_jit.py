@@ -130,7 +130,7 @@ random_texts = st.lists(
 def test_kernels_are_the_same_compiled_and_plain_on_random_texts(
     checked, path, monkeypatch, texts
 ):
-    monkeypatch.setattr(fast, "PLAIN_PYTHON_ROWS", 0)  # small chunks compiled too
+    monkeypatch.setattr(fast, "PLAIN_PYTHON_ROWS", -1)  # small chunks compiled too
     path.analyse(texts, k=3)
     assert {"split_pieces", "word_ngrams", "score_rows", "expand_pieces"} <= checked
 
@@ -144,14 +144,21 @@ def test_small_chunks_run_plain_python_and_large_ones_compiled(path, monkeypatch
         return plain_call(self, *args)
 
     monkeypatch.setattr(Kernel, "__call__", call)
-    monkeypatch.setattr(fast, "PLAIN_PYTHON_ROWS", 3)
-    small = path.analyse(["anak terlantar butuh bantuan"] * 3, k=3)
+    text = "anak terlantar butuh bantuan"
+    monkeypatch.setattr(fast, "PLAIN_PYTHON_CHARS", 3 * len(text))
+    small = path.analyse([text] * 3, k=3)
     assert modes and not any(modes)
     modes.clear()
-    large = path.analyse(["anak terlantar butuh bantuan"] * 4, k=3)
+    too_long = path.analyse([text] * 2 + [text + "!"], k=3)
     assert modes and all(modes)
-    assert np.array_equal(small.proba, large.proba[:3])
-    assert small.explanations == large.explanations[:3]
+    modes.clear()
+    monkeypatch.setattr(fast, "PLAIN_PYTHON_CHARS", 10**6)
+    monkeypatch.setattr(fast, "PLAIN_PYTHON_ROWS", 2)
+    too_many = path.analyse([text] * 3, k=3)
+    assert modes and all(modes)
+    assert np.array_equal(small.proba, too_many.proba)
+    assert small.explanations == too_many.explanations
+    assert small.explanations[:2] == too_long.explanations[:2]
 
 
 def test_kernels_call_each_other_in_both_modes():
@@ -222,3 +229,4 @@ def classify_modules(tmp_path: Path, rows: int) -> set[str]:
 @pytest.mark.slow  # compiles the kernels if this machine has not yet
 def test_a_large_classify_runs_compiled(tmp_path: Path):
     assert "numba" in classify_modules(tmp_path, fast.PLAIN_PYTHON_ROWS + 1)
+    assert "numba" not in classify_modules(tmp_path, fast.PLAIN_PYTHON_ROWS)
