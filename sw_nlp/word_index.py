@@ -50,7 +50,7 @@ def index_word_vocabulary(
         n = lengths[bad][0] if bad.any() else lengths[0]
         raise UnsupportedVocabulary(f"word feature {n} tokens long")
     distinct = dict.fromkeys(parts)
-    token_ids = dict(zip(distinct, range(len(distinct))))
+    token_ids = dict(zip(distinct, range(len(distinct)), strict=True))
     base = max(len(token_ids), 1)
     if base**high >= 2**62:
         raise UnsupportedVocabulary("word n-grams too long for integer keys")
@@ -80,23 +80,34 @@ def fill_key_table(
     slots: np.ndarray, values: np.ndarray, keys: np.ndarray, features: np.ndarray
 ) -> None:
     """Enter distinct ``keys`` (and their features) into an empty table, in place, where
-    linear probing from ``first_slots`` finds them, all keys at once: each round, every key
-    still waiting tries its current slot; of those trying one free slot the first takes it,
-    the others move on to the next slot (wrapping). A key thus only ever passes slots already
-    taken, which is all a lookup relies on."""
-    mask = len(slots) - 1
-    at = first_slots(keys, mask)
-    waiting = np.arange(len(keys))
+    linear probing from ``first_slots`` finds them."""
+    places = probe_places(first_slots(keys, len(slots) - 1), len(slots))
+    slots[places] = keys
+    values[places] = features
+
+
+def probe_places(first: np.ndarray, size: int) -> np.ndarray:
+    """The slot of each entry in an open-addressing table of ``size`` slots (a power of two)
+    with linear probing, entry ``i`` first trying ``first[i]``; all entries at once: each
+    round, every entry still waiting tries its current slot; of those trying one free slot
+    the first takes it, the others move on to the next slot (wrapping). An entry thus only
+    ever passes slots already taken, which is all a lookup relies on."""
+    mask = size - 1
+    taken = np.zeros(size, bool)
+    places = np.empty(len(first), np.int64)
+    at = first.astype(np.int64, copy=True)
+    waiting = np.arange(len(first))
     while len(waiting):
-        free = np.flatnonzero(slots[at] == -1)
+        free = np.flatnonzero(~taken[at])
         taken_at, winner = np.unique(at[free], return_index=True)
         placed = free[winner]
-        slots[taken_at] = keys[waiting[placed]]
-        values[taken_at] = features[waiting[placed]]
+        taken[taken_at] = True
+        places[waiting[placed]] = taken_at
         left = np.ones(len(waiting), bool)
         left[placed] = False
         waiting = waiting[left]
         at = (at[left] + 1) & mask
+    return places
 
 
 def first_slots(keys: np.ndarray, mask: int) -> np.ndarray:
