@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sw_nlp.jit import running_compiled
 from sw_nlp.pii import PII_CANDIDATE, mask_pii
 from sw_nlp.preprocess import CONTROL_CHARACTERS, clean_text
 
@@ -29,7 +30,11 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
 
     Both steps reduce to Arrow's ASCII lower-casing on rows that are ASCII once the safe
     symbols are replaced and hold nothing to mask; the other rows go through Python's
-    ``clean_text`` and ``mask_pii``, the definitions the pipeline uses."""
+    ``clean_text`` and ``mask_pii``, the definitions the pipeline uses. A chunk small enough
+    for the kernels to run as plain Python (``sw_nlp.jit.running_compiled``) is cleaned by
+    those definitions alone: importing Arrow would cost more than the whole chunk."""
+    if not running_compiled():
+        return _clean_in_python(texts, mask)
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -57,6 +62,19 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
         cleaned = [clean_text(mask_pii(texts[i]) if mask else texts[i]) for i in python_rows]
         lowered = pc.replace_with_mask(lowered, python, pa.array(cleaned, type=pa.string()))
     return _utf8(lowered)
+
+
+def _clean_in_python(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``clean_chunk`` by the reference definitions, row by row, without Arrow (lone
+    surrogates become "#" first, as there)."""
+    encoded = []
+    for text in texts:
+        if _SURROGATE.search(text):
+            text = _SURROGATE.sub("#", text)
+        encoded.append(clean_text(mask_pii(text) if mask else text).encode("utf-8"))
+    offsets = np.zeros(len(encoded) + 1, np.int32)
+    offsets[1:] = np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)))
+    return np.frombuffer(b"".join(encoded), np.uint8), offsets
 
 
 def _utf8(array: Any) -> tuple[np.ndarray, np.ndarray]:
