@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sw_nlp.arrow_text import string_array
 from sw_nlp.jit import running_compiled
 from sw_nlp.pii import PII_CANDIDATE, mask_pii
 from sw_nlp.preprocess import CONTROL_CHARACTERS, clean_text
@@ -39,12 +40,12 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
     import pyarrow.compute as pc
 
     try:
-        array = pa.array(texts, type=pa.string())
+        array = string_array(texts)
     except UnicodeEncodeError:
         # Lone surrogates (a JSON "\\ud800" escape) cannot become UTF-8. Every step treats
         # one as it treats "#" (not a word character, not space), so they become "#".
         texts = [_SURROGATE.sub("#", t) for t in texts]
-        array = pa.array(texts, type=pa.string())
+        array = string_array(texts)
     ascii_rows = pc.string_is_ascii(array)
     if not pc.all(ascii_rows).as_py():
         others = pc.invert(ascii_rows)
@@ -57,10 +58,10 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
     if mask:
         python = pc.or_(python, pc.match_substring_regex(array, PII_CANDIDATE))
     lowered = pc.ascii_lower(array)
-    python_rows = np.flatnonzero(python.to_numpy(zero_copy_only=False)).tolist()
+    python_rows = pc.indices_nonzero(python).to_pylist()
     if python_rows:
         cleaned = [clean_text(mask_pii(texts[i]) if mask else texts[i]) for i in python_rows]
-        lowered = pc.replace_with_mask(lowered, python, pa.array(cleaned, type=pa.string()))
+        lowered = pc.replace_with_mask(lowered, python, string_array(cleaned))
     return _utf8(lowered)
 
 
