@@ -291,3 +291,35 @@ def test_a_command_gives_the_callers_logging_back(trained_bundle, capsys):
     assert main(["-v", "predict", "--model", str(trained_bundle), "anak terlantar"]) == 0
     assert (package_log.handlers[:], package_log.level, package_log.propagate) == before
     assert all(logging.getLogger(n).level == logging.NOTSET for n in ("sw_nlp.train", "sw_nlp.workflows"))
+
+
+def test_sigterm_inside_compiled_code_is_still_a_clean_stop(
+    tmp_path: Path, trained_bundle: Path, monkeypatch
+):
+    """SIGTERM's exception raised in Python code that compiled code called (Numba loading its
+    cached kernels) reaches us as a SystemError chained to it: exit 143, no traceback; a
+    SystemError of any other cause is a bug and keeps its traceback."""
+    import sw_nlp.classify as classify
+    from sw_nlp.cli.app import Terminated
+
+    src = tmp_path / "cases.csv"
+    src.write_text("id,text\n1,anak terlantar butuh bantuan\n", encoding="utf-8")
+    args = ["classify", str(src), "-o", str(tmp_path / "out.csv"), "--model", str(trained_bundle)]
+
+    def stopped_in_c(*_args, **_kwargs):
+        try:
+            raise Terminated(143)
+        except Terminated as exc:
+            raise SystemError(
+                "<built-in function> returned a result with an exception set"
+            ) from exc
+
+    monkeypatch.setattr(classify, "classify_file", stopped_in_c)
+    assert main(args) == 143
+
+    def broken(*_args, **_kwargs):
+        raise SystemError("a bug")
+
+    monkeypatch.setattr(classify, "classify_file", broken)
+    with pytest.raises(SystemError, match="a bug"):
+        main(args)

@@ -113,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except SystemError as exc:
+        # SIGTERM landing in Python code that compiled code called back (Numba loading its
+        # cached kernels) comes out as a SystemError chained to ours: still a clean stop
+        stopped = _terminated(exc)
+        if stopped is None:
+            raise
+        return int(stopped.code)  # type: ignore[arg-type]
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -132,6 +139,18 @@ _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "Clic
 class Terminated(SystemExit):
     """SIGTERM, raised where the program is so that every ``with`` block cleans up (temporary
     files removed, the previous output left in place), as Ctrl-C does."""
+
+
+def _terminated(exc: BaseException) -> Terminated | None:
+    """The ``Terminated`` an exception was raised from, if any (a cycle-safe walk)."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, Terminated):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return None
 
 
 def _stop_cleanly_on_sigterm() -> Any:
