@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -149,10 +150,10 @@ class TokenCache:
         unknown = np.flatnonzero(ids < 0)
         if len(unknown):
             first = self._n_pieces
-            new: dict[bytes, int] = {}
+            new: dict[bytes, int] = {}  # each new piece once, in order of first occurrence
             found_ids: list[int] = []
+            keys: list[int] = []
             text = data.tobytes()  # slicing bytes is a few times cheaper than slicing arrays
-            add_piece = self._add_piece
             for start, end, key in zip(
                 starts[unknown].tolist(), ends[unknown].tolist(), hashes[unknown].tolist(),
                 strict=True,
@@ -160,9 +161,11 @@ class TokenCache:
                 raw = text[start:end]
                 found = new.get(raw)
                 if found is None:
-                    found = new[raw] = add_piece(raw, key)
+                    found = new[raw] = first + len(keys)
+                    keys.append(key)
                 found_ids.append(found)
             ids[unknown] = found_ids
+            self._add_pieces(list(new), keys)
             self._sync()
             self._enter_pieces(first)
         return expand_pieces(rows, ids, *self._piece_arrays)
@@ -187,31 +190,34 @@ class TokenCache:
 
     # -- new pieces and tokens -----------------------------------------------------------------
 
-    def _add_piece(self, raw: bytes, key: int) -> int:
-        """Tokenise and normalise a new whitespace-free piece (``"anak-anak,"``, ``"(lansia)"``),
-        given as its UTF-8 bytes and their hash."""
-        piece = raw.decode("utf-8")
+    def _add_pieces(self, raws: list[bytes], keys: list[int]) -> None:
+        """Tokenise and normalise new whitespace-free pieces (``"anak-anak,"``, ``"(lansia)"``),
+        given as their UTF-8 bytes and hashes, distinct, in order of first occurrence."""
         rules = self._rules
-        # Most pieces are one plain word, which is its own only token: no regex needed.
-        tokens = [piece] if piece.isascii() and piece.isalnum() else tokenize(piece)
-        ids = [
-            self._final_id(t)
-            for token in tokens
-            for t in normalise_token(token, rules.lexicon, rules.numbers_as_token).split()
-        ]
-        index = self._n_pieces
-        self._n_pieces += 1
+        lexicon, numbers = rules.lexicon, rules.numbers_as_token
+        final, final_id = self._final, self._final_id
+        ids: list[int] = []
+        lengths: list[int] = []
+        for raw in raws:
+            piece = raw.decode("utf-8")
+            # Most pieces are one plain word, which is its own only token: no regex needed.
+            tokens = [piece] if piece.isascii() and piece.isalnum() else tokenize(piece)
+            before = len(ids)
+            for token in tokens:
+                for t in normalise_token(token, lexicon, numbers).split():
+                    found = final.get(t)
+                    ids.append(final_id(t) if found is None else found)
+            lengths.append(len(ids) - before)
+        self._n_pieces += len(raws)
         pending = self._pending
-        pending["piece_hash"].append(key)
-        self._pending_bytes += raw
-        pending["piece_bytes_at"].append(
-            len(self._pending_bytes) + self._arrays["piece_bytes"].size
-        )
-        pending["piece_start"].append(self._n_piece_ids)
-        pending["piece_len"].append(len(ids))
+        pending["piece_hash"].extend(keys)
+        bytes_at = len(self._pending_bytes) + self._arrays["piece_bytes"].size
+        self._pending_bytes += b"".join(raws)
+        pending["piece_bytes_at"].extend(list(accumulate(map(len, raws), initial=bytes_at))[1:])
+        pending["piece_start"].extend(accumulate(lengths[:-1], initial=self._n_piece_ids))
+        pending["piece_len"].extend(lengths)
         pending["piece_ids"].extend(ids)
         self._n_piece_ids += len(ids)
-        return index
 
     def _final_id(self, token: str) -> int:
         found = self._final.get(token)
