@@ -1,7 +1,7 @@
 """Batch classification: every input row gets one output row, in input order, always.
 
 ``classify_file`` streams a file of any size, in chunks, through the per-chunk step
-(``results.classify_texts``, here or on ``workers``) and writes the result atomically,
+(``results.classify_columns``, here or on ``workers``) and writes the result atomically,
 checking rows in = rows out.
 """
 
@@ -22,7 +22,7 @@ from sw_nlp.errors import InputError, SwNlpError
 from sw_nlp.files import Chunk, ResultWriter, open_cases
 from sw_nlp.model import CaseClassifier
 from sw_nlp.resolve import ResolvedModel, resolve_model
-from sw_nlp.results import ChunkDone, chunk_done, classify_texts, result_frame
+from sw_nlp.results import ChunkDone, chunk_done, classify_columns, classify_texts, result_table
 from sw_nlp.workers import (
     cap_workers,
     dask_results,
@@ -199,10 +199,10 @@ def classify_file(
             return
         if workers <= 1:
             for chunk in chunks:
-                result = classify_texts(
+                result = classify_columns(
                     clf, chunk.texts, review=review, explain=explain, errors=chunk.errors
                 )
-                yield chunk_done(result_frame(chunk, result), as_csv=False)
+                yield chunk_done(result_table(chunk, result), as_csv=False)
             return
         yield from pool_results(
             chunks, clf, str(model_dir), review, explain, fast, as_csv, escape_formulas, workers

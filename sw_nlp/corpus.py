@@ -6,7 +6,6 @@ Reading and completing files happens here; the checks themselves are ``sw_nlp.va
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import pandas as pd
 
 from sw_nlp.errors import InputError, listed, with_count
 from sw_nlp.labels import COLUMNS, LABEL_COLUMNS, canonical_label
+from sw_nlp.safe_read import file_sha256  # noqa: F401  (the name callers of this module use)
 from sw_nlp.validate import Problem, Summary, summarise, validate_frame
 
 
@@ -57,15 +57,6 @@ def load_corpus(path: Path) -> pd.DataFrame:
     frame["hard"] = frame["hard"].str.strip().str.lower().eq("true")
     frame["split"] = frame["split"].str.strip().str.lower()
     return frame
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file, read in blocks: a model records the corpus it was trained on."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 REQUIRED_NEW = ("text", "level", "method")

@@ -11,14 +11,19 @@ from __future__ import annotations
 import os
 import platform
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sw_nlp.config import Paths
 from sw_nlp.corpus import file_sha256
 from sw_nlp.errors import SwNlpError
+
+if TYPE_CHECKING:
+    from sw_nlp.model import CaseClassifier
 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
 # The libraries a prediction or a training run depends on, by distribution name.
@@ -118,7 +123,23 @@ def check_model(paths: Paths) -> list[Finding]:
         found.append(Finding("model loads", PROBLEM, str(exc)))
     else:
         found.append(Finding("model loads", OK, f"levels {', '.join(clf.classes_)}"))
+        found.append(_ready_kernels(clf))
     return found
+
+
+def _ready_kernels(clf: CaseClassifier) -> Finding:
+    """Compile the fast path's kernels, or load them from Numba's cache, now. Small files never
+    compile; the first large one on a new machine would otherwise wait (about 14 s of CPU
+    here) before its first row, so the command run after installing does it, once."""
+    start = time.perf_counter()
+    try:
+        compiled = clf.compile_kernels()
+    except ImportError as exc:  # Numba or llvmlite missing or broken
+        return Finding("kernels", PROBLEM, f"cannot compile ({exc}); reinstall sw-nlp")
+    seconds = time.perf_counter() - start
+    if not compiled:
+        return Finding("kernels", OK, "this model is scored by scikit-learn; nothing to compile")
+    return Finding("kernels", OK, f"compiled or loaded from the cache in {seconds:.1f} s")
 
 
 def check_registry(paths: Paths) -> list[Finding]:

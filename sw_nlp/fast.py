@@ -26,9 +26,10 @@ this module does not reproduce raises ``UnsupportedPipeline`` and callers use th
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,12 +38,14 @@ import numpy as np
 from sw_nlp.errors import BundleError
 from sw_nlp.explain import Scored, centred_coefficients, terms_of_rows
 from sw_nlp.features import vocabulary_share
+from sw_nlp.jit import compiled
 from sw_nlp.kernels import NORM_L1, NORM_L2, NORM_NONE, normalize_rows, score_rows, sublinear_table
 from sw_nlp.pipeline_data import BlockData, ModelData
 from sw_nlp.preprocess import WordAnalyzer
-from sw_nlp.text_kernels import STOP, build_key_table, word_ngrams
+from sw_nlp.text_kernels import STOP, word_ngrams
 from sw_nlp.token_cache import IRREGULAR, TokenCache, TokenRules, TokenTables
 from sw_nlp.utf8_chunk import clean_chunk
+from sw_nlp.word_index import UnsupportedVocabulary, index_word_vocabulary
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -51,6 +54,29 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _NORMS = {"l2": NORM_L2, "l1": NORM_L1, None: NORM_NONE}
+# A chunk of at most this many characters (and rows) runs the kernels as plain Python
+# (``sw_nlp.jit``): about 50 µs a character (30-50 ms for a case of 80 words), against about a
+# second to import Numba and load its cached machine code (seconds more to compile on a
+# machine's first run). So a file of a few cases starts and answers in well under a second.
+PLAIN_PYTHON_CHARS = 10_000
+PLAIN_PYTHON_ROWS = 64
+
+
+def runs_plain_python(texts: Sequence[str]) -> bool:
+    """Whether a chunk is small enough for plain Python kernels: the one place that decides."""
+    return len(texts) <= PLAIN_PYTHON_ROWS and sum(map(len, texts)) <= PLAIN_PYTHON_CHARS
+
+
+def _plain_python_when_small(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``method(self, texts, ...)`` with compiled kernels, or with plain Python ones for a
+    small chunk (``runs_plain_python``)."""
+
+    @functools.wraps(method)
+    def run(self: FastPath, texts: Sequence[str], *args: Any, **kwargs: Any) -> Any:
+        with compiled(not runs_plain_python(texts)):
+            return method(self, texts, *args, **kwargs)
+
+    return run
 
 
 class UnsupportedPipeline(Exception):
@@ -70,18 +96,6 @@ class _Chunk:
     tables: TokenTables
 
 
-@dataclass(frozen=True)
-class _WordIndex:
-    """Word n-gram features as integer keys: a key is the n-gram's token ids in base ``base``;
-    unigrams are looked up directly, longer n-grams in one hash table per size."""
-
-    token_ids: dict[str, int]
-    base: int
-    unigram: np.ndarray
-    slots: np.ndarray
-    values: np.ndarray
-
-
 class FastPath:
     """The fitted pipeline's probabilities and explanations for a chunk, vectorised over it.
 
@@ -94,7 +108,10 @@ class FastPath:
         self._data = data
         self._word, self._char = check_supported(data)
         self._n_word = len(self._word.vocabulary_)
-        self._index = _index_word_vocabulary(self._word)
+        try:
+            self._index = index_word_vocabulary(self._word.vocabulary_, self._word.ngram_range)
+        except UnsupportedVocabulary as exc:
+            raise UnsupportedPipeline(str(exc)) from None
         self._cache = TokenCache(
             TokenRules(
                 lexicon=dict(data.lexicon),
@@ -130,6 +147,7 @@ class FastPath:
 
     # -- the inference interface -------------------------------------------------------------
 
+    @_plain_python_when_small
     def analyse(self, texts: Sequence[str], k: int = 0, target: int | None = None) -> Scored:
         """Probabilities (the classifier's class order), the k terms that pushed each text
         towards ``target`` (a class index; default the predicted class), and the vocabulary
@@ -161,11 +179,18 @@ class FastPath:
         """The classifier's probabilities, columns in its ``classes_`` order."""
         return self.analyse(texts, k=0).proba
 
+    def compile_kernels(self) -> None:
+        """Compile every kernel a large chunk runs, or load it from Numba's cache: what the
+        first large job on a machine would otherwise do before its first row."""
+        self.analyse(["anak"] * (PLAIN_PYTHON_ROWS + 1), k=1)  # too many rows for Python
+
+    @_plain_python_when_small
     def features_matrix(self, texts: Sequence[str]) -> csr_matrix:
         """``pipeline[:-1].transform(texts)``: both TF-IDF blocks side by side, built with
         SciPy (for tests, and for the two-class models scikit-learn scores)."""
         return self._matrix(self._chunk(texts))
 
+    @_plain_python_when_small
     def normalized(self, texts: Sequence[str]) -> list[str]:
         """``TextNormalizer``'s texts, rebuilt from token ids (tokens one space apart)."""
         chunk = self._chunk(texts)
@@ -307,39 +332,6 @@ def check_supported(data: ModelData) -> tuple[BlockData, BlockData]:
     if word.ngram_range[0] < 1 or word.ngram_range[1] > 3:
         raise UnsupportedPipeline(f"word n-grams {word.ngram_range}")
     return word, char
-
-
-def _index_word_vocabulary(word: BlockData) -> _WordIndex:
-    low, high = word.ngram_range
-    token_ids: dict[str, int] = {}
-    grams: list[tuple[list[int], int]] = []
-    for term, feature in word.vocabulary_.items():
-        parts = term.split(" ")
-        if not low <= len(parts) <= high or "" in parts:
-            raise UnsupportedPipeline(f"word feature {len(parts)} tokens long")
-        grams.append(([token_ids.setdefault(p, len(token_ids)) for p in parts], feature))
-    base = max(len(token_ids), 1)
-    if base**high >= 2**62:
-        raise UnsupportedPipeline("word n-grams too long for integer keys")
-    unigram = np.full(base + 1, -1, dtype=np.int64)  # last slot: unknown token
-    keys: dict[int, tuple[list[int], list[int]]] = {}
-    for ids, feature in grams:
-        if len(ids) == 1:
-            unigram[ids[0]] = feature
-        else:
-            key = 0
-            for i in ids:
-                key = key * base + i
-            k, f = keys.setdefault(len(ids), ([], []))
-            k.append(key)
-            f.append(feature)
-    # One hash table per n-gram size (rows 0 and 1 unused), all of one power-of-two size.
-    size = 1 << max(4, 2 * max((len(k) for k, _ in keys.values()), default=1)).bit_length()
-    slots = np.full((high + 1, size), -1, np.int64)
-    values = np.full((high + 1, size), -1, np.int64)
-    for n, (k, f) in keys.items():
-        slots[n], values[n] = build_key_table(np.asarray(k, np.int64), np.asarray(f, np.int64), size)
-    return _WordIndex(token_ids, base, unigram, slots, values)
 
 
 def _aligned(array: np.ndarray, to: int = 64) -> np.ndarray:

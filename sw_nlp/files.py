@@ -3,7 +3,8 @@ and hands back a ``Source`` of chunks.
 
 The jobs live in modules of their own, below this one: ``sniff`` (what a file is),
 ``columns`` (which columns hold text and ids), ``readers`` (tables in chunks), ``notes``
-(one case per file), ``writers`` (results, atomically) and ``safe_read`` (bounded reads).
+(one case per file), ``table`` (a chunk's results as columns, and their CSV text),
+``writers`` (results, atomically) and ``safe_read`` (bounded reads).
 The names callers use are importable from here.
 """
 
@@ -19,12 +20,14 @@ from sw_nlp.errors import InputError
 from sw_nlp.notes import open_folder, open_notes, read_note
 from sw_nlp.readers import Chunk, Source, open_delimited, open_jsonl, open_parquet, open_xlsx
 from sw_nlp.sniff import FORMAT_OF_SUFFIX, FORMATS, check_format, sniff_format
-from sw_nlp.writers import CsvText, ResultWriter, to_csv_text
+from sw_nlp.table import CsvText, ResultTable
+from sw_nlp.writers import ResultWriter, to_csv_text
 
 # The names callers use, defined in the modules this one puts together.
 __all__ = [
     "Chunk",
     "CsvText",
+    "ResultTable",
     "ResultWriter",
     "Source",
     "open_cases",

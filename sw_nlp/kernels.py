@@ -17,7 +17,8 @@ in the user's cache folder), so only the first run on a machine pays for compili
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from sw_nlp.jit import kernel
 
 # 1 + log(count) for the counts a case can hold, looked up rather than computed: a logarithm
 # per distinct n-gram was a third of the loop's time.
@@ -41,7 +42,7 @@ NORM_NONE, NORM_L1, NORM_L2 = 0, 1, 2
 _COUNT, _OWNERS = 0, 1
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _count_row(
     first: int,
     last: int,
@@ -74,7 +75,7 @@ def _count_row(
     return n_touched
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _score_row(
     n_touched: int,
     touched: np.ndarray,
@@ -132,7 +133,7 @@ def _score_row(
     return 1.0 if n_touched else 0.0
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _clear(n_touched: int, touched: np.ndarray, scratch: np.ndarray) -> None:
     for t in range(n_touched):
         j = touched[t]
@@ -140,7 +141,7 @@ def _clear(n_touched: int, touched: np.ndarray, scratch: np.ndarray) -> None:
         scratch[j, _OWNERS] = 0
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def score_rows(
     word_ptr: np.ndarray,
     word_features: np.ndarray,
@@ -335,7 +336,7 @@ def score_rows(
     return out_ptr, out_terms[:m], out_values[:m], tied
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def normalize_rows(indptr: np.ndarray, data: np.ndarray, l1: bool) -> None:
     """Scale each CSR row to unit l2 (or l1) norm, in place, as scikit-learn's
     ``inplace_csr_row_normalize_l2``/``_l1`` do: the same sequential sum, so the explanations

@@ -178,6 +178,14 @@ class CaseClassifier:
     def uses_fast_path(self) -> bool:
         return self._fast is not None
 
+    def compile_kernels(self) -> bool:
+        """Compile the fast path's kernels now (or load them from Numba's cache), so that the
+        first large job does not wait for it; False when there is no fast path to compile."""
+        if self._fast is None:
+            return False
+        self._fast.compile_kernels()
+        return True
+
     @property
     def _inference(self) -> FastPath | ExactPath:
         if self._fast is not None:

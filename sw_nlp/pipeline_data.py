@@ -248,7 +248,7 @@ def read_model_data(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> Mode
             if not isinstance(params[key], bool):
                 raise BundleError(f"model.json: feature block {name!r}: {key} must be a bool")
         terms = _array(arrays, f"{name}_vocabulary", ndim=1)
-        vocabulary = {term: i for i, term in enumerate(terms.tolist())}
+        vocabulary = dict(zip(terms.tolist(), range(len(terms)), strict=True))  # C-level loop
         if len(vocabulary) != len(terms):
             raise BundleError(f"model.npz: {name}_vocabulary repeats a term")
         idf = None

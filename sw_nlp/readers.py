@@ -15,14 +15,15 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, cast
 
 from sw_nlp.columns import choose_columns, find_header_row, header_names
 from sw_nlp.errors import InputError
 from sw_nlp.safe_read import MAX_XLSX_PARTS_UNPACKED, MAX_XLSX_SHEETS_UNPACKED, check_unpacked_size
 from sw_nlp.sniff import HEADER_SEARCH_ROWS, detect_encoding, sniff_delimiter
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 

@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Any
 
 from sw_nlp.bundle import default_bundle_dir, load_model, read_manifest
-from sw_nlp.corpus import file_sha256
 from sw_nlp.errors import RegistryError
 from sw_nlp.locks import current_user, holder_record, read_holder, try_lock
+from sw_nlp.safe_read import file_sha256
 
 log = logging.getLogger(__name__)
 

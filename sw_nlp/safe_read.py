@@ -7,6 +7,7 @@ before a reader opens it. The lowest layer of file handling: it imports only ``e
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -20,6 +21,16 @@ from sw_nlp.errors import InputError
 MAX_DOCX_UNPACKED = 64 << 20
 MAX_XLSX_PARTS_UNPACKED = 256 << 20
 MAX_XLSX_SHEETS_UNPACKED = 4 << 30
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in blocks: a model records the corpus it was trained on, a
+    registry the file last classified (without importing the corpus layer's pandas)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_regular_file(path: Path, limit: int, what: str = "file") -> bytes:

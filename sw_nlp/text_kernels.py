@@ -4,7 +4,8 @@
   table (Arrow's split, its dictionary encoding and a Python dict did this in three passes
   and a Python-level lookup per distinct piece); ``insert_pieces`` enters new ones;
 - ``expand_pieces``: each piece's cached tokens, row by row;
-- ``word_ngrams``: word n-gram features as integer keys in hash tables (``build_key_table``);
+- ``word_ngrams``: word n-gram features as integer keys in hash tables (built by
+  ``sw_nlp.word_index``);
 - ``token_grams``: the char n-gram features of the tokens the cache has not seen, looked up in
   a hash table of the vocabulary's code points (``build_gram_table``): a Python slice and
   dict look-up per n-gram were half of a new token's cost.
@@ -16,10 +17,11 @@ in the user's cache folder), so only the first run on a machine pays for compili
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from sw_nlp.jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def expand_pieces(
     piece_rows: np.ndarray,
     pieces: np.ndarray,
@@ -54,7 +56,7 @@ def expand_pieces(
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _slot(key: int, mask: int) -> int:
     """The first slot to probe for a key (an int64 n-gram key or a uint64 hash): multiplicative
     hashing, so that keys close together land far apart."""
@@ -68,22 +70,7 @@ def _slot(key: int, mask: int) -> int:
 STOP = -2  # a word-token id that is skipped (a stopword); other negative ids break n-grams
 
 
-@njit(cache=True)
-def build_key_table(keys: np.ndarray, features: np.ndarray, size: int) -> tuple:
-    """A hash table of ``size`` slots (a power of two, at least twice the keys)."""
-    mask = size - 1
-    slots = np.full(size, -1, np.int64)
-    values = np.full(size, -1, np.int64)
-    for i in range(len(keys)):
-        h = _slot(keys[i], mask)
-        while slots[h] != -1 and slots[h] != keys[i]:
-            h = (h + 1) & mask
-        slots[h] = keys[i]
-        values[h] = features[i]
-    return slots, values
-
-
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def word_ngrams(
     n_rows: int,
     rows: np.ndarray,
@@ -159,13 +146,13 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _is_space(byte: int) -> bool:
     """ASCII whitespace as Arrow's ``ascii_split_whitespace`` has it: space, \\t \\n \\v \\f \\r."""
     return byte == 32 or 9 <= byte <= 13
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def split_pieces(
     data: np.ndarray,
     offsets: np.ndarray,
@@ -228,7 +215,7 @@ def split_pieces(
     return rows[:k], ids[:k], starts[:k], ends[:k], hashes[:k]
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def insert_pieces(slots: np.ndarray, key_hash: np.ndarray, first: int, last: int) -> None:
     """Enter pieces ``first`` to ``last - 1`` (new, distinct) into the table."""
     mask = len(slots) - 1
@@ -250,7 +237,7 @@ def insert_pieces(slots: np.ndarray, key_hash: np.ndarray, first: int, last: int
 _LOW32 = np.int64(0xFFFFFFFF)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _chars_hash(chars: np.ndarray, start: int, end: int) -> np.uint64:
     """FNV-1a over the code points ``chars[start:end]``, as ``token_grams`` computes it."""
     h = _FNV_OFFSET
@@ -259,7 +246,7 @@ def _chars_hash(chars: np.ndarray, start: int, end: int) -> np.uint64:
     return h
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def build_gram_table(gram_chars: np.ndarray, gram_ptr: np.ndarray, size: int) -> np.ndarray:
     """The table of the vocabulary's grams (entries ``0..n-1``), ``size`` slots (a power of
     two; the caller gives at least two per gram, so that a probe for a gram not in it, most
@@ -276,7 +263,7 @@ def build_gram_table(gram_chars: np.ndarray, gram_ptr: np.ndarray, size: int) ->
     return slots
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def token_grams(
     chars: np.ndarray,
     token_ptr: np.ndarray,

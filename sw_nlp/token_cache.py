@@ -16,12 +16,15 @@ before a reset or a growth stay valid: a chunk that took them keeps reading what
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
 import numpy as np
 
+from sw_nlp.features import char_wb_grams
+from sw_nlp.jit import running_compiled
 from sw_nlp.pii import is_placeholder_term
 from sw_nlp.preprocess import WordAnalyzer, normalise_token, tokenize
 from sw_nlp.text_kernels import (
@@ -256,16 +259,35 @@ class TokenCache:
         new, self._new_tokens = self._new_tokens, []
         if not new:
             return
-        table = self._char_table()
-        chars = _code_points("".join(new))
-        ptr = np.zeros(len(new) + 1, np.int64)
-        np.cumsum(np.fromiter(map(len, new), np.int64, len(new)), out=ptr[1:])
-        gram_ptr, columns, counts = token_grams(chars, ptr, *self._rules.char_ngrams, *table)
+        if running_compiled():
+            table = self._char_table()
+            chars = _code_points("".join(new))
+            ptr = np.zeros(len(new) + 1, np.int64)
+            np.cumsum(np.fromiter(map(len, new), np.int64, len(new)), out=ptr[1:])
+            gram_ptr, columns, counts = token_grams(chars, ptr, *self._rules.char_ngrams, *table)
+        else:  # a small chunk: a dict look-up per n-gram beats building the table
+            gram_ptr, columns, counts = self._python_grams(new)
         arrays = self._arrays
         arrays["char_indices"].extend(columns)
         arrays["char_counts"].extend(counts)
         arrays["char_indptr"].extend(gram_ptr[1:] + self._n_char_entries)
         self._n_char_entries += len(columns)
+
+    def _python_grams(self, new: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``token_grams``' result for a few tokens, by ``char_wb_grams`` and the vocabulary
+        dict: what it computes, without the table that a compiled pass pays back."""
+        vocabulary = self._rules.char_vocabulary
+        ptr, columns, counts = [0], [], []
+        for token in new:
+            found = Counter(
+                j
+                for j in map(vocabulary.get, char_wb_grams(token, *self._rules.char_ngrams))
+                if j is not None
+            )
+            columns.extend(found)
+            counts.extend(found.values())
+            ptr.append(len(columns))
+        return np.array(ptr, np.int64), np.array(columns, np.int32), np.array(counts, np.int32)
 
     def _char_table(self) -> tuple[np.ndarray, ...]:
         """The char vocabulary as ``token_grams`` reads it: a hash table, every gram's code

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from sw_nlp.arrow_text import string_array
+from sw_nlp.jit import running_compiled
 from sw_nlp.pii import PII_CANDIDATE, mask_pii
 from sw_nlp.preprocess import CONTROL_CHARACTERS, clean_text
 
@@ -29,17 +31,21 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
 
     Both steps reduce to Arrow's ASCII lower-casing on rows that are ASCII once the safe
     symbols are replaced and hold nothing to mask; the other rows go through Python's
-    ``clean_text`` and ``mask_pii``, the definitions the pipeline uses."""
+    ``clean_text`` and ``mask_pii``, the definitions the pipeline uses. A chunk small enough
+    for the kernels to run as plain Python (``sw_nlp.jit.running_compiled``) is cleaned by
+    those definitions alone: importing Arrow would cost more than the whole chunk."""
+    if not running_compiled():
+        return _clean_in_python(texts, mask)
     import pyarrow as pa
     import pyarrow.compute as pc
 
     try:
-        array = pa.array(texts, type=pa.string())
+        array = string_array(texts)
     except UnicodeEncodeError:
         # Lone surrogates (a JSON "\\ud800" escape) cannot become UTF-8. Every step treats
         # one as it treats "#" (not a word character, not space), so they become "#".
         texts = [_SURROGATE.sub("#", t) for t in texts]
-        array = pa.array(texts, type=pa.string())
+        array = string_array(texts)
     ascii_rows = pc.string_is_ascii(array)
     if not pc.all(ascii_rows).as_py():
         others = pc.invert(ascii_rows)
@@ -52,11 +58,24 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
     if mask:
         python = pc.or_(python, pc.match_substring_regex(array, PII_CANDIDATE))
     lowered = pc.ascii_lower(array)
-    python_rows = np.flatnonzero(python.to_numpy(zero_copy_only=False)).tolist()
+    python_rows = pc.indices_nonzero(python).to_pylist()
     if python_rows:
         cleaned = [clean_text(mask_pii(texts[i]) if mask else texts[i]) for i in python_rows]
-        lowered = pc.replace_with_mask(lowered, python, pa.array(cleaned, type=pa.string()))
+        lowered = pc.replace_with_mask(lowered, python, string_array(cleaned))
     return _utf8(lowered)
+
+
+def _clean_in_python(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``clean_chunk`` by the reference definitions, row by row, without Arrow (lone
+    surrogates become "#" first, as there)."""
+    encoded = []
+    for text in texts:
+        if _SURROGATE.search(text):
+            text = _SURROGATE.sub("#", text)
+        encoded.append(clean_text(mask_pii(text) if mask else text).encode("utf-8"))
+    offsets = np.zeros(len(encoded) + 1, np.int32)
+    offsets[1:] = np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)))
+    return np.frombuffer(b"".join(encoded), np.uint8), offsets
 
 
 def _utf8(array: Any) -> tuple[np.ndarray, np.ndarray]:

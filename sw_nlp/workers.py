@@ -20,7 +20,7 @@ from sw_nlp.config import ReviewConfig
 from sw_nlp.errors import InputError
 from sw_nlp.files import Chunk
 from sw_nlp.model import CaseClassifier
-from sw_nlp.results import ChunkDone, chunk_done, classify_texts, result_frame
+from sw_nlp.results import ChunkDone, chunk_done, classify_columns, result_table
 
 # One model per worker process, loaded once by the pool's initializer.
 _WORKER: dict[str, Any] = {}
@@ -95,14 +95,14 @@ def dask_work(
 
 
 def work(chunk: Chunk) -> ChunkDone:
-    result = classify_texts(
+    result = classify_columns(
         _WORKER["clf"],
         chunk.texts,
         review=_WORKER["review"],
         explain=_WORKER["explain"],
         errors=chunk.errors,
     )
-    return chunk_done(result_frame(chunk, result), _WORKER["as_csv"], _WORKER["escape"])
+    return chunk_done(result_table(chunk, result), _WORKER["as_csv"], _WORKER["escape"])
 
 
 def usable_cpus() -> int:

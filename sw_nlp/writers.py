@@ -1,7 +1,9 @@
 """Writing results (CSV, XLSX, JSON Lines, Parquet) without half-written files.
 
 Spreadsheet formats are opened by people: text that a spreadsheet would run as a formula is
-escaped. Output goes to a temporary file renamed over the target only when complete.
+escaped. Output goes to a temporary file renamed over the target only when complete. A batch
+job's result tables are written to CSV without pandas (``table``); pandas is imported only
+for the other formats and for frames.
 """
 
 from __future__ import annotations
@@ -14,53 +16,18 @@ import os
 import re
 import sys
 import tempfile
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import IO, Any
-
-import numpy as np
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from sw_nlp.errors import InputError
+from sw_nlp.table import CsvText, ResultTable, decimals_as_text, escaped, scan_text, table_csv_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
 OUTPUT_SUFFIXES = {".csv", ".xlsx", ".jsonl", ".parquet"}
-
-
-@dataclass(frozen=True)
-class CsvText:
-    """A result chunk already turned into CSV text, header apart: worker processes do this so
-    that the process writing the file only copies text."""
-
-    header: str
-    body: str
-    rows: int  # counted here: a text may hold line breaks, so the body's lines are no count
-
-
-# What a spreadsheet may read as the start of a formula (OWASP's CSV injection rule).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# A formula start right after the separator ``_scan_text`` joins a column's cells with.
-_FORMULA_AFTER_SEPARATOR = re.compile("\x00[=+\\-@\t\r]")
-
-
-def _scan_text(values: list[Any]) -> tuple[bool, bool]:
-    """(may a cell start a formula, does a cell hold a carriage return) for one column.
-
-    The cells are joined and searched once in C, which costs a tenth of a Python test per
-    cell; a cell holding NUL, or a column of mixed kinds, is checked cell by cell instead.
-    Both answers may be a false "yes", never a false "no".
-    """
-    try:
-        joined = "\x00" + "\x00".join(values)
-    except TypeError:  # not all text: numbers, None, nested ids
-        cells = [v for v in values if type(v) is str]
-        return (
-            any(v.startswith(FORMULA_STARTS) for v in cells),
-            any("\r" in v for v in cells),
-        )
-    return bool(_FORMULA_AFTER_SEPARATOR.search(joined)), "\r" in joined
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -70,25 +37,22 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
     Only text cells change; numbers stay numbers. Columns without such a cell are not copied.
     """
+    import pandas as pd
+
     changed = {}
     for name, column in frame.items():
         if not _may_hold_text(column):
             continue
         values = column.tolist()
-        if _scan_text(values)[0]:
-            changed[name] = pd.Series(
-                [
-                    "'" + v if type(v) is str and v.startswith(FORMULA_STARTS) else v
-                    for v in values
-                ],
-                index=column.index,
-                dtype=object,
-            )
+        if scan_text(values)[0]:
+            changed[name] = pd.Series(escaped(values), index=column.index, dtype=object)
     return frame.assign(**changed) if changed else frame
 
 
 def to_csv_text(frame: pd.DataFrame, *, escape_formulas: bool = True) -> CsvText:
-    """The frame as CSV text; formula-like text cells escaped unless told otherwise."""
+    """The frame as CSV text, written by pandas; formula-like text cells escaped unless told
+    otherwise. Result tables have their own writer (``table.table_csv_text``), pandas-free,
+    giving the same bytes; this one is for other frames (an audit, cases to label)."""
     if escape_formulas:
         frame = neutralise_formulas(frame)
     ready = _with_decimals_as_text(frame)
@@ -104,11 +68,13 @@ def to_csv_text(frame: pd.DataFrame, *, escape_formulas: bool = True) -> CsvText
 
 def _has_carriage_return(frame: pd.DataFrame) -> bool:
     return any(
-        _scan_text(column.tolist())[1] for _, column in frame.items() if _may_hold_text(column)
+        scan_text(column.tolist())[1] for _, column in frame.items() if _may_hold_text(column)
     )
 
 
 def _may_hold_text(column: pd.Series) -> bool:
+    import pandas as pd
+
     return column.dtype == object or isinstance(column.dtype, pd.StringDtype)
 
 
@@ -168,23 +134,31 @@ class ResultWriter:
             self._tmp = Path(name)
         return self
 
-    def write(self, frame: pd.DataFrame | CsvText) -> None:
+    def write(self, frame: pd.DataFrame | ResultTable | CsvText) -> None:
+        """Append rows: a frame, a result table (CSV written without pandas, other formats
+        from its frame) or CSV text a worker made."""
         if self.suffix == ".csv":
             if self._handle is None:
                 self._handle = (
                     open(self._tmp, "w", encoding="utf-8", newline="") if self._tmp else sys.stdout
                 )
-            text = (
-                frame
-                if isinstance(frame, CsvText)
-                else to_csv_text(frame, escape_formulas=self.escape_formulas)
-            )
+            if isinstance(frame, CsvText):
+                text = frame
+            elif isinstance(frame, ResultTable):
+                text = table_csv_text(frame, escape_formulas=self.escape_formulas)
+            else:
+                text = to_csv_text(frame, escape_formulas=self.escape_formulas)
             if not self._started:
                 self._handle.write(text.header)
             self._handle.write(text.body)
-        elif isinstance(frame, CsvText):
+            self.rows += text.rows
+            self._started = True
+            return
+        if isinstance(frame, CsvText):
             raise ValueError(f"CSV text given for a {self.suffix} output")
-        elif self.suffix == ".jsonl":
+        if isinstance(frame, ResultTable):
+            frame = frame.to_frame()
+        if self.suffix == ".jsonl":
             if self._handle is None:
                 self._handle = open(self._tmp, "w", encoding="utf-8")  # type: ignore[arg-type]
             frame.to_json(self._handle, orient="records", lines=True, force_ascii=False)
@@ -231,7 +205,7 @@ class ResultWriter:
                 frame = neutralise_formulas(frame)
             for values in frame.itertuples(index=False):
                 self._sheet.append([self._xlsx_cell(v) for v in values])
-        self.rows += frame.rows if isinstance(frame, CsvText) else len(frame)
+        self.rows += len(frame)
         self._started = True
 
     def _xlsx_cell(self, value: Any) -> Any:
@@ -296,30 +270,19 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-@cache
-def _four_decimals() -> np.ndarray:
-    """How ``to_csv`` writes 0, 0.0001, …, 1 (``repr`` of each float), then NaN (empty)."""
-    return np.array([repr(k / 10_000) for k in range(10_001)] + [""], dtype=object)
-
-
 def _with_decimals_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with float columns of values rounded to 4 decimals in [0, 1] (confidence and
-    probabilities) as the exact text ``to_csv`` would write for them, looked up in a table.
+    probabilities) as the exact text ``to_csv`` would write for them (``decimals_as_text``);
+    any other float column is left to pandas. The output bytes are the same."""
+    import numpy as np
+    import pandas as pd
 
-    pandas formats every float on its own, which was half the cost of writing a result row;
-    the output bytes are the same. Any other float column is left to pandas.
-    """
     columns = {}
     for name, column in frame.items():
         if column.dtype == np.float64:
-            values = column.to_numpy()
-            missing = np.isnan(values)
-            with np.errstate(over="ignore", invalid="ignore"):  # inf and huge values: left
-                steps = np.rint(np.where(missing, 0.0, values) * 10_000)
-            exact = missing | ((steps / 10_000 == values) & ~np.signbit(values))
-            if exact.all() and ((steps >= 0) & (steps <= 10_000)).all():
-                index = np.where(missing, 10_001, steps).astype(np.int64)
-                column = pd.Series(_four_decimals()[index], index=column.index, dtype=object)
+            text = decimals_as_text(column.to_numpy())
+            if text is not None:
+                column = pd.Series(text, index=column.index, dtype=object)
         columns[name] = column
     return pd.DataFrame(columns)
 
@@ -350,6 +313,8 @@ def _as_json_text(value: Any) -> str:
 def _one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with object columns that mix kinds of value (ids from JSON Lines: 1, "a",
     {"x": 1}) as text, which Arrow can store; columns of one kind are left as they are."""
+    import pandas as pd
+
     changed = {}
     for name, column in frame.items():
         if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in (

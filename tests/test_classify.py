@@ -178,3 +178,86 @@ def test_a_loaded_classifier_is_used_instead_of_loading(
     monkeypatch.setattr(classify, "load_model", no_load)
     classify_file(src, tmp_path / "given.csv", model=trained_bundle, chunk_size=4, classifier=clf)
     assert (tmp_path / "given.csv").read_bytes() == (tmp_path / "loaded.csv").read_bytes()
+
+
+# An office export as a case worker has it: title rows above the header, "Deskripsi Kasus",
+# ids of every shape, a formula, a quoted cell with a line break inside (CRLF), quotes in an
+# unquoted text, an empty text, identifiers in the text and beside it, curly quotes, dashes.
+OFFICE_CSV = (
+    "Laporan Dinas Sosial Kota X\r\nPeriode: Januari 2026\r\n\r\n"
+    "No,Tanggal,Deskripsi Kasus,Petugas\r\n"
+    '1,2026-01-02,"Seorang lansia tinggal sendiri, butuh rujukan \u2013 \u201cmendesak\u201d",'
+    "sari@dinsos.example\r\n"
+    'A-2,2026-01-03,=HYPERLINK("http://x.example";"klik") anak putus sekolah,Budi\r\n'
+    '3,,"Kasus KDRT\r\ndengan dua baris, telp 0812-3456-7890",\r\n'
+    "004,2026-01-05,,Tono\r\n"
+    '5.0,2026-01-06,Ibu bilang "tolong bantu" karena anaknya sakit,+62 812 3456 7890\r\n'
+    "=1+2,2026-01-07,@SUM(A1) kampanye nasional \u2026 NIK 3201012345678901,-\r\n"
+)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_office_csv_is_written_as_pandas_wrote_it(
+    tmp_path: Path, trained_bundle: Path, monkeypatch, workers: int
+):
+    """The pandas-free CSV writer on a real file's cells gives pandas' bytes (formulas escaped,
+    the chunk with a carriage return quoted throughout, the empty text an error row)."""
+    import sw_nlp.results as results
+    import sw_nlp.writers as writers
+    from sw_nlp.writers import to_csv_text
+
+    src = tmp_path / "kasus.csv"
+    src.write_bytes(OFFICE_CSV.encode("utf-8"))
+    ours = tmp_path / "ours.csv"
+    summary = classify_file(src, ours, model=trained_bundle, chunk_size=3, workers=workers)
+    assert summary.rows == summary.rows_in == 6 and summary.errors == 1
+
+    def by_pandas(table, escape_formulas=True):
+        return to_csv_text(table.to_frame(), escape_formulas=escape_formulas)
+
+    monkeypatch.setattr(writers, "table_csv_text", by_pandas)
+    monkeypatch.setattr(results, "table_csv_text", by_pandas)
+    theirs = tmp_path / "theirs.csv"
+    classify_file(src, theirs, model=trained_bundle, chunk_size=3)
+    assert ours.read_bytes() == theirs.read_bytes()
+    text = ours.read_bytes().decode("utf-8")
+    assert "'=HYPERLINK" in text and "'=1+2" in text and "0812-3456" not in text
+    assert '"Kasus KDRT\r\ndengan dua baris' in text  # quoted: a spreadsheet keeps one row
+
+
+def test_csv_to_csv_needs_no_pandas(tmp_path: Path, trained_bundle: Path):
+    """``sw-nlp classify x.csv -o y.csv`` (a one-row file too) runs with pandas unimportable:
+    reading, masking, classifying and writing CSV need none of it (0.5 s of start-up).
+
+    Blocked rather than looked for in ``sys.modules``: pyarrow imports pandas whenever it is
+    there, on every ``pa.array`` of a list, only to ask whether the list is one of its
+    arrays, and carries on without it when it is not installed."""
+    import json
+    import subprocess
+    import sys
+
+    src = tmp_path / "kasus.csv"
+    src.write_bytes(OFFICE_CSV.encode("utf-8"))
+    one = tmp_path / "one.csv"
+    one.write_text("Deskripsi Kasus\nSeorang nenek tinggal sendiri\n", encoding="utf-8")
+    code = (
+        "import json, sys\n"
+        "class NoPandas:  # as if pandas were not installed\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] == 'pandas':\n"
+        "            raise ModuleNotFoundError(f'no {name} here')\n"
+        "sys.meta_path.insert(0, NoPandas())\n"
+        "from sw_nlp.cli import main\n"
+        "rcs = [main(['classify', p, '-o', p + '.out.csv', '--quiet', '--model', m])\n"
+        "       for p, m in json.loads(sys.argv[1])]\n"
+        "print(json.dumps(rcs))\n"
+    )
+    runs = json.dumps([[str(src), str(trained_bundle)], [str(one), str(trained_bundle)]])
+    done = subprocess.run(
+        [sys.executable, "-c", code, runs], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [0, 0]
+    classify_file(src, tmp_path / "here.csv", model=trained_bundle)
+    assert Path(f"{src}.out.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+    assert pd.read_csv(f"{one}.out.csv")["level"].notna().all()

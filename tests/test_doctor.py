@@ -44,6 +44,7 @@ def test_a_healthy_install_says_what_it_found(home: Path, capsys):
     assert "model: current is shipped" in out and "model format: format 2" in out
     assert "model.json, model.npz: sha256 match the manifest" in out and "registry: none at" in out
     assert "kernel cache:" in out and "trust store:" in out
+    assert "kernels: compiled or loaded from the cache in" in out
 
 
 def test_a_changed_model_file_is_a_problem(home: Path, capsys):

@@ -13,7 +13,7 @@ import pytest
 
 from sw_nlp.bundle import default_bundle_dir
 
-HEAVY = ("sklearn", "scipy", "pandas", "numba", "nltk")
+HEAVY = ("sklearn", "scipy", "pandas", "numba", "nltk", "pyarrow")
 
 
 def modules_after(code: str, tmp_path: Path) -> set[str]:
@@ -54,8 +54,7 @@ def test_exports_are_there_on_first_use():
 
 def test_help_loads_nothing_heavy(tmp_path: Path):
     code = (
-        "from sw_nlp.cli import main\n"
-        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "from sw_nlp.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
     )
     assert loaded_after(code, tmp_path) == set()
 
@@ -82,10 +81,7 @@ def test_classify_runs_without_scikit_learn_or_scipy(tmp_path: Path, explain: st
     modules = modules_after(code, tmp_path)
     assert not {m.split(".")[0] for m in modules} & {"sklearn", "nltk"}
     numba_alone = modules_after(
-        "from numba import njit\n"
-        "@njit(cache=False)\n"
-        "def f(x):\n    return x + 1\n"
-        "f(1)\n",
+        "from numba import njit\n@njit(cache=False)\ndef f(x):\n    return x + 1\nf(1)\n",
         tmp_path,
     )
     scipy_parts = {m for m in modules if m.split(".")[0] == "scipy"}
@@ -106,3 +102,32 @@ def test_exact_path_does_import_scikit_learn(tmp_path: Path):
         "assert rc == 0, rc\n"
     )
     assert {"sklearn", "scipy"} <= loaded_after(code, tmp_path)
+
+
+def test_classifying_a_few_texts_loads_nothing_heavy(tmp_path: Path):
+    """The model and the fast path on a small chunk: no compiler (the kernels run as plain
+    Python), no Arrow (texts cleaned in Python), no pandas, no scikit-learn or SciPy."""
+    code = (
+        "from sw_nlp.bundle import load_model\n"
+        f"clf = load_model({str(default_bundle_dir())!r})\n"
+        "result = clf.analyse(['anak terlantar butuh bantuan', 'Kampanye antarnegara'], k=3)\n"
+        "assert result.explanations[0], result\n"
+    )
+    assert loaded_after(code, tmp_path) == set()
+
+
+def test_a_one_row_classify_loads_no_compiler_and_no_scikit_learn(tmp_path: Path):
+    """A fresh ``sw-nlp classify`` of a one-row file: time to first row is start-up, and
+    Numba alone cost a second of it, pandas half a second. CSV in, CSV out loads none of the
+    heavy packages."""
+    cases = tmp_path / "one.csv"
+    cases.write_text("id,text\n1,anak terlantar butuh bantuan\n")
+    out = tmp_path / "out.csv"
+    code = (
+        "from sw_nlp.cli import main\n"
+        f"rc = main(['classify', {str(cases)!r}, '-o', {str(out)!r}, '--quiet', "
+        f"'--model', {str(default_bundle_dir())!r}])\n"
+        "assert rc == 0, rc\n"
+    )
+    assert loaded_after(code, tmp_path) == set()
+    assert "bantuan +" in out.read_text()

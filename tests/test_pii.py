@@ -89,6 +89,20 @@ _MIXED = st.one_of(
 )
 
 
+def _above_small(values: list) -> list:
+    """The values repeated until the column is longer than ``SMALL_COLUMN``, so that
+    ``mask_pii_many`` takes its Arrow path (shorter columns are masked text by text)."""
+    from sw_nlp.pii import SMALL_COLUMN
+
+    return values * (SMALL_COLUMN // max(len(values), 1) + 1)
+
+
+def _same(got: list, expected: list) -> None:
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert g == e or (g != g and e != e)  # NaN is kept as NaN
+
+
 @settings(max_examples=300, deadline=None)
 @given(values=st.lists(_MIXED, max_size=12))
 def test_masking_a_column_equals_masking_each_text(values):
@@ -96,8 +110,99 @@ def test_masking_a_column_equals_masking_each_text(values):
     and leaves other values as they are."""
     from sw_nlp.pii import mask_pii_many
 
-    expected = [mask_pii(v) if isinstance(v, str) else v for v in values]
-    got = mask_pii_many(values)
-    assert len(got) == len(values)
-    for g, e in zip(got, expected, strict=True):
-        assert g == e or (g != g and e != e)  # NaN is kept as NaN
+    column = _above_small(values)
+    _same(mask_pii_many(column), [mask_pii(v) if isinstance(v, str) else v for v in column])
+
+
+def _inert() -> list[str]:
+    from sw_nlp.pii import inert_symbols
+
+    return list(inert_symbols())
+
+
+# Identifiers and their pieces, ASCII words and separators, the symbols of office and chat
+# text, and characters where RE2 and Python's ``re`` part ways: non-ASCII letters and digits,
+# the Kelvin sign and long s (case folding), no-break and other Unicode spaces.
+_PIECES = st.one_of(
+    st.sampled_from(
+        ["3201012345678901", "3201 0123 4567 8901", "32.01.01.010190.0001", "0812-3456-7890",
+         "+62 812 3456 7890", "(0812) 3456 7890", "wa081234567890", "ibu.sari@contoh.co.id",
+         "sari@contoh", "https://x.example/a", "www.dinsos.go.id", "rek", "rekening", "no. rek",
+         "BRI a.n. Sari", "1234567890", "0812", "3456", "7890", "62", "08", "@", " ", "-", ".",
+         "/", ":", "_", "\t", "\n", "\x0b", "\x1c", "kasus", "Lansia", "k", "s", "RT 03"]
+    ),
+    st.deferred(lambda: st.sampled_from(_inert())),
+    st.sampled_from(["é", "\u212a", "\u017f", "\xa0", "\u2007", "\u3000", "\x85",
+                     "٠٨١٢", "３２０１", "ı", "İ", "\u0301", "\ufe0f", "\u200d"]),
+)  # fmt: skip
+_TEXTS = st.lists(_PIECES, max_size=25).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_TEXTS)
+def test_text_that_needs_no_python_is_left_alone(text):
+    """Where ``needs_python`` (RE2) finds nothing, ``mask_pii`` changes nothing: curly
+    quotes, dashes and emoji beside identifiers do not hide them from the fast check."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from sw_nlp.pii import needs_python
+
+    if not pc.match_substring_regex(pa.array([text]), needs_python())[0].as_py():
+        assert mask_pii(text) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(_TEXTS, min_size=1, max_size=8))
+def test_masking_symbol_rich_texts_equals_masking_each(texts):
+    """Texts mixing the inert symbols with identifiers (and letters RE2 reads otherwise):
+    the column version equals ``mask_pii`` on each, on the Arrow path and on the small one."""
+    from sw_nlp.pii import mask_pii_many
+
+    _same(mask_pii_many(texts), [mask_pii(t) for t in texts])
+    column = _above_small(texts)
+    _same(mask_pii_many(column), [mask_pii(t) for t in column])
+
+
+def test_inert_symbols_are_the_office_ones_and_no_letters():
+    """Curly quotes, dashes, bullets, ellipsis and emoji are in; letters, digits, spaces and
+    anything with a case are out (``\\w``/``\\s``/case folding would differ in RE2)."""
+    import re
+
+    inert = set(_inert())
+    assert set("\u201c\u201d\u2018\u2019\u2013\u2014\u2022\u2026\u00b7\U0001f64f\ufe0f") <= inert
+    assert not inert & set("é\u212a\u017f\xa0\u2007\u3000\x85\u0660\uff13\u24b6")
+    assert not [c for c in inert if re.match(r"[\w\s]", c) or c.isascii()]
+
+
+def test_cleaning_symbols_are_inert_for_masking():
+    """The fast cleaning step (``utf8_chunk``) replaces its safe symbols by "#" before it
+    looks for candidates with ``PII_CANDIDATE``: that is right only if each of them is one
+    the patterns read as "#", i.e. in ``inert_symbols``."""
+    import re
+
+    from sw_nlp.utf8_chunk import _safe_symbols
+
+    cleaning = {chr(int(h, 16)) for h in re.findall(r"\\x\{([0-9a-f]+)\}", _safe_symbols())}
+    assert len(cleaning) > 1000
+    assert cleaning <= set(_inert())
+
+
+def test_a_few_texts_are_masked_without_arrow(tmp_path):
+    """A one-row file pays no Arrow import (0.2 s) for masking: Python's definition does it."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from sw_nlp.pii import mask_pii_many\n"
+        "out = mask_pii_many(['hubungi 0812-3456-7890 \u2013 \u201cya\u201d', None])\n"
+        "print(json.dumps([out, 'pyarrow' in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    masked, arrow = json.loads(done.stdout)
+    assert masked == [mask_pii("hubungi 0812-3456-7890 \u2013 \u201cya\u201d"), None]
+    assert "_telepon_" in masked[0]
+    assert not arrow

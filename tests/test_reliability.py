@@ -99,9 +99,15 @@ def test_row_counts_are_checked_and_shown(tmp_path, trained_bundle, monkeypatch)
 
     path = tmp_path / "ok.csv"
     path.write_text("id,text\n1,Lansia sendiri\n2,Rapat desa\n3,Anak jalanan\n", encoding="utf-8")
-    real = classify.result_frame
+    from sw_nlp.files import ResultTable
+
+    real = classify.result_table
     monkeypatch.setattr(
-        classify, "result_frame", lambda chunk, result: real(chunk, result).iloc[:-1]
+        classify,
+        "result_table",
+        lambda chunk, result: ResultTable(
+            {k: v[:-1] for k, v in real(chunk, result).columns.items()}
+        ),
     )
     out = tmp_path / "out.csv"
     with pytest.raises(SwNlpError, match="3 rows in, 2 rows out"):

@@ -1,0 +1,134 @@
+"""Result tables: their CSV text (the ``csv`` module) is byte for byte pandas' (``to_csv``) for
+every kind of cell a result holds, and their frame is the one callers had before."""
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from sw_nlp.table import ResultTable, csv_lines, is_missing, table_csv_text
+from sw_nlp.writers import to_csv_text
+
+# Text cells as files hold them: formula starts, quotes, delimiters, line breaks of every
+# kind (a bare carriage return switches the whole chunk to quoting every cell), NUL.
+_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        ['=HYPERLINK("http://x.example","klik")', "+62 812", "-3+cmd", "@SUM(A1)", "\tTab",
+         "\rCR", "a\r\nb", 'kata "kutip" di sini', "a,b;c", "", " ", "\x00", "mikro"]
+    ),
+)  # fmt: skip
+# Ids as the readers give them: CSV text; XLSX numbers, dates, booleans and empty cells;
+# JSON Lines objects and lists; Parquet's missing values and decimals.
+_CELL = st.one_of(
+    _TEXT,
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.none(),
+    st.booleans(),
+    st.just(float("nan")),
+    st.just(Decimal("NaN")),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3),
+    st.just(dt.datetime(2026, 1, 2, 3, 4, 5)),
+    st.just(dt.date(2026, 1, 2)),
+    st.just(np.datetime64("NaT")),
+    st.just(pd.NaT),
+    st.just(pd.NA),
+    st.just(np.float32("nan")),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.lists(st.integers(), max_size=2),
+)
+_PROBABILITY = st.one_of(
+    st.integers(0, 10_000).map(lambda k: round(k / 10_000, 4)), st.just(float("nan"))
+)
+
+
+@st.composite
+def result_tables(draw: st.DrawFn) -> ResultTable:
+    n = draw(st.integers(1, 6))
+    ids = {
+        name: draw(st.lists(_CELL, min_size=n, max_size=n))
+        for name in draw(st.lists(st.sampled_from(["id", "Deskripsi Kasus", "a,b"]), unique=True))
+    }
+    floats = st.one_of(_PROBABILITY, st.floats(allow_nan=True, allow_infinity=True))
+    return ResultTable(
+        {
+            "row": np.array(draw(st.lists(st.integers(1, 10**6), min_size=n, max_size=n))),
+            **ids,
+            "level": draw(st.lists(st.sampled_from(["mikro", "mezzo", ""]), min_size=n, max_size=n)),
+            "confidence": np.array(draw(st.lists(_PROBABILITY, min_size=n, max_size=n))),
+            "other": np.array(draw(st.lists(floats, min_size=n, max_size=n)), dtype=np.float64),
+            "needs_review": np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))),
+            "top_terms": draw(st.lists(_TEXT, min_size=n, max_size=n)),
+        }
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(table=result_tables(), escape=st.booleans())
+@example(
+    table=ResultTable({"row": np.array([2]), "id": [None], "error": [""]}), escape=True
+)
+def test_table_csv_is_pandas_csv(table: ResultTable, escape: bool):
+    """One definition of each cell's text: the ``csv`` writer's bytes are pandas' for the
+    same table as a frame, formulas escaped or not, carriage returns quoted."""
+    ours = table_csv_text(table, escape_formulas=escape)
+    theirs = to_csv_text(table.to_frame(), escape_formulas=escape)
+    assert (ours.header, ours.body, ours.rows) == (theirs.header, theirs.body, theirs.rows)
+
+
+_RAW = st.one_of(
+    _CELL,
+    st.text(alphabet=',"\n\r\x00 ab\u2013', max_size=6),
+    st.floats().map(np.float64),
+    st.integers(-(2**63), 2**63 - 1).map(np.int64),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    shape=st.tuples(st.integers(0, 4), st.integers(1, 4)),
+    cells=st.lists(_RAW, min_size=16, max_size=16),
+    quote_all=st.booleans(),
+)
+def test_csv_lines_are_the_csv_modules(shape, cells, quote_all: bool):
+    """The column-wise writer gives ``csv.writer``'s bytes: quoting of delimiters, quotes
+    and line breaks, a lone empty field, floats by ``repr`` (NumPy's too), None empty."""
+    import csv
+    import io
+
+    rows_n, cols_n = shape
+    rows = [[cells[(r * cols_n + c) % len(cells)] for c in range(cols_n)] for r in range(rows_n)]
+    expected = io.StringIO()
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    csv.writer(expected, lineterminator="\n", quoting=quoting).writerows(rows)
+    columns = [[row[c] for row in rows] for c in range(cols_n)] if rows else []
+    assert csv_lines(columns, quote_all=quote_all) == expected.getvalue()
+
+
+@pytest.mark.parametrize(
+    "value, missing",
+    [
+        (None, True), (float("nan"), True), (np.float32("nan"), True), (Decimal("NaN"), True),
+        (np.datetime64("NaT"), True), (np.timedelta64("NaT"), True), (pd.NaT, True),
+        (pd.NA, True), (complex("nan"), True), ("", False), ("nan", False), (0.0, False),
+        (float("inf"), False), (np.datetime64("2026-01-02"), False), (False, False),
+    ],
+)  # fmt: skip
+def test_missing_is_what_pandas_calls_missing(value, missing: bool):
+    assert is_missing(value) is missing
+    assert bool(pd.isna(value)) is missing
+
+
+def test_frame_has_the_types_callers_read():
+    """Text stays plain Python strings (object), numbers and flags keep their dtype."""
+    frame = ResultTable(
+        {"row": np.array([2, 3]), "id": ["A", 7], "p": np.array([0.5, np.nan]),
+         "flag": np.array([True, False]), "level": ["mikro", ""]}
+    ).to_frame()  # fmt: skip
+    assert frame.dtypes.astype(str).tolist() == ["int64", "object", "float64", "bool", "object"]
+    assert frame["id"].tolist() == ["A", 7]
