@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -120,12 +121,13 @@ def terms_of_rows(
     by the term; the others are taken as they are (the same result, without a sort)."""
     words = [names[t] for t in terms.tolist()]
     values = shares.tolist()
-    rounded = [round(v, 6) for v in values]
+    # Every (term, rounded share) pair made at C speed up front; a row is then one slice.
+    pairs = list(zip(words, map(round, values, repeat(6)), strict=True))
     bounds = ptr.tolist()
     out: list[Terms] = []
     for a, b, tie in zip(bounds[:-1], bounds[1:], tied.tolist(), strict=True):
         if tie or b - a > k:
             out.append(rank_terms(zip(words[a:b], values[a:b], strict=True), k))
         else:
-            out.append(list(zip(words[a:b], rounded[a:b], strict=True)))
+            out.append(pairs[a:b])
     return out

@@ -44,28 +44,34 @@ _COUNT, _OWNERS = 0, 1
 
 @kernel(cache=True, nogil=True)
 def _count_row(
-    r: int,
-    row_ptr: np.ndarray,
+    first: int,
+    last: int,
     items: np.ndarray,
+    times: np.ndarray,
     item_ptr: np.ndarray,
     item_features: np.ndarray,
     item_counts: np.ndarray,
     scratch: np.ndarray,
     touched: np.ndarray,
 ) -> int:
-    """Sum row ``r``'s feature counts and owners into ``scratch``, listing each feature once
-    in ``touched`` (first occurrence first); the number listed. One row of ``scratch`` per
-    feature keeps both numbers in one cache line."""
+    """Sum the feature counts and owners of items ``items[first:last]``, item ``e`` occurring
+    ``times[e]`` times, into ``scratch``, listing each feature once in ``touched`` (first
+    occurrence first); the number listed. A feature is first met in an item's first
+    occurrence, so counting an item once, times its multiplicity, lists the features in the
+    same order as counting every occurrence. One row of ``scratch`` per feature keeps both
+    numbers in one cache line. ``touched`` needs one slot more than there are features: the
+    feature is written at the list's end whether new or not, and the end moves only when it
+    is new (a branch there is mispredicted for about two pairs in three, the loop's cost)."""
     n_touched = 0
-    for e in range(row_ptr[r], row_ptr[r + 1]):
+    for e in range(first, last):
         item = items[e]
+        m = times[e]
         for q in range(item_ptr[item], item_ptr[item + 1]):
             j = item_features[q]
-            if scratch[j, _COUNT] == 0:
-                touched[n_touched] = j
-                n_touched += 1
-            scratch[j, _COUNT] += item_counts[q]
-            scratch[j, _OWNERS] += 1
+            touched[n_touched] = j
+            n_touched += scratch[j, _COUNT] == 0
+            scratch[j, _COUNT] += item_counts[q] * m
+            scratch[j, _OWNERS] += m
     return n_touched
 
 
@@ -81,15 +87,20 @@ def _score_row(
     norm_weights: np.ndarray,
     n_classes: int,
     explaining: bool,
-    shares: np.ndarray,
+    values: np.ndarray,
     row_scores: np.ndarray,
 ) -> float:
     """The row's ``Σ tf_j (idf_j w_j)`` per class (into ``row_scores``) and its TF-IDF norm;
-    when explaining, each touched feature's ``tf_j idf_j c_j`` for every class's centred
-    weights ``c`` (into ``shares``, by position), read from the same row of weights."""
+    when explaining, each touched feature's tf (into ``values``, by position), for its share
+    once the row's target class is known."""
     table_size = tf_table.shape[0]
     norm = 0.0
     row_scores[:] = 0.0
+    # Four classes (the shipped labels) sum in four local variables rather than in
+    # ``row_scores``: each feature's additions then wait on an addition, not on a store and a
+    # load of the same memory. The same additions in the same order, so the same sums.
+    four = n_classes == 4
+    s0 = s1 = s2 = s3 = 0.0
     for t in range(n_touched):
         j = touched[t]
         count = scratch[j, _COUNT]
@@ -103,11 +114,18 @@ def _score_row(
             norm += value * value * norm_weights[j]
         elif norm_kind == NORM_L1:
             norm += value * norm_weights[j]
-        for k in range(n_classes):
-            row_scores[k] += value * weights[j, k]
-        if explaining:
+        if four:
+            s0 += value * weights[j, 0]
+            s1 += value * weights[j, 1]
+            s2 += value * weights[j, 2]
+            s3 += value * weights[j, 3]
+        else:
             for k in range(n_classes):
-                shares[t, k] = value * weights[j, n_classes + k]
+                row_scores[k] += value * weights[j, k]
+        if explaining:
+            values[t] = value
+    if four:
+        row_scores[0], row_scores[1], row_scores[2], row_scores[3] = s0, s1, s2, s3
     if norm_kind == NORM_L2:
         return np.sqrt(norm)
     if norm_kind == NORM_L1:
@@ -177,24 +195,29 @@ def score_rows(
     n_rows = len(word_ptr) - 1
     n_classes = scores.shape[1]
     n_word, n_char = word_weights.shape[0], char_weights.shape[0]
-    word_scratch = np.zeros((n_word, 2), np.int32)  # int32: fewer cache lines than int64
+    # Allocated once per chunk and cleared feature by feature after each row. int32 counts:
+    # fewer cache lines than int64.
+    word_scratch = np.zeros((n_word, 2), np.int32)
     char_scratch = np.zeros((n_char, 2), np.int32)
-    word_touched = np.empty(n_word, np.int32)
-    char_touched = np.empty(n_char, np.int32)
+    word_touched = np.empty(n_word + 1, np.int32)
+    char_touched = np.empty(n_char + 1, np.int32)
     row_scores = np.empty(n_classes)
     word_items = np.arange(n_word + 1, dtype=np.int32)  # a word feature is its own item
-    word_ones = np.ones(n_word, np.int32)
+    word_ones = np.ones(max(len(word_features), n_word, 1), np.int32)  # times and counts
     explaining = k > 0
-    word_shares = np.empty((n_word if explaining else 0, n_classes))
-    char_shares = np.empty((n_char if explaining else 0, n_classes))
+    word_values = np.empty(n_word if explaining else 0)  # tf by position in *_touched
+    char_values = np.empty(n_char if explaining else 0)
     split = np.empty(n_char if explaining else 0)
     n_terms = len(hidden) if explaining else 0
-    n_tokens = len(gram_ptr) - 1 if explaining else 0
-    times = np.zeros(n_tokens, np.int64)
-    distinct = np.empty(n_tokens, np.int64)
+    n_tokens = len(gram_ptr) - 1
+    # A row's distinct tokens (first occurrence first) and how often each occurs: the char
+    # block counts a repeated token's n-grams once, times its multiplicity.
+    times = np.zeros(n_tokens, np.int32)
+    distinct = np.empty(n_tokens + 1, np.int64)
+    multiplicity = np.empty(n_tokens, np.int32)
     term_value = np.zeros(n_terms)
     term_seen = np.zeros(n_terms, np.bool_)
-    term_touched = np.empty(n_terms, np.int64)
+    term_touched = np.empty(n_terms + 1, np.int64)
     best = np.empty(max(k, 1))
     out_ptr = np.zeros(n_rows + 1, np.int64)
     tied = np.zeros(n_rows, np.bool_)
@@ -202,19 +225,29 @@ def score_rows(
     out_values = np.empty(max(16, n_rows * k))
     m = 0
     for r in range(n_rows):
-        n_w = _count_row(r, word_ptr, word_features, word_items, word_items, word_ones,
-                         word_scratch, word_touched)  # fmt: skip
+        n_w = _count_row(word_ptr[r], word_ptr[r + 1], word_features, word_ones, word_items,
+                         word_items, word_ones, word_scratch, word_touched)  # fmt: skip
         word_norm = _score_row(n_w, word_touched, word_scratch, tf_tables[0], sublinear[0],
                                norm_kinds[0], word_weights, word_norms, n_classes, explaining,
-                               word_shares, row_scores)  # fmt: skip
+                               word_values, row_scores)  # fmt: skip
         if word_norm > 0.0:  # else an all-zero row, left as it is (as sklearn's normalize)
             for c in range(n_classes):
                 scores[r, c] += row_scores[c] / word_norm
-        n_c = _count_row(r, token_ptr, tokens, gram_ptr, gram_ids, gram_counts,
+        n_distinct = 0
+        for e in range(token_ptr[r], token_ptr[r + 1]):
+            token = tokens[e]
+            distinct[n_distinct] = token
+            n_distinct += times[token] == 0
+            times[token] += 1
+        for d in range(n_distinct):
+            token = distinct[d]
+            multiplicity[d] = times[token]
+            times[token] = 0
+        n_c = _count_row(0, n_distinct, distinct, multiplicity, gram_ptr, gram_ids, gram_counts,
                          char_scratch, char_touched)  # fmt: skip
         char_norm = _score_row(n_c, char_touched, char_scratch, tf_tables[1], sublinear[1],
                                norm_kinds[1], char_weights, char_norms, n_classes, explaining,
-                               char_shares, row_scores)  # fmt: skip
+                               char_values, row_scores)  # fmt: skip
         if char_norm > 0.0:
             for c in range(n_classes):
                 scores[r, c] += row_scores[c] / char_norm
@@ -229,36 +262,31 @@ def score_rows(
                 if scores[r, c] > scores[r, target]:
                     target = c
             targets[r] = target
+        # A feature's share is its tf times its centred weight for the target (the weights
+        # row's second half), as scoring read it: the row is still in cache.
+        centre = n_classes + target
         n_seen = 0
-        for t in range(n_w):
+        for t in range(n_w):  # word features are terms, each listed once in word_touched
             j = word_touched[t]
-            if not term_seen[j]:
-                term_seen[j] = True
-                term_touched[n_seen] = j
-                n_seen += 1
-            term_value[j] += word_shares[t, target] / word_norm
-        n_distinct = 0
-        for e in range(token_ptr[r], token_ptr[r + 1]):
-            token = tokens[e]
-            if times[token] == 0:
-                distinct[n_distinct] = token
-                n_distinct += 1
-            times[token] += 1
+            term_seen[j] = True
+            term_touched[n_seen] = j
+            n_seen += 1
+            term_value[j] += word_values[t] * word_weights[j, centre] / word_norm
         for t in range(n_c):  # each n-gram's share per occurrence that holds it
             j = char_touched[t]
-            split[j] = char_shares[t, target] / char_norm / char_scratch[j, _OWNERS]
+            share = char_values[t] * char_weights[j, centre] / char_norm
+            owners = char_scratch[j, _OWNERS]
+            split[j] = share / owners if owners != 1 else share  # x / 1 is x: skip it
         for d in range(n_distinct):  # every n-gram of these tokens was set just above
             token = distinct[d]
             credit = 0.0
             for q in range(gram_ptr[token], gram_ptr[token + 1]):
                 credit += split[gram_ids[q]]
             term = shown[token]
-            if not term_seen[term]:
-                term_seen[term] = True
-                term_touched[n_seen] = term
-                n_seen += 1
-            term_value[term] += credit * times[token]
-            times[token] = 0
+            term_touched[n_seen] = term  # kept only if new: no branch to mispredict
+            n_seen += not term_seen[term]
+            term_seen[term] = True
+            term_value[term] += credit * multiplicity[d]
         _clear(n_w, word_touched, word_scratch)
         _clear(n_c, char_touched, char_scratch)
         # The k-th largest |share| among the terms that may be shown, then every such term.

@@ -19,13 +19,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
 from sw_nlp.features import char_wb_grams
+from sw_nlp.jit import running_compiled
 from sw_nlp.pii import is_placeholder_term
 from sw_nlp.preprocess import WordAnalyzer, normalise_token, tokenize
-from sw_nlp.text_kernels import STOP, expand_pieces, insert_pieces, split_pieces
+from sw_nlp.text_kernels import (
+    STOP,
+    build_gram_table,
+    expand_pieces,
+    insert_pieces,
+    split_pieces,
+    token_grams,
+)
 
 # Word-token ids that are not vocabulary tokens: unknown, a stopword (skipped by word n-grams),
 # a token that the word analyzer turns into something with a space in it.
@@ -106,6 +115,7 @@ class TokenCache:
         for term, index in rules.word_vocabulary.items():
             self._word_names[index] = term
         self._word_hidden = [is_placeholder_term(t) for t in self._word_names]
+        self._gram_table: tuple[np.ndarray, ...] | None = None  # built on first use
         self.reset()
 
     def reset(self) -> None:
@@ -115,6 +125,7 @@ class TokenCache:
         self._pending_bytes = bytearray()
         self._final: dict[str, int] = {}  # final (normalised) token -> id
         self._strings: list[str] = []
+        self._new_tokens: list[str] = []  # their char n-grams are found at the next _sync
         self._extra_terms: dict[str, int] = {}
         self._arrays = {name: Growing(dtype) for name, dtype in _ARRAYS}
         self._pending: dict[str, list[float]] = {name: [] for name, _ in _ARRAYS}
@@ -142,19 +153,22 @@ class TokenCache:
         unknown = np.flatnonzero(ids < 0)
         if len(unknown):
             first = self._n_pieces
-            new: dict[bytes, int] = {}
-            for i, start, end, key in zip(
-                unknown.tolist(),
-                starts[unknown].tolist(),
-                ends[unknown].tolist(),
-                hashes[unknown].tolist(),
+            new: dict[bytes, int] = {}  # each new piece once, in order of first occurrence
+            found_ids: list[int] = []
+            keys: list[int] = []
+            text = data.tobytes()  # slicing bytes is a few times cheaper than slicing arrays
+            for start, end, key in zip(
+                starts[unknown].tolist(), ends[unknown].tolist(), hashes[unknown].tolist(),
                 strict=True,
-            ):
-                raw = data[start:end].tobytes()
+            ):  # fmt: skip
+                raw = text[start:end]
                 found = new.get(raw)
                 if found is None:
-                    found = new[raw] = self._add_piece(raw, key)
-                ids[i] = found
+                    found = new[raw] = first + len(keys)
+                    keys.append(key)
+                found_ids.append(found)
+            ids[unknown] = found_ids
+            self._add_pieces(list(new), keys)
             self._sync()
             self._enter_pieces(first)
         return expand_pieces(rows, ids, *self._piece_arrays)
@@ -179,31 +193,34 @@ class TokenCache:
 
     # -- new pieces and tokens -----------------------------------------------------------------
 
-    def _add_piece(self, raw: bytes, key: int) -> int:
-        """Tokenise and normalise a new whitespace-free piece (``"anak-anak,"``, ``"(lansia)"``),
-        given as its UTF-8 bytes and their hash."""
-        piece = raw.decode("utf-8")
+    def _add_pieces(self, raws: list[bytes], keys: list[int]) -> None:
+        """Tokenise and normalise new whitespace-free pieces (``"anak-anak,"``, ``"(lansia)"``),
+        given as their UTF-8 bytes and hashes, distinct, in order of first occurrence."""
         rules = self._rules
-        # Most pieces are one plain word, which is its own only token: no regex needed.
-        tokens = [piece] if piece.isascii() and piece.isalnum() else tokenize(piece)
-        ids = [
-            self._final_id(t)
-            for token in tokens
-            for t in normalise_token(token, rules.lexicon, rules.numbers_as_token).split()
-        ]
-        index = self._n_pieces
-        self._n_pieces += 1
+        lexicon, numbers = rules.lexicon, rules.numbers_as_token
+        final, final_id = self._final, self._final_id
+        ids: list[int] = []
+        lengths: list[int] = []
+        for raw in raws:
+            piece = raw.decode("utf-8")
+            # Most pieces are one plain word, which is its own only token: no regex needed.
+            tokens = [piece] if piece.isascii() and piece.isalnum() else tokenize(piece)
+            before = len(ids)
+            for token in tokens:
+                for t in normalise_token(token, lexicon, numbers).split():
+                    found = final.get(t)
+                    ids.append(final_id(t) if found is None else found)
+            lengths.append(len(ids) - before)
+        self._n_pieces += len(raws)
         pending = self._pending
-        pending["piece_hash"].append(key)
-        self._pending_bytes += raw
-        pending["piece_bytes_at"].append(
-            len(self._pending_bytes) + self._arrays["piece_bytes"].size
-        )
-        pending["piece_start"].append(self._n_piece_ids)
-        pending["piece_len"].append(len(ids))
+        pending["piece_hash"].extend(keys)
+        bytes_at = len(self._pending_bytes) + self._arrays["piece_bytes"].size
+        self._pending_bytes += b"".join(raws)
+        pending["piece_bytes_at"].extend(list(accumulate(map(len, raws), initial=bytes_at))[1:])
+        pending["piece_start"].extend(accumulate(lengths[:-1], initial=self._n_piece_ids))
+        pending["piece_len"].extend(lengths)
         pending["piece_ids"].extend(ids)
         self._n_piece_ids += len(ids)
-        return index
 
     def _final_id(self, token: str) -> int:
         found = self._final.get(token)
@@ -217,17 +234,6 @@ class TokenCache:
             word_id = rules.word_token_ids.get(words[0], UNKNOWN)
         else:  # a stem with a space in it (the stemmer's output on odd letters)
             word_id = IRREGULAR
-        vocabulary = rules.char_vocabulary
-        found_grams = [
-            j
-            for j in map(vocabulary.get, char_wb_grams(token, *rules.char_ngrams))
-            if j is not None
-        ]
-        if len(set(found_grams)) == len(found_grams):  # usual: no n-gram twice in one word
-            columns, counts = found_grams, [1] * len(found_grams)
-        else:
-            counted = Counter(found_grams)
-            columns, counts = list(counted), list(counted.values())
         # What an explanation calls this token: its stem, or itself when it is a stopword.
         shown = words[0] if words else token
         pending = self._pending
@@ -241,16 +247,65 @@ class TokenCache:
         new = len(self._strings)
         self._final[token] = new
         self._strings.append(token)
+        self._new_tokens.append(token)
         pending["word_id"].append(word_id)
         pending["shown_term"].append(term)
-        pending["char_indices"].extend(columns)
-        pending["char_counts"].extend(counts)
-        self._n_char_entries += len(columns)
-        pending["char_indptr"].append(self._n_char_entries)
         return new
+
+    def _add_grams(self) -> None:
+        """The char n-gram features of the tokens added since the last call, in one compiled
+        pass over their code points (``text_kernels.token_grams``), as CSR rows after the
+        cache's."""
+        new, self._new_tokens = self._new_tokens, []
+        if not new:
+            return
+        if running_compiled():
+            table = self._char_table()
+            chars = _code_points("".join(new))
+            ptr = np.zeros(len(new) + 1, np.int64)
+            np.cumsum(np.fromiter(map(len, new), np.int64, len(new)), out=ptr[1:])
+            gram_ptr, columns, counts = token_grams(chars, ptr, *self._rules.char_ngrams, *table)
+        else:  # a small chunk: a dict look-up per n-gram beats building the table
+            gram_ptr, columns, counts = self._python_grams(new)
+        arrays = self._arrays
+        arrays["char_indices"].extend(columns)
+        arrays["char_counts"].extend(counts)
+        arrays["char_indptr"].extend(gram_ptr[1:] + self._n_char_entries)
+        self._n_char_entries += len(columns)
+
+    def _python_grams(self, new: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``token_grams``' result for a few tokens, by ``char_wb_grams`` and the vocabulary
+        dict: what it computes, without the table that a compiled pass pays back."""
+        vocabulary = self._rules.char_vocabulary
+        ptr, columns, counts = [0], [], []
+        for token in new:
+            found = Counter(
+                j
+                for j in map(vocabulary.get, char_wb_grams(token, *self._rules.char_ngrams))
+                if j is not None
+            )
+            columns.extend(found)
+            counts.extend(found.values())
+            ptr.append(len(columns))
+        return np.array(ptr, np.int64), np.array(columns, np.int32), np.array(counts, np.int32)
+
+    def _char_table(self) -> tuple[np.ndarray, ...]:
+        """The char vocabulary as ``token_grams`` reads it: a hash table, every gram's code
+        points and each one's feature (built once, on the first new token: ~10 ms)."""
+        if self._gram_table is None:
+            vocabulary = self._rules.char_vocabulary
+            grams = list(vocabulary)
+            ptr = np.zeros(len(grams) + 1, np.int64)
+            np.cumsum(np.fromiter(map(len, grams), np.int64, len(grams)), out=ptr[1:])
+            chars = _code_points("".join(grams))
+            features = np.fromiter(vocabulary.values(), np.int64, len(grams))
+            slots = build_gram_table(chars, ptr, 1 << (2 * max(len(grams), 1)).bit_length())
+            self._gram_table = (slots, chars, ptr, features)
+        return self._gram_table
 
     def _sync(self) -> None:
         """Move the new entries into the arrays and take views of them."""
+        self._add_grams()
         for name, values in self._pending.items():
             if values:
                 self._arrays[name].extend(values)
@@ -271,3 +326,8 @@ class TokenCache:
             self._piece_slots = np.full((size, 2), -1, np.int64)
             first = 0
         insert_pieces(self._piece_slots, self._piece_keys[0], first, self._n_pieces)
+
+
+def _code_points(text: str) -> np.ndarray:
+    """The text's code points, one uint32 each (lone surrogates kept, as Python has them)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)

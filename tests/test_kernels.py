@@ -35,9 +35,11 @@ class Blocks:
     """A random chunk: rows of word-feature occurrences and of token occurrences, tokens with
     char n-gram counts, weights, and the term each token is credited to."""
 
-    def __init__(self, seed: int, n_rows: int, big: bool, sublinear: bool, norm: int) -> None:
+    def __init__(
+        self, seed: int, n_rows: int, big: bool, sublinear: bool, norm: int, n_classes: int = 4
+    ) -> None:
         rng = np.random.default_rng(seed)
-        self.n_word, self.n_char, self.n_tokens, self.C = 6, 15, 9, 4
+        self.n_word, self.n_char, self.n_tokens, self.C = 6, 15, 9, n_classes
         self.sublinear, self.norm = sublinear, norm
         self.word_rows = [rng.integers(0, self.n_word, rng.integers(0, 6)) for _ in range(n_rows)]
         # Up to 3,000 repeats of a token, so some counts pass the 4,096-entry table.
@@ -127,9 +129,10 @@ class Blocks:
     sublinear=st.booleans(),
     norm=st.sampled_from([NORM_L2, NORM_L1, NORM_NONE]),
     k=st.integers(0, 4),
+    n_classes=st.sampled_from([2, 3, 4]),  # four: the shipped labels, summed apart
 )
-def test_scores_and_terms_match_scipy_and_python(seed, n_rows, big, sublinear, norm, k):
-    blocks = Blocks(seed, n_rows, big, sublinear, norm)
+def test_scores_and_terms_match_scipy_and_python(seed, n_rows, big, sublinear, norm, k, n_classes):
+    blocks = Blocks(seed, n_rows, big, sublinear, norm, n_classes)
     scores, targets, (ptr, terms, shares, tied) = blocks.run(k)
     want = blocks.reference_scores()
     np.testing.assert_allclose(scores, want, atol=1e-9)

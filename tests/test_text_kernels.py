@@ -1,12 +1,17 @@
-"""The compiled text loops: splitting at whitespace as Arrow does, finding known pieces."""
+"""The compiled text loops: splitting at whitespace as Arrow does, finding known pieces, and
+the char n-gram features of tokens as scikit-learn's ``char_wb`` analyzer counts them."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sw_nlp.text_kernels import insert_pieces, split_pieces
+from sw_nlp.features import char_wb_grams
+from sw_nlp.text_kernels import build_gram_table, insert_pieces, split_pieces, token_grams
+from sw_nlp.token_cache import _code_points
 
 
 @settings(max_examples=150, deadline=None)
@@ -46,3 +51,37 @@ def _fnv(raw: bytes) -> int:
     for byte in raw:
         h = ((h ^ byte) * 0x100000001B3) % 2**64
     return h
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tokens=st.lists(st.text(alphabet=st.sampled_from(list("aabé😀 ")), max_size=7)),
+    vocabulary=st.sets(st.text(alphabet=st.sampled_from(list("aabé😀 ")), max_size=5)),
+    low=st.integers(1, 3),
+    extra=st.integers(0, 3),
+    slots_per_gram=st.sampled_from([1, 2, 4]),
+)
+def test_token_grams_are_char_wb_grams_found_and_counted(
+    tokens, vocabulary, low, extra, slots_per_gram
+):
+    """Against ``char_wb_grams``, a dict look-up and a ``Counter``, on tokens with repeats
+    (counts above 1), a character outside the BMP, short tokens (the whole padded token as a
+    gram), and tables from nearly full (long probes) to sparse."""
+    high = low + extra
+    grams = sorted(vocabulary)
+    features = np.random.default_rng(len(grams)).permutation(len(grams)).astype(np.int64)
+    column = dict(zip(grams, features.tolist(), strict=True))
+    ptr = np.concatenate([[0], np.cumsum([len(g) for g in grams])]).astype(np.int64)
+    chars = _code_points("".join(grams))
+    size = 1 << max(2, (slots_per_gram * len(grams)).bit_length())
+    table = (build_gram_table(chars, ptr, size), chars, ptr, features)
+    token_ptr = np.concatenate([[0], np.cumsum([len(t) for t in tokens])]).astype(np.int64)
+    got_ptr, got, counts = token_grams(
+        _code_points("".join(tokens)), token_ptr, low, high, *table
+    )
+    for t, token in enumerate(tokens):
+        found = Counter(column[g] for g in char_wb_grams(token, low, high) if g in column)
+        part = slice(got_ptr[t], got_ptr[t + 1])
+        assert list(zip(got[part].tolist(), counts[part].tolist(), strict=True)) == list(
+            found.items()
+        )

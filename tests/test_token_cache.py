@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 import sw_nlp.token_cache as token_cache
+from sw_nlp.jit import compiled
 from sw_nlp.preprocess import WordAnalyzer
 from sw_nlp.text_kernels import STOP
 from sw_nlp.token_cache import UNKNOWN, Growing, TokenCache, TokenRules
@@ -51,6 +52,25 @@ def test_pieces_become_normalised_tokens_with_their_features():
     assert sorted(grams.tolist()) == [0, 1, 2, 3]
     # The stopword is shown as itself, after the word features.
     assert tables.extra_terms[tables.shown[final["yang"]] - 3] == "yang"
+
+
+def test_new_tokens_get_the_same_grams_compiled_or_as_plain_python():
+    """A small chunk finds its new tokens' n-grams with the vocabulary dict, a large one with
+    the compiled table (``text_kernels.token_grams``): the same features, counts and order."""
+    texts = ["anak-anak, yg desa", "ananak nakan", "qqq anak é-anak", ""]
+    found = []
+    for wanted in (True, False):
+        cache = TokenCache(rules())
+        with compiled(wanted):
+            tokens_of(cache, texts)
+        tables = cache.tables()
+        bounds = list(zip(tables.gram_ptr[:-1], tables.gram_ptr[1:], strict=True))
+        grams = [tables.gram_ids[a:b].tolist() for a, b in bounds]
+        counts = [tables.gram_counts[a:b].tolist() for a, b in bounds]
+        found.append((tables.strings, grams, counts))
+    assert found[0] == found[1]
+    strings, grams, counts = found[0]
+    assert counts[strings.index("ananak")] == [1, 2, 1, 1]  # " an", "ana" twice, "nak", "ak "
 
 
 def test_a_second_chunk_reuses_known_pieces():

@@ -1,0 +1,100 @@
+"""Micro benchmark of the fast path's model step, in one process: ``FastPath.analyse`` on
+corpus-like rows, in chunks as ``sw-nlp classify`` sends them, µs per row.
+
+Run on demand, not in the test suite:
+
+    python benchmarks/bench_fast_path.py                       # 20k rows, best of 5
+    python benchmarks/bench_fast_path.py --rows 50000 --new-words 0.05
+
+End-to-end figures (start-up, reading, masking, writing) are ``bench_classify.py``'s; this
+one isolates the per-row cost of the step that turns texts into probabilities and
+explanations, so that a change to it shows without the noise of a whole run. Each repetition
+starts from an empty token cache, as a fresh ``classify`` process does (so the new-piece work
+on the first chunks is counted); "warm" repeats the run with the cache already filled.
+Besides the whole ``analyse`` call, it times its two halves: ``chunk`` (cleaning, pieces and
+tokens, word features) and ``score`` (the compiled scoring pass and the explanations' terms).
+Times are the process's CPU time, best of the repetitions: on a machine shared with other
+work, wall time also counts the others' turns on the core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_classify import corpus_rows, make_texts  # noqa: E402
+
+CHUNK = 2000  # classify_file's default chunk size
+
+
+def _best(repeat: int, run: Callable[[], float]) -> float:
+    return min(run() for _ in range(repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--new-words", type=float, nargs="*", default=[0.0, 0.05])
+    parser.add_argument("--model", default=str(REPO / "models" / "default"))
+    args = parser.parse_args()
+
+    from sw_nlp.bundle import load_data
+    from sw_nlp.fast import FastPath
+
+    data, _ = load_data(Path(args.model))
+    fast = FastPath(data)
+    rows = corpus_rows()
+    print(f"{args.rows} rows in chunks of {CHUNK}, best of {args.repeat}, µs per row")
+    print(f"{'new words':>9} {'k':>2} {'cold':>8} {'warm':>8} {'chunk':>8} {'score':>8}")
+    for new_words in args.new_words:
+        texts = make_texts(rows, args.rows, new_words=new_words)
+        chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
+        fast.analyse(chunks[0], k=3)  # compile or load the kernels outside the timing
+        for k in (0, 3):
+
+            def whole(reset: bool, k: int = k) -> float:
+                if reset:
+                    fast._cache.reset()
+                start = time.process_time()
+                for chunk in chunks:
+                    fast.analyse(chunk, k=k)
+                return time.process_time() - start
+
+            cold = _best(args.repeat, lambda: whole(True))
+            warm = _best(args.repeat, lambda: whole(False))
+            prepared = [fast._chunk(chunk) for chunk in chunks]
+
+            def chunking() -> float:
+                start = time.process_time()
+                for chunk in chunks:
+                    fast._chunk(chunk)
+                return time.process_time() - start
+
+            def scoring(k: int = k) -> float:
+                # analyse minus its _chunk call: the scoring pass and the explanations' terms
+                original = fast._chunk
+                queue = iter(prepared)
+                fast._chunk = lambda texts: next(queue)  # type: ignore[method-assign]
+                try:
+                    start = time.process_time()
+                    for chunk in chunks:
+                        fast.analyse(chunk, k=k)
+                    return time.process_time() - start
+                finally:
+                    del fast._chunk
+
+            chunk_s = _best(args.repeat, chunking)
+            score_s = _best(args.repeat, scoring)
+            per_row = [1e6 * s / args.rows for s in (cold, warm, chunk_s, score_s)]
+            print(f"{new_words:>9.2f} {k:>2} " + " ".join(f"{v:>8.1f}" for v in per_row))
+
+
+if __name__ == "__main__":
+    main()
