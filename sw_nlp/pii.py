@@ -63,14 +63,29 @@ def mask_pii(text: str) -> str:
 
     The placeholders are padded with spaces so that they stay separate tokens.
     """
-    # A URL needs "://" or "www." (any case): checking first spares most texts a full scan.
+    # Each pattern runs only where something every match of it holds is found, by a check
+    # that costs a fraction of the pattern's own scan (the look-behinds and alternatives
+    # made the three number patterns ~85% of the time on real text). Each check reads the
+    # text as the steps before left it, so the result is the steps' own.
+    # A URL needs "://" or "www." (any case).
     if "://" in text or "www." in text.lower():
         text = _URL.sub(f" {URL_TOKEN} ", text)
     if "@" in text:
         text = _EMAIL.sub(f" {EMAIL_TOKEN} ", text)
-    text = _ACCOUNT.sub(rf"\1 {ACCOUNT_TOKEN} ", text)
-    text = _DIGIT_GROUPS.sub(_mask_nik, text)
-    return _PHONE.sub(f" {PHONE_TOKEN} ", text)
+    # "rek" in any case: what re's IGNORECASE matches to r, e, k (K, KELVIN SIGN) lower-cases to it
+    if "rek" in text.lower():
+        text = _ACCOUNT.sub(rf"\1 {ACCOUNT_TOKEN} ", text)
+    if _SIXTEEN_DIGITS.search(text):  # a run of groups without 16 digits is left as it is
+        text = _DIGIT_GROUPS.sub(_mask_nik, text)
+    if _EIGHT_THEN_DIGIT.search(text):
+        text = _PHONE.sub(f" {PHONE_TOKEN} ", text)
+    return text
+
+
+# What every match holds: sixteen digits with at most three separators between two of them
+# (a NIK in groups); an 8 followed by a digit (the operator code of a mobile number).
+_SIXTEEN_DIGITS = re.compile(r"\d(?:[ ./-]{0,3}\d){15}")
+_EIGHT_THEN_DIGIT = re.compile(r"8\d")
 
 
 def _mask_nik(match: re.Match[str]) -> str:

@@ -206,3 +206,47 @@ def test_a_few_texts_are_masked_without_arrow(tmp_path):
     assert masked == [mask_pii("hubungi 0812-3456-7890 \u2013 \u201cya\u201d"), None]
     assert "_telepon_" in masked[0]
     assert not arrow
+
+
+def _every_pattern_everywhere(text: str) -> str:
+    """``mask_pii`` without the checks that skip a pattern: every substitution, in order."""
+    from sw_nlp import pii
+
+    text = pii._URL.sub(f" {URL_TOKEN} ", text)
+    text = pii._EMAIL.sub(f" {EMAIL_TOKEN} ", text)
+    text = pii._ACCOUNT.sub(rf"\1 {pii.ACCOUNT_TOKEN} ", text)
+    text = pii._DIGIT_GROUPS.sub(pii._mask_nik, text)
+    return pii._PHONE.sub(f" {PHONE_TOKEN} ", text)
+
+
+# Digits (ASCII and not), separators, the letters of "rek" in every case IGNORECASE matches,
+# operator codes, numbers just short of and just over a NIK, in any order.
+_NUMBER_PIECES = st.one_of(
+    st.sampled_from(
+        ["8", "08", "+62", "(0812)", "62 812", "rek", "REK", "re\u212a", "Rek.", "rekening",
+         "no rek", "norek", " ", "-", ".", "/", " - ", "wa", "hp", "a.n.", "bri", "3201",
+         "0101", "900001", "12345678901234", "1234567890123456", "٣", "٨", "３", "2018"]
+    ),
+    st.from_regex(r"\d{1,6}", fullmatch=True),
+    st.text(alphabet=st.sampled_from(list("0123456789 ./-8")), max_size=8),
+)  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=st.lists(_NUMBER_PIECES, max_size=20).map("".join))
+def test_skipping_a_pattern_where_nothing_can_match_changes_nothing(text):
+    assert mask_pii(text) == _every_pattern_everywhere(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rek BRI 1234567890 a.n. Sari",
+        "RE\u212aENING 0123456789",  # KELVIN SIGN matches k under IGNORECASE
+        "hp 0812-3456-7890 dan NIK 3201.0101.9000.0001",
+        "telp (0812) 3456 7890 / 62 812 3456 7890",
+        "nomor 12 3456 7890 1234 56 78",
+    ],
+)
+def test_skipping_keeps_every_identifier_in_office_texts(text):
+    assert mask_pii(text) == _every_pattern_everywhere(text) != text
