@@ -19,7 +19,7 @@ import numpy as np
 
 from sw_nlp.arrow_text import string_array
 from sw_nlp.jit import running_compiled
-from sw_nlp.pii import PII_CANDIDATE, mask_pii
+from sw_nlp.pii import PII_CANDIDATE, inert_symbols, mask_pii
 from sw_nlp.preprocess import CONTROL_CHARACTERS, clean_text
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -36,7 +36,6 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
     those definitions alone: importing Arrow would cost more than the whole chunk."""
     if not running_compiled():
         return _clean_in_python(texts, mask)
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     try:
@@ -90,22 +89,16 @@ def _utf8(array: Any) -> tuple[np.ndarray, np.ndarray]:
 def _safe_symbols() -> str:
     """A character class of non-ASCII symbols that act exactly like ``#`` in every step.
 
-    Curly quotes, dashes, bullets, ellipses, arrows, emoji: punctuation or symbols that NFKC
-    and ``str.lower`` leave alone, that are neither word characters nor whitespace for
-    Python's ``re`` and that no identifier pattern uses. Replacing them by ``#`` keeps a row on
-    the ASCII path without changing a single token.
+    Curly quotes, dashes, bullets, ellipses, arrows, emoji: of the symbols every identifier
+    pattern reads as "#" (``pii.inert_symbols``: not word, not space, no case), the
+    punctuation and symbols that NFKC, control-character removal and ``str.lower`` also leave
+    alone. Replacing them by ``#`` keeps a row on the ASCII path without changing a token.
     """
-    blocks = [(0x80, 0x2FF), (0x2000, 0x2BFF), (0x3000, 0x303F), (0xFE30, 0xFE4F),
-              (0x1F000, 0x1FAFF)]  # fmt: skip
-    word_or_space = re.compile(r"[\w\s]")
     safe = [
         c
-        for lo, hi in blocks
-        for c in map(chr, range(lo, hi + 1))
+        for c in inert_symbols()
         if unicodedata.category(c)[0] in "PS"
         and unicodedata.normalize("NFKC", c) == c
-        and c.lower() == c
-        and not word_or_space.match(c)
         and not CONTROL_CHARACTERS.match(c)
         and unicodedata.combining(c) == 0
     ]
