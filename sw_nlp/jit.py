@@ -60,6 +60,7 @@ class Kernel:
         if self._dispatcher is None:
             with _LOCK:
                 if self._dispatcher is None:
+                    _import_numba()
                     from numba import njit
 
                     self._dispatcher = njit(**self.options)(self._copy(lambda k: k.dispatcher))
@@ -95,6 +96,30 @@ class Kernel:
 
     def __repr__(self) -> str:
         return f"<kernel {self.__module__}.{self.__qualname__}>"
+
+
+def _import_numba() -> None:
+    """Import Numba's compiler without the SciPy import that buys these kernels nothing.
+
+    When Numba's CPU target starts (on the first compile or cache load in a process), its
+    ``numba.np.arraymath`` imports ``scipy.linalg.cython_blas`` to learn whether BLAS is
+    there; that loads all of ``scipy.linalg`` (0.2 s on an idle core, up to 1 s on a busy
+    one) for a flag that only chooses how ``np.correlate``/``np.convolve`` sum inner
+    products (the kernels use neither; ``np.dot`` and ``np.linalg`` still ask for SciPy
+    themselves when compiled). So while that module is first imported, the SciPy module is
+    marked absent, and unmarked afterwards: anything that imports ``scipy.linalg`` later in
+    the process gets it as usual. Done under the kernels' lock, before any thread compiles."""
+    import sys
+
+    blas = "scipy.linalg.cython_blas"
+    if "numba.np.arraymath" in sys.modules or blas in sys.modules:
+        return
+    sys.modules[blas] = None  # type: ignore[assignment]  # the import system's "absent"
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        if sys.modules.get(blas, 0) is None:
+            del sys.modules[blas]
 
 
 def kernel(**options: Any) -> Callable[[Callable[..., Any]], Kernel]:

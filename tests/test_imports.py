@@ -65,10 +65,10 @@ def test_classify_runs_without_scikit_learn_or_scipy(tmp_path: Path, explain: st
     """The default command (explanations included) on the shipped model: the fast path is
     built from the bundle's numbers and explains inside its compiled pass, so neither
     scikit-learn nor SciPy is used. What SciPy is loaded is Numba's own doing: when SciPy is
-    installed, ``import numba`` checks its version and Numba's compiler start-up imports
-    ``scipy.linalg.cython_blas`` for its BLAS check; the same happens for a one-line
-    compiled function. So: no ``scipy.sparse``, and no SciPy module that Numba alone does
-    not load."""
+    installed, ``import numba`` checks its version (and its compiler's start-up would load
+    ``scipy.linalg`` for a BLAS check that ``jit._import_numba`` skips; a large classify is
+    checked for that in tests/test_jit.py). So: no ``scipy.sparse``, and no SciPy module
+    that a one-line compiled function does not load."""
     cases = tmp_path / "cases.csv"
     cases.write_text("id,teks\na,Seorang nenek tinggal sendiri\nb,Kampanye antarnegara\n")
     out = tmp_path / "out.csv"
