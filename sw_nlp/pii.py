@@ -168,17 +168,22 @@ def needs_python() -> str:
     The class is matched case-sensitively: with RE2's case folding, ``[^\\x00-\\x7f]`` would
     also leave out the Kelvin sign and the long s (they fold to k and s), letters that
     Python's ``\\w`` matches."""
-    codes = [ord(c) for c in inert_symbols()]
+    return f"{PII_CANDIDATE}|(?-i:[^\\x00-\\x7f{re2_ranges(inert_symbols())}])"
+
+
+def re2_ranges(chars: str) -> str:
+    """The body of an RE2 character class holding exactly ``chars`` (sorted, each once):
+    ``\\x{..}`` escapes and ranges, no brackets. Thousands of symbols in a few hundred
+    ranges keep the pattern short to compile."""
     ranges: list[list[int]] = []
-    for code in codes:
+    for code in map(ord, chars):
         if ranges and code == ranges[-1][1] + 1:
             ranges[-1][1] = code
         else:
             ranges.append([code, code])
-    spans = "".join(
+    return "".join(
         f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in ranges
     )
-    return f"{PII_CANDIDATE}|(?-i:[^\\x00-\\x7f{spans}])"
 
 
 def mask_pii_many(values: list[object]) -> list[object]:

@@ -1,10 +1,10 @@
 """A chunk of texts as the fast path reads them: cleaned and masked as the pipeline's
 ``TextNormalizer`` does it, then as one buffer of UTF-8 bytes with each text's offsets.
 
-Arrow's string kernels (C++) do the work for the usual row: lower case, and identifier masking
-only where a fast pattern finds a candidate. Rows where Arrow's lower-casing could differ from
-Python's ``clean_text`` (letters outside ASCII) or that may hold an identifier are cleaned and
-masked in Python.
+Arrow's string kernels (C++) do the work for the usual row: one RE2 pass picks the rows that
+need Python, and ASCII lower-casing cleans the rest. Rows where Arrow's lower-casing could
+differ from Python's ``clean_text`` (a non-ASCII character other than a safe symbol such as a
+curly quote) or that may hold an identifier are cleaned and masked in Python.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from sw_nlp.arrow_text import string_array
 from sw_nlp.jit import running_compiled
-from sw_nlp.pii import PII_CANDIDATE, inert_symbols, mask_pii
+from sw_nlp.pii import PII_CANDIDATE, inert_symbols, mask_pii, re2_ranges
 from sw_nlp.preprocess import CONTROL_CHARACTERS, clean_text
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -29,8 +29,10 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
     """The texts cleaned (NFKC, control characters, lower case) and, if ``mask``, with their
     identifiers masked, as UTF-8 bytes and each text's offsets into them.
 
-    Both steps reduce to Arrow's ASCII lower-casing on rows that are ASCII once the safe
-    symbols are replaced and hold nothing to mask; the other rows go through Python's
+    Both steps reduce to Arrow's ASCII lower-casing on rows whose only non-ASCII characters
+    are safe symbols (``safe_symbols``) and that hold nothing to mask: such a row's bytes
+    may differ from the reference's (a control character kept, not made a space) but never
+    its tokens, which is all the token cache reads. The other rows go through Python's
     ``clean_text`` and ``mask_pii``, the definitions the pipeline uses. A chunk small enough
     for the kernels to run as plain Python (``sw_nlp.jit.running_compiled``) is cleaned by
     those definitions alone: importing Arrow would cost more than the whole chunk."""
@@ -45,17 +47,9 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
         # one as it treats "#" (not a word character, not space), so they become "#".
         texts = [_SURROGATE.sub("#", t) for t in texts]
         array = string_array(texts)
-    ascii_rows = pc.string_is_ascii(array)
-    if not pc.all(ascii_rows).as_py():
-        others = pc.invert(ascii_rows)
-        simpler = pc.replace_substring_regex(
-            array.filter(others), pattern=_safe_symbols(), replacement="#"
-        )
-        array = pc.replace_with_mask(array, others, simpler)
-        ascii_rows = pc.string_is_ascii(array)
-    python = pc.invert(ascii_rows)
-    if mask:
-        python = pc.or_(python, pc.match_substring_regex(array, PII_CANDIDATE))
+    # One RE2 pass finds the rows Python must clean; the others are Arrow's ASCII
+    # lower-casing (their non-ASCII characters, if any, are safe symbols, kept as they are).
+    python = pc.match_substring_regex(array, _needs_python(mask))
     lowered = pc.ascii_lower(array)
     python_rows = pc.indices_nonzero(python).to_pylist()
     if python_rows:
@@ -86,20 +80,34 @@ def _utf8(array: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 @cache
-def _safe_symbols() -> str:
-    """A character class of non-ASCII symbols that act exactly like ``#`` in every step.
+def safe_symbols() -> str:
+    """The non-ASCII symbols that every step treats exactly as it treats ``#``.
 
     Curly quotes, dashes, bullets, ellipses, arrows, emoji: of the symbols every identifier
     pattern reads as "#" (``pii.inert_symbols``: not word, not space, no case), the
     punctuation and symbols that NFKC, control-character removal and ``str.lower`` also leave
-    alone. Replacing them by ``#`` keeps a row on the ASCII path without changing a token.
+    alone. A row whose only non-ASCII characters are these is cleaned by ASCII lower-casing,
+    the symbols kept where they stand, so the tokenizer reads them as the reference's text
+    has them. (They were once replaced by "#": wrong for the few that the tokenizer's engine,
+    ``regex``, reads as word characters, such as "‿" in "anak‿anak", one token.)
     """
-    safe = [
+    return "".join(
         c
         for c in inert_symbols()
         if unicodedata.category(c)[0] in "PS"
         and unicodedata.normalize("NFKC", c) == c
         and not CONTROL_CHARACTERS.match(c)
         and unicodedata.combining(c) == 0
-    ]
-    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in safe) + "]"
+    )
+
+
+@cache
+def _needs_python(mask: bool) -> str:
+    """RE2: a row Arrow's ASCII lower-casing would not clean as the reference does, i.e. one
+    holding a non-ASCII character other than ``safe_symbols`` or, if ``mask``, a candidate
+    identifier (``PII_CANDIDATE``: text where it finds nothing is left alone by ``mask_pii``).
+
+    The class is matched case-sensitively: with RE2's case folding, ``[^\\x00-\\x7f]`` would
+    leave out the Kelvin sign and the long s (they fold to k and s)."""
+    other = f"(?-i:[^\\x00-\\x7f{re2_ranges(safe_symbols())}])"
+    return f"{PII_CANDIDATE}|{other}" if mask else other

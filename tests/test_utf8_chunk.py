@@ -1,0 +1,103 @@
+"""``clean_chunk`` must give, row for row, the tokens of the pipeline's own cleaning and
+masking (``clean_text(mask_pii(text))``): the token cache reads nothing else of its bytes.
+
+Checked on the corpus and on random texts built from what sends a row off the ASCII route
+(identifiers, letters outside ASCII, symbols of every kind, control characters, NFKC-changed
+digits, placeholders, lone surrogates), with and without masking.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from sw_nlp.corpus import load_corpus
+from sw_nlp.pii import inert_symbols, mask_pii
+from sw_nlp.preprocess import clean_text, tokenize
+from sw_nlp.utf8_chunk import _SURROGATE, _clean_in_python, clean_chunk
+
+from .test_fast import REPO
+
+
+def reference_tokens(texts: list[str], mask: bool) -> list[list[str]]:
+    """Each text's tokens by the reference definitions (a lone surrogate read as "#")."""
+    out = []
+    for text in texts:
+        text = _SURROGATE.sub("#", text)
+        out.append(tokenize(clean_text(mask_pii(text) if mask else text)))
+    return out
+
+
+def chunk_tokens(data: np.ndarray, offsets: np.ndarray) -> list[list[str]]:
+    raw = data.tobytes()
+    return [
+        tokenize(raw[offsets[r] : offsets[r + 1]].decode("utf-8")) for r in range(len(offsets) - 1)
+    ]
+
+
+def assert_same_tokens(texts: list[str], mask: bool) -> None:
+    want = reference_tokens(texts, mask)
+    assert chunk_tokens(*clean_chunk(texts, mask)) == want
+    assert chunk_tokens(*_clean_in_python(texts, mask)) == want
+
+
+@pytest.mark.parametrize("mask", [True, False])
+def test_the_corpus(mask):
+    texts = load_corpus(REPO / "data" / "corpus" / "cases.csv")["text"].tolist()
+    assert_same_tokens(texts, mask)
+
+
+# Symbols the tokenizer's engine reads as word characters although Python's ``re`` does not
+# (connector punctuation, squared letters): the reference keeps "a‿b" one token.
+WORDY_SYMBOLS = ["\u203f", "\u2040", "\u2054", "\U0001f150", "\U0001f170", "\U0001f189"]
+# Fragments that send a row off the ASCII route, or test a rule of cleaning or masking.
+FRAGMENTS = [
+    "anak", "KELUARGA", "Desa", "_nik_", "_telepon_", "_email_", "_x_", "__", "-", "a-b",
+    "3201012345678901", "3201 0123 4567 8901", "32.01.01.010190.0001", "0812-3456-7890",
+    "+62 812 3456 789", "(0812) 3456 7890", "wa081234567890", "budi@contoh.id", "a@b",
+    "www.dinsos.go.id", "HTTPS://X.ID/a", "rek 1234567890", "REKENING BRI a.n. Sari 123-456-789",
+    "\uff10\uff18\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff10",  # full-width 0812…
+    "\u0663\u0662\u0660\u0661", "\u2460", "\u00b2", "\u00bd", "\u2153", "\ufb01", "\u212a",
+    "\u017f", "\u0130", "\u01c5", "é", "e\u0301", "=\u0338", "\u00a0", "\u2007", "\u3000",
+    "\u2028", "\u200b", "\ufeff", "\x00", "\x0b", "\x1c", "\x1f", "\x7f", "\x85", "\t", "\r\n",
+    "“", "”", "—", "…", "•", "·", "→", "🙏", "👍🏽", "❤️", "\u200d", "\ud800", "x\udfffy",
+    *WORDY_SYMBOLS,
+]  # fmt: skip
+SEPARATORS = [" ", "", "\n", ", ", "-", ".", "/", "\t", "“", "\u203f"]
+symbols = st.sampled_from(sorted(set(inert_symbols())))
+texts_strategy = st.lists(
+    st.lists(
+        st.one_of(
+            st.sampled_from(FRAGMENTS),
+            symbols,
+            st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=8),
+            st.text(min_size=1, max_size=4),
+        ),
+        max_size=14,
+    ).flatmap(
+        lambda parts: st.lists(
+            st.sampled_from(SEPARATORS), min_size=len(parts), max_size=len(parts)
+        ).map(lambda seps: "".join(p + s for p, s in zip(parts, seps, strict=True)))
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=texts_strategy, mask=st.booleans())
+@example(texts=["anak\u203fkorban", "ANAK\U0001f170 ibu"], mask=True)
+@example(texts=["no“3201012345678901”", "hp—0812—3456—7890"], mask=True)
+def test_random_texts(texts, mask):
+    assert_same_tokens(texts, mask)
+
+
+def test_the_tokenizers_word_symbols_keep_a_word_whole():
+    """"‿" and the squared letters are symbols to Python's ``re`` but word characters to the
+    tokenizer's engine: the fast path once replaced them by "#" and split the word in two."""
+    texts = ["anak\u203fkorban", "ibu\U0001f170anak"]
+    assert chunk_tokens(*clean_chunk(texts, True)) == [["anak\u203fkorban"], ["ibu\U0001f170anak"]]
