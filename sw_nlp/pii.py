@@ -186,6 +186,22 @@ def re2_ranges(chars: str) -> str:
     )
 
 
+# The texts the last ``mask_pii_many`` masked in Python, and what each became. A batch job
+# masks the text column it writes back (``files``) just before the fast path cleans and masks
+# the same texts to classify them (``utf8_chunk``): looked up here, each is masked once.
+# ``mask_pii`` is a pure function of the text, so a text found here gets the very string that
+# masking it again would give. Replaced whole by each call (one column's worth, texts the
+# caller holds anyway), never grown; a lookup from another thread sees the old or the new
+# mapping, both right.
+_last_masked: dict[str, str] = {}
+
+
+def mask_pii_once(text: str) -> str:
+    """``mask_pii(text)``, without the work when ``mask_pii_many`` has just masked this text."""
+    found = _last_masked.get(text)
+    return found if found is not None else mask_pii(text)
+
+
 def mask_pii_many(values: list[object]) -> list[object]:
     """``mask_pii`` on every text of a column; other values (empty cells) pass unchanged.
 
@@ -196,11 +212,14 @@ def mask_pii_many(values: list[object]) -> list[object]:
     results, so every row of every file goes through here. A few texts are masked in Python
     without Arrow (``SMALL_COLUMN``).
     """
+    global _last_masked
     where = [i for i, v in enumerate(values) if isinstance(v, str)]
     out = list(values)
+    done: dict[str, str] = {}
     if len(where) <= SMALL_COLUMN:
         for i in where:
-            out[i] = mask_pii(values[i])  # type: ignore[arg-type]
+            out[i] = done[values[i]] = mask_pii(values[i])  # type: ignore[index,arg-type]
+        _last_masked = done
         return out
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -217,5 +236,6 @@ def mask_pii_many(values: list[object]) -> list[object]:
     need = pc.match_substring_regex(array, needs_python())
     # ``to_pylist`` of the indices, not ``to_numpy``: that imports pandas (0.5 s)
     for j in pc.indices_nonzero(need).to_pylist():
-        out[where[j]] = mask_pii(texts[j])  # type: ignore[arg-type]
+        out[where[j]] = done[texts[j]] = mask_pii(texts[j])  # type: ignore[index,arg-type]
+    _last_masked = done
     return out

@@ -19,7 +19,7 @@ import numpy as np
 
 from sw_nlp.arrow_text import string_array
 from sw_nlp.jit import running_compiled
-from sw_nlp.pii import PII_CANDIDATE, inert_symbols, mask_pii, re2_ranges
+from sw_nlp.pii import PII_CANDIDATE, inert_symbols, mask_pii_once, re2_ranges
 from sw_nlp.preprocess import CONTROL_CHARACTERS, clean_text
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -53,7 +53,7 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
     lowered = pc.ascii_lower(array)
     python_rows = pc.indices_nonzero(python).to_pylist()
     if python_rows:
-        cleaned = [clean_text(mask_pii(texts[i]) if mask else texts[i]) for i in python_rows]
+        cleaned = [clean_text(mask_pii_once(texts[i]) if mask else texts[i]) for i in python_rows]
         lowered = pc.replace_with_mask(lowered, python, string_array(cleaned))
     return _utf8(lowered)
 
@@ -65,7 +65,7 @@ def _clean_in_python(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.n
     for text in texts:
         if _SURROGATE.search(text):
             text = _SURROGATE.sub("#", text)
-        encoded.append(clean_text(mask_pii(text) if mask else text).encode("utf-8"))
+        encoded.append(clean_text(mask_pii_once(text) if mask else text).encode("utf-8"))
     offsets = np.zeros(len(encoded) + 1, np.int32)
     offsets[1:] = np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)))
     return np.frombuffer(b"".join(encoded), np.uint8), offsets

@@ -15,9 +15,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import sw_nlp.pii as pii
 from sw_nlp.corpus import load_corpus
-from sw_nlp.pii import inert_symbols, mask_pii
+from sw_nlp.pii import SMALL_COLUMN, inert_symbols, mask_pii, mask_pii_many
 from sw_nlp.preprocess import clean_text, tokenize
+from sw_nlp.results import MAX_TEXT_CHARS
 from sw_nlp.utf8_chunk import _SURROGATE, _clean_in_python, clean_chunk
 
 from .test_fast import REPO
@@ -96,8 +98,49 @@ def test_random_texts(texts, mask):
     assert_same_tokens(texts, mask)
 
 
+def texts_of_every_kind() -> list[str]:
+    """The corpus and, beside it, identifiers at the edges of texts and of the length at
+    which a text is cut before classification (masking changes lengths)."""
+    cut = MAX_TEXT_CHARS
+    texts = load_corpus(REPO / "data" / "corpus" / "cases.csv")["text"].tolist()
+    edge = ["3201012345678901", "0812-3456-7890", "sari@contoh.id", "www.x.id", "rek 123456"]
+    for found in edge:
+        texts += [found, f"{found} anak", f"anak {found}", "a" * (cut - len(found) // 2) + found]
+        texts += ["b " * (cut // 2 - 3) + found + " c", "\u201c" * (cut - 3) + found]
+    return texts
+
+
+@pytest.mark.parametrize("mask", [True, False])
+def test_cleaning_after_the_column_was_masked_gives_the_same_bytes(mask, monkeypatch):
+    """The written-back text column is masked (``mask_pii_many``) just before the chunk is
+    cleaned, which then finds those texts masked already (``pii.mask_pii_once``): the same
+    bytes as masking them afresh, texts cut at the length cap included."""
+    texts = texts_of_every_kind()
+    cut = [t[:MAX_TEXT_CHARS] for t in texts]
+    monkeypatch.setattr(pii, "_last_masked", {})
+    fresh = clean_chunk(cut, mask)
+    mask_pii_many(list(texts))
+    assert len(pii._last_masked) > 50
+    again = clean_chunk(cut, mask)
+    assert again[0].tobytes() == fresh[0].tobytes()
+    assert again[1].tolist() == fresh[1].tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=texts_strategy)
+def test_random_texts_after_the_column_was_masked(texts):
+    """As above, on random texts, through both column paths (Arrow and text by text)."""
+    for column in (texts, texts * (SMALL_COLUMN // len(texts) + 1)):
+        pii._last_masked = {}
+        fresh = [clean_chunk(column, True), _clean_in_python(column, True)]
+        mask_pii_many(list(column))
+        again = [clean_chunk(column, True), _clean_in_python(column, True)]
+        for (data, offsets), (want, bounds) in zip(again, fresh, strict=True):
+            assert data.tobytes() == want.tobytes() and offsets.tolist() == bounds.tolist()
+
+
 def test_the_tokenizers_word_symbols_keep_a_word_whole():
-    """"‿" and the squared letters are symbols to Python's ``re`` but word characters to the
+    """The "‿" and the squared letters are symbols to Python's ``re`` but word characters to the
     tokenizer's engine: the fast path once replaced them by "#" and split the word in two."""
     texts = ["anak\u203fkorban", "ibu\U0001f170anak"]
     assert chunk_tokens(*clean_chunk(texts, True)) == [["anak\u203fkorban"], ["ibu\U0001f170anak"]]
