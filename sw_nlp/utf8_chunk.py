@@ -3,24 +3,25 @@
 
 Arrow's string kernels (C++) do the work for the usual row: one RE2 pass picks the rows that
 need Python, and ASCII lower-casing cleans the rest. Rows where Arrow's lower-casing could
-differ from Python's ``clean_text`` (a non-ASCII character other than a safe symbol such as a
-curly quote) or that may hold an identifier are cleaned and masked in Python.
+differ from Python's ``clean_text`` (a non-ASCII character other than a plain symbol such as
+a curly quote) or that may hold an identifier are cleaned and masked in Python. When the text
+column written back beside the results was masked just before (``pii.MaskedColumn``), its
+Arrow array, its RE2 pass and its masked texts are used, not made again.
 """
 
 from __future__ import annotations
 
+import operator
 import re
-import unicodedata
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 import numpy as np
 
 from sw_nlp.arrow_text import string_array
 from sw_nlp.jit import running_compiled
-from sw_nlp.pii import PII_CANDIDATE, inert_symbols, mask_pii_once, re2_ranges
-from sw_nlp.preprocess import CONTROL_CHARACTERS, clean_text
+from sw_nlp.pii import last_masked_column, mask_pii_once, needs_python
+from sw_nlp.preprocess import clean_text
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -30,7 +31,7 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
     identifiers masked, as UTF-8 bytes and each text's offsets into them.
 
     Both steps reduce to Arrow's ASCII lower-casing on rows whose only non-ASCII characters
-    are safe symbols (``safe_symbols``) and that hold nothing to mask: such a row's bytes
+    are plain symbols (``pii.plain_symbols``) and that hold nothing to mask: such a row's bytes
     may differ from the reference's (a control character kept, not made a space) but never
     its tokens, which is all the token cache reads. The other rows go through Python's
     ``clean_text`` and ``mask_pii``, the definitions the pipeline uses. A chunk small enough
@@ -40,22 +41,33 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
         return _clean_in_python(texts, mask)
     import pyarrow.compute as pc
 
-    try:
-        array = string_array(texts)
-    except UnicodeEncodeError:
-        # Lone surrogates (a JSON "\\ud800" escape) cannot become UTF-8. Every step treats
-        # one as it treats "#" (not a word character, not space), so they become "#".
-        texts = [_SURROGATE.sub("#", t) for t in texts]
-        array = string_array(texts)
-    # One RE2 pass finds the rows Python must clean; the others are Arrow's ASCII
-    # lower-casing (their non-ASCII characters, if any, are safe symbols, kept as they are).
-    python = pc.match_substring_regex(array, _needs_python(mask))
+    column = last_masked_column()
+    if mask and column.need is not None and _same_objects(texts, column.texts):
+        # The written-back text column, masked just before: its array and its pass are ours.
+        array, python = column.array, column.need
+    else:
+        try:
+            array = string_array(texts)
+        except UnicodeEncodeError:
+            # Lone surrogates (a JSON "\\ud800" escape) cannot become UTF-8. Every step
+            # treats one as it treats "#" (not a word character, not space): made "#".
+            texts = [_SURROGATE.sub("#", t) for t in texts]
+            array = string_array(texts)
+        # One RE2 pass finds the rows Python must clean; the others are cleaned by Arrow's
+        # ASCII lower-casing (their non-ASCII characters, if any, are plain symbols, kept).
+        python = pc.match_substring_regex(array, needs_python(mask))
     lowered = pc.ascii_lower(array)
     python_rows = pc.indices_nonzero(python).to_pylist()
     if python_rows:
         cleaned = [clean_text(mask_pii_once(texts[i]) if mask else texts[i]) for i in python_rows]
         lowered = pc.replace_with_mask(lowered, python, string_array(cleaned))
     return _utf8(lowered)
+
+
+def _same_objects(texts: Sequence[object], column: Sequence[object]) -> bool:
+    """Whether ``texts`` are the very objects of ``column``, in order (a text cut at the
+    length cap, or a row left out as empty, is another list: cleaned afresh)."""
+    return len(texts) == len(column) and all(map(operator.is_, texts, column))
 
 
 def _clean_in_python(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -77,37 +89,3 @@ def _utf8(array: Any) -> tuple[np.ndarray, np.ndarray]:
     first = array.offset
     bounds = np.frombuffer(offsets, np.int32)[first : first + len(array) + 1]
     return (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)), bounds
-
-
-@cache
-def safe_symbols() -> str:
-    """The non-ASCII symbols that every step treats exactly as it treats ``#``.
-
-    Curly quotes, dashes, bullets, ellipses, arrows, emoji: of the symbols every identifier
-    pattern reads as "#" (``pii.inert_symbols``: not word, not space, no case), the
-    punctuation and symbols that NFKC, control-character removal and ``str.lower`` also leave
-    alone. A row whose only non-ASCII characters are these is cleaned by ASCII lower-casing,
-    the symbols kept where they stand, so the tokenizer reads them as the reference's text
-    has them. (They were once replaced by "#": wrong for the few that the tokenizer's engine,
-    ``regex``, reads as word characters, such as "‿" in "anak‿anak", one token.)
-    """
-    return "".join(
-        c
-        for c in inert_symbols()
-        if unicodedata.category(c)[0] in "PS"
-        and unicodedata.normalize("NFKC", c) == c
-        and not CONTROL_CHARACTERS.match(c)
-        and unicodedata.combining(c) == 0
-    )
-
-
-@cache
-def _needs_python(mask: bool) -> str:
-    """RE2: a row Arrow's ASCII lower-casing would not clean as the reference does, i.e. one
-    holding a non-ASCII character other than ``safe_symbols`` or, if ``mask``, a candidate
-    identifier (``PII_CANDIDATE``: text where it finds nothing is left alone by ``mask_pii``).
-
-    The class is matched case-sensitively: with RE2's case folding, ``[^\\x00-\\x7f]`` would
-    leave out the Kelvin sign and the long s (they fold to k and s)."""
-    other = f"(?-i:[^\\x00-\\x7f{re2_ranges(safe_symbols())}])"
-    return f"{PII_CANDIDATE}|{other}" if mask else other

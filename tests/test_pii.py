@@ -189,13 +189,13 @@ def test_inert_symbols_are_the_office_ones_and_no_letters():
     assert not [c for c in inert if re.match(r"[\w\s]", c) or c.isascii()]
 
 
-def test_cleaning_symbols_are_inert_for_masking():
-    """The fast cleaning step (``utf8_chunk``) leaves a row with safe symbols to Arrow when
-    ``PII_CANDIDATE`` finds nothing in it: that is right only if each of them is one the
-    patterns read as "#", i.e. in ``inert_symbols``."""
-    from sw_nlp.utf8_chunk import safe_symbols
+def test_plain_symbols_are_inert_for_masking():
+    """Masking and the fast cleaning step (``utf8_chunk``) leave a row with plain symbols to
+    Arrow when ``PII_CANDIDATE`` finds nothing in it: that is right only if each of them is
+    one the patterns read as "#", i.e. in ``inert_symbols``."""
+    from sw_nlp.pii import plain_symbols
 
-    cleaning = set(safe_symbols())
+    cleaning = set(plain_symbols())
     assert len(cleaning) > 1000
     assert cleaning <= set(_inert())
 

@@ -20,7 +20,7 @@ from sw_nlp.corpus import load_corpus
 from sw_nlp.pii import SMALL_COLUMN, inert_symbols, mask_pii, mask_pii_many
 from sw_nlp.preprocess import clean_text, tokenize
 from sw_nlp.results import MAX_TEXT_CHARS
-from sw_nlp.utf8_chunk import _SURROGATE, _clean_in_python, clean_chunk
+from sw_nlp.utf8_chunk import _SURROGATE, _clean_in_python, _same_objects, clean_chunk
 
 from .test_fast import REPO
 
@@ -107,20 +107,25 @@ def texts_of_every_kind() -> list[str]:
     for found in edge:
         texts += [found, f"{found} anak", f"anak {found}", "a" * (cut - len(found) // 2) + found]
         texts += ["b " * (cut // 2 - 3) + found + " c", "\u201c" * (cut - 3) + found]
-    return texts
+        texts += [f"{found} " + "kasus anak " * (cut // 10)]  # identifier far before the cut
+    return texts + ["kasus\u2014anak " * (cut // 10)]  # nothing for Python, over the cap
 
 
 @pytest.mark.parametrize("mask", [True, False])
-def test_cleaning_after_the_column_was_masked_gives_the_same_bytes(mask, monkeypatch):
+@pytest.mark.parametrize("longest", [MAX_TEXT_CHARS, 2 * MAX_TEXT_CHARS])
+def test_cleaning_after_the_column_was_masked_gives_the_same_bytes(mask, longest, monkeypatch):
     """The written-back text column is masked (``mask_pii_many``) just before the chunk is
-    cleaned, which then finds those texts masked already (``pii.mask_pii_once``): the same
-    bytes as masking them afresh, texts cut at the length cap included."""
-    texts = texts_of_every_kind()
+    cleaned, which then takes that column's work (``pii.MaskedColumn``): the same bytes as
+    cleaning and masking afresh. With texts over the length cap the chunk's texts are cut
+    copies, masked afresh; without, the column's own objects, whose pass is reused."""
+    texts = [t for t in texts_of_every_kind() if len(t) <= longest]
     cut = [t[:MAX_TEXT_CHARS] for t in texts]
-    monkeypatch.setattr(pii, "_last_masked", {})
+    monkeypatch.setattr(pii, "_last_column", pii.MaskedColumn((), {}))
     fresh = clean_chunk(cut, mask)
     mask_pii_many(list(texts))
-    assert len(pii._last_masked) > 50
+    column = pii.last_masked_column()
+    assert len(column.masked) > 50
+    assert _same_objects(cut, column.texts) == (longest == MAX_TEXT_CHARS)
     again = clean_chunk(cut, mask)
     assert again[0].tobytes() == fresh[0].tobytes()
     assert again[1].tolist() == fresh[1].tolist()
@@ -131,7 +136,7 @@ def test_cleaning_after_the_column_was_masked_gives_the_same_bytes(mask, monkeyp
 def test_random_texts_after_the_column_was_masked(texts):
     """As above, on random texts, through both column paths (Arrow and text by text)."""
     for column in (texts, texts * (SMALL_COLUMN // len(texts) + 1)):
-        pii._last_masked = {}
+        pii._last_column = pii.MaskedColumn((), {})
         fresh = [clean_chunk(column, True), _clean_in_python(column, True)]
         mask_pii_many(list(column))
         again = [clean_chunk(column, True), _clean_in_python(column, True)]
