@@ -42,9 +42,16 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
     import pyarrow.compute as pc
 
     column = last_masked_column()
-    if mask and column.need is not None and _same_objects(texts, column.texts):
-        # The written-back text column, masked just before: its array and its pass are ours.
+    where = _positions(texts, column.texts) if mask and column.need is not None else None
+    if where is not None:
+        # The written-back text column, masked just before: its array and its pass are ours
+        # (the rows classified, if some were left out as empty).
         array, python = column.array, column.need
+        if len(where) < len(array):
+            import pyarrow as pa
+
+            at = pa.Array.from_buffers(pa.int64(), len(where), [None, pa.py_buffer(where)])
+            array, python = array.take(at), python.take(at)
     else:
         try:
             array = string_array(texts)
@@ -64,10 +71,24 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
     return _utf8(lowered)
 
 
-def _same_objects(texts: Sequence[object], column: Sequence[object]) -> bool:
-    """Whether ``texts`` are the very objects of ``column``, in order (a text cut at the
-    length cap, or a row left out as empty, is another list: cleaned afresh)."""
-    return len(texts) == len(column) and all(map(operator.is_, texts, column))
+def _positions(texts: Sequence[object], column: Sequence[object]) -> np.ndarray | None:
+    """Where each of ``texts`` is in ``column``, the very object, in order; None if one is
+    not there (a text cut at the length cap is another object: that chunk is cleaned afresh).
+    A row's position holds the same string, whichever of equal objects is found."""
+    if len(texts) == len(column) and all(map(operator.is_, texts, column)):
+        return np.arange(len(texts), dtype=np.int64)
+    if len(texts) > len(column):
+        return None
+    out = np.empty(len(texts), np.int64)
+    j, n = 0, len(column)
+    for k, text in enumerate(texts):
+        while j < n and column[j] is not text:
+            j += 1
+        if j == n:
+            return None
+        out[k] = j
+        j += 1
+    return out
 
 
 def _clean_in_python(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ from sw_nlp.corpus import load_corpus
 from sw_nlp.pii import SMALL_COLUMN, inert_symbols, mask_pii, mask_pii_many
 from sw_nlp.preprocess import clean_text, tokenize
 from sw_nlp.results import MAX_TEXT_CHARS
-from sw_nlp.utf8_chunk import _SURROGATE, _clean_in_python, _same_objects, clean_chunk
+from sw_nlp.utf8_chunk import _SURROGATE, _clean_in_python, _positions, clean_chunk
 
 from .test_fast import REPO
 
@@ -125,10 +125,37 @@ def test_cleaning_after_the_column_was_masked_gives_the_same_bytes(mask, longest
     mask_pii_many(list(texts))
     column = pii.last_masked_column()
     assert len(column.masked) > 50
-    assert _same_objects(cut, column.texts) == (longest == MAX_TEXT_CHARS)
+    assert (_positions(cut, column.texts) is not None) == (longest == MAX_TEXT_CHARS)
     again = clean_chunk(cut, mask)
     assert again[0].tobytes() == fresh[0].tobytes()
     assert again[1].tolist() == fresh[1].tolist()
+
+
+@pytest.mark.parametrize("mask", [True, False])
+def test_a_chunk_without_its_empty_rows_takes_the_columns_work(mask, monkeypatch):
+    """Empty and blank rows are not classified: the chunk cleaned is the column without
+    them, the very objects, and takes their rows of the column's array and pass."""
+    texts = texts_of_every_kind()[:3000]
+    for i in range(0, len(texts), 7):
+        texts[i] = ["", " ", "\t\n"][i % 3]
+    kept = [t for t in texts if t.strip()]
+    monkeypatch.setattr(pii, "_last_column", pii.MaskedColumn((), {}))
+    fresh = clean_chunk(kept, mask)
+    mask_pii_many(list(texts))
+    where = _positions(kept, pii.last_masked_column().texts)
+    assert where is not None and len(where) == len(kept) < len(texts)
+    again = clean_chunk(kept, mask)
+    assert again[0].tobytes() == fresh[0].tobytes()
+    assert np.diff(again[1]).tolist() == np.diff(fresh[1]).tolist()
+
+
+def test_positions_are_of_the_very_objects():
+    column = ["a b", "c d", "e f"]
+    copy = "".join(["c", " d"])  # equal to column[1], another object
+    assert _positions([column[0], column[2]], column).tolist() == [0, 2]
+    assert _positions([column[0], copy], column) is None
+    assert _positions([column[2], column[0]], column) is None
+    assert _positions(list(column), column).tolist() == [0, 1, 2]
 
 
 @settings(max_examples=150, deadline=None)
