@@ -97,7 +97,10 @@ def open_cases(
     # passed through has its identifiers masked.
     others = [c for c in source.id_columns if c != source.text_column]
     row_id = (match_column(others, id_column) if id_column else None) or find_id_column(others)
-    shown = [c for c in source.id_columns if c != row_id]
+    # The text's copy last: the fast path's cleaning then finds it masked (``pii.MaskedColumn``).
+    shown = sorted(
+        (c for c in source.id_columns if c != row_id), key=lambda c: c == source.text_column
+    )
     if shown:
         return replace(source, chunks=_masked(source.chunks, shown))
     return source

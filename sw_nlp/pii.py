@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
+
+from sw_nlp.preprocess import CONTROL_CHARACTERS
 
 NIK_TOKEN = "_nik_"
 PHONE_TOKEN = "_telepon_"
@@ -146,8 +151,8 @@ def inert_symbols() -> str:
     ASCII), and no pattern names them: a text whose only non-ASCII characters are these
     gets the same matches from both. Curly quotes and dashes, in most office text, are here.
 
-    This module owns the definition because it owns the patterns; text cleaning
-    (``utf8_chunk``) uses a subset of it (the ones NFKC and lower-casing also leave alone).
+    This module owns the definition because it owns the patterns; ``plain_symbols`` are
+    the ones text cleaning leaves alone too.
     """
     word_or_space = re.compile(r"[\w\s]")
     return "".join(
@@ -161,24 +166,87 @@ def inert_symbols() -> str:
 
 
 @cache
-def needs_python() -> str:
-    """RE2: a text ``mask_pii`` may change (``PII_CANDIDATE``), or one holding a non-ASCII
-    character outside ``inert_symbols`` (where RE2 and Python's ``re`` may disagree).
+def plain_symbols() -> str:
+    """The ``inert_symbols`` that text cleaning (``preprocess.clean_text``) leaves alone too:
+    punctuation and symbols that NFKC, control-character removal and ``str.lower`` do not
+    change, with no combining class. Curly quotes, dashes, bullets, ellipses, arrows, emoji.
+
+    Both fast routes read them as they read "#": masking (they are inert) and the fast path's
+    cleaning (``utf8_chunk``: a row whose only non-ASCII characters are these is cleaned by
+    ASCII lower-casing, the symbols kept where they stand, so the tokenizer reads them as in
+    the reference's text). One set for both, so that one RE2 pass (``needs_python``) picks
+    the rows each must leave to Python. Left out of ``inert_symbols``: emoji glue (variation
+    selectors, the zero-width joiner) and zero-width spaces, which cleaning changes.
+    """
+    return "".join(
+        c
+        for c in inert_symbols()
+        if unicodedata.category(c)[0] in "PS"
+        and unicodedata.normalize("NFKC", c) == c
+        and not CONTROL_CHARACTERS.match(c)
+        and unicodedata.combining(c) == 0
+    )
+
+
+@cache
+def needs_python(mask: bool = True) -> str:
+    """RE2: a text ``mask_pii`` may change (``PII_CANDIDATE``; left out if not ``mask``), or
+    one holding a non-ASCII character outside ``plain_symbols`` (where RE2 and Python's
+    ``re`` may disagree, or cleaning changes it).
 
     The class is matched case-sensitively: with RE2's case folding, ``[^\\x00-\\x7f]`` would
     also leave out the Kelvin sign and the long s (they fold to k and s), letters that
     Python's ``\\w`` matches."""
-    codes = [ord(c) for c in inert_symbols()]
+    other = f"(?-i:[^\\x00-\\x7f{re2_ranges(plain_symbols())}])"
+    return f"{PII_CANDIDATE}|{other}" if mask else other
+
+
+def re2_ranges(chars: str) -> str:
+    """The body of an RE2 character class holding exactly ``chars`` (sorted, each once):
+    ``\\x{..}`` escapes and ranges, no brackets. Thousands of symbols in a few hundred
+    ranges keep the pattern short to compile."""
     ranges: list[list[int]] = []
-    for code in codes:
+    for code in map(ord, chars):
         if ranges and code == ranges[-1][1] + 1:
             ranges[-1][1] = code
         else:
             ranges.append([code, code])
-    spans = "".join(
+    return "".join(
         f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in ranges
     )
-    return f"{PII_CANDIDATE}|(?-i:[^\\x00-\\x7f{spans}])"
+
+
+@dataclass(frozen=True)
+class MaskedColumn:
+    """The column ``mask_pii_many`` masked last, kept for the fast path's cleaning.
+
+    A batch job masks the text column it writes back (``files``) just before the fast path
+    cleans and masks the same texts to classify them (``utf8_chunk``): it finds here the
+    texts masked in Python and what each became (``mask_pii`` is a pure function of the text,
+    so a text found gets the very string masking it again would give) and, for a column that
+    took the Arrow path, its texts as an Arrow array and ``needs_python`` of each, the same
+    pass cleaning would make. Replaced whole by each call, never grown: a reader in another
+    thread sees the old column or the new one, each consistent.
+    """
+
+    texts: Sequence[object]  # the column's values, the very objects
+    masked: dict[str, str]  # the texts masked in Python, and what each became
+    array: Any = None  # the column's texts as an Arrow string array (Arrow path only)
+    need: Any = None  # ``needs_python()`` of each text (Arrow booleans, Arrow path only)
+
+
+_last_column = MaskedColumn((), {})
+
+
+def last_masked_column() -> MaskedColumn:
+    """The column ``mask_pii_many`` masked last (see ``MaskedColumn``)."""
+    return _last_column
+
+
+def mask_pii_once(text: str) -> str:
+    """``mask_pii(text)``, without the work when ``mask_pii_many`` has just masked this text."""
+    found = _last_column.masked.get(text)
+    return found if found is not None else mask_pii(text)
 
 
 def mask_pii_many(values: list[object]) -> list[object]:
@@ -191,11 +259,14 @@ def mask_pii_many(values: list[object]) -> list[object]:
     results, so every row of every file goes through here. A few texts are masked in Python
     without Arrow (``SMALL_COLUMN``).
     """
+    global _last_column
     where = [i for i, v in enumerate(values) if isinstance(v, str)]
     out = list(values)
+    done: dict[str, str] = {}
     if len(where) <= SMALL_COLUMN:
         for i in where:
-            out[i] = mask_pii(values[i])  # type: ignore[arg-type]
+            out[i] = done[values[i]] = mask_pii(values[i])  # type: ignore[index,arg-type]
+        _last_column = MaskedColumn(values, done)
         return out
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -212,5 +283,6 @@ def mask_pii_many(values: list[object]) -> list[object]:
     need = pc.match_substring_regex(array, needs_python())
     # ``to_pylist`` of the indices, not ``to_numpy``: that imports pandas (0.5 s)
     for j in pc.indices_nonzero(need).to_pylist():
-        out[where[j]] = mask_pii(texts[j])  # type: ignore[arg-type]
+        out[where[j]] = done[texts[j]] = mask_pii(texts[j])  # type: ignore[index,arg-type]
+    _last_column = MaskedColumn(texts, done, array, need)
     return out

@@ -118,8 +118,9 @@ def read_delimited(
     (titles above the header) are read past and counted in the row numbers.
     """
     csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
-    row_no = skip + 1  # the header
-    chunk = Chunk([], {c: [] for c in ids}, [], [])
+    row_no = skip + 1  # the header; then the last row put in a chunk
+    records: list[list[str]] = []  # the next chunk's records, and the line each starts on
+    starts: list[int] = []
     with open(path, encoding=encoding, errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter, strict=True)
         record_line = 1
@@ -130,37 +131,67 @@ def read_delimited(
                     if skip < 0:
                         break
             record_line = reader.line_num + 1
+            # The loop does no more than keep each record and its first line: the columns
+            # are cut from a chunk's records at once (``_delimited_chunk``).
             for record in reader:
-                if not record:
-                    record_line = reader.line_num + 1
-                    continue
-                row_no += 1
-                error = ""
-                if len(record) > width:
-                    error = (
-                        f"{len(record)} fields, the header has {width}: an unquoted "
-                        f"{_DELIMITER_NAMES.get(delimiter, repr(delimiter))} in the text? "
-                        f"(line {record_line})"
-                    )
-                chunk.rows.append(row_no)
-                for c, i in zip(ids, id_index, strict=True):
-                    chunk.ids[c].append(record[i] if i < len(record) else "")
-                chunk.texts.append(record[t_index] if t_index < len(record) and not error else "")
-                chunk.errors.append(error)
+                if record:
+                    records.append(record)
+                    starts.append(record_line)
+                    if len(records) == chunk_size:
+                        yield _delimited_chunk(
+                            records, starts, row_no, width, delimiter, t_index, ids, id_index
+                        )
+                        row_no += len(records)
+                        records, starts = [], []
                 record_line = reader.line_num + 1
-                if len(chunk.rows) == chunk_size:
-                    yield chunk
-                    chunk = Chunk([], {c: [] for c in ids}, [], [])
         except csv.Error as exc:
             raise InputError(
                 f"cannot parse: malformed quoting in the record that starts on line "
                 f"{record_line} ({exc}, on line {reader.line_num}); a stray or unbalanced "
                 '" in a text? Nothing was written',
                 path,
-                row_no + 1,
+                row_no + len(records) + 1,
             ) from None
-    if chunk.rows:
-        yield chunk
+    if records:
+        yield _delimited_chunk(records, starts, row_no, width, delimiter, t_index, ids, id_index)
+
+
+def _delimited_chunk(
+    records: list[list[str]],
+    starts: list[int],
+    row_no: int,
+    width: int,
+    delimiter: str,
+    t_index: int,
+    ids: list[str],
+    id_index: list[int],
+) -> Chunk:
+    """A chunk of records that follow row ``row_no``; ``starts`` holds the line each starts
+    on. Cut column by column when every record has the header's width (the usual file);
+    otherwise record by record: more fields than the header is a row error, fewer leaves the
+    missing cells empty."""
+    rows = list(range(row_no + 1, row_no + 1 + len(records)))
+    if all(len(record) == width for record in records):
+        return Chunk(
+            rows,
+            {c: [record[i] for record in records] for c, i in zip(ids, id_index, strict=True)},
+            [record[t_index] for record in records],
+            [""] * len(records),
+        )
+    chunk = Chunk(rows, {c: [] for c in ids}, [], [])
+    for record, line in zip(records, starts, strict=True):
+        error = ""
+        if len(record) > width:
+            error = (
+                f"{len(record)} fields, the header has {width}: an unquoted "
+                f"{_DELIMITER_NAMES.get(delimiter, repr(delimiter))} in the text? "
+                f"(line {line})"
+            )
+        for c, i in zip(ids, id_index, strict=True):
+            chunk.ids[c].append(record[i] if i < len(record) else "")
+        chunk.texts.append(record[t_index] if t_index < len(record) and not error else "")
+        chunk.errors.append(error)
+    return chunk
 
 
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
@@ -365,7 +396,9 @@ def open_parquet(
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, …
         raise InputError(f"not a readable Parquet file ({type(exc).__name__})", path) from None
-    text, ids = choose_columns(parquet.schema_arrow.names, path, text_column, id_column, 1, columns)
+    text, ids = choose_columns(
+        parquet.schema_arrow.names, path, text_column, id_column, 1, columns
+    )
     wanted = list(dict.fromkeys([text, *ids]))
 
     def chunks() -> Iterator[Chunk]:

@@ -164,6 +164,20 @@ def test_masking_symbol_rich_texts_equals_masking_each(texts):
     _same(mask_pii_many(column), [mask_pii(t) for t in column])
 
 
+@settings(max_examples=200, deadline=None)
+@given(column=st.lists(_TEXTS, min_size=1, max_size=8), probes=st.lists(_TEXTS, max_size=4))
+def test_a_text_masked_once_is_masked_as_again(column, probes):
+    """``mask_pii_once`` right after ``mask_pii_many`` gives the very string ``mask_pii``
+    gives: for the column's texts (found), for others and for cut-off copies (masked anew),
+    after either column path."""
+    from sw_nlp.pii import mask_pii_many, mask_pii_once
+
+    for values in (column, _above_small(column)):
+        mask_pii_many(values)
+        for text in [*values, *probes, *(t[: len(t) // 2] for t in values)]:
+            assert mask_pii_once(text) == mask_pii(text)
+
+
 def test_inert_symbols_are_the_office_ones_and_no_letters():
     """Curly quotes, dashes, bullets, ellipsis and emoji are in; letters, digits, spaces and
     anything with a case are out (``\\w``/``\\s``/case folding would differ in RE2)."""
@@ -175,15 +189,13 @@ def test_inert_symbols_are_the_office_ones_and_no_letters():
     assert not [c for c in inert if re.match(r"[\w\s]", c) or c.isascii()]
 
 
-def test_cleaning_symbols_are_inert_for_masking():
-    """The fast cleaning step (``utf8_chunk``) replaces its safe symbols by "#" before it
-    looks for candidates with ``PII_CANDIDATE``: that is right only if each of them is one
-    the patterns read as "#", i.e. in ``inert_symbols``."""
-    import re
+def test_plain_symbols_are_inert_for_masking():
+    """Masking and the fast cleaning step (``utf8_chunk``) leave a row with plain symbols to
+    Arrow when ``PII_CANDIDATE`` finds nothing in it: that is right only if each of them is
+    one the patterns read as "#", i.e. in ``inert_symbols``."""
+    from sw_nlp.pii import plain_symbols
 
-    from sw_nlp.utf8_chunk import _safe_symbols
-
-    cleaning = {chr(int(h, 16)) for h in re.findall(r"\\x\{([0-9a-f]+)\}", _safe_symbols())}
+    cleaning = set(plain_symbols())
     assert len(cleaning) > 1000
     assert cleaning <= set(_inert())
 

@@ -1,0 +1,164 @@
+"""``read_delimited`` cuts a chunk's columns from its records at once; it must read every file
+as the record-by-record reader before it did: the same rows, cells, row errors, and the same
+one-line error (file, row, the line a broken record starts on) for a file it cannot parse.
+
+Checked on the benchmark-like files of the repository and on random CSV text built from what
+makes parsing hard: quotes (balanced, doubled, stray), embedded delimiters and newlines, CR,
+CRLF, blank lines, short and long records, titles above the header, non-ASCII text.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from sw_nlp.errors import InputError
+from sw_nlp.readers import _DELIMITER_NAMES, MAX_FIELD_CHARS, Chunk, read_delimited
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def reference_read(
+    path: Path,
+    encoding: str,
+    delimiter: str,
+    width: int,
+    t_index: int,
+    ids: list[str],
+    id_index: list[int],
+    chunk_size: int,
+    skip: int = 0,
+) -> Iterator[Chunk]:
+    """The reader as it was (sw-nlp 9961dac): each record's cells put in the chunk as it is
+    read."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
+    row_no = skip + 1
+    chunk = Chunk([], {c: [] for c in ids}, [], [])
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        record_line = 1
+        try:
+            for record in reader:
+                if record:
+                    skip -= 1
+                    if skip < 0:
+                        break
+            record_line = reader.line_num + 1
+            for record in reader:
+                if not record:
+                    record_line = reader.line_num + 1
+                    continue
+                row_no += 1
+                error = ""
+                if len(record) > width:
+                    error = (
+                        f"{len(record)} fields, the header has {width}: an unquoted "
+                        f"{_DELIMITER_NAMES.get(delimiter, repr(delimiter))} in the text? "
+                        f"(line {record_line})"
+                    )
+                chunk.rows.append(row_no)
+                for c, i in zip(ids, id_index, strict=True):
+                    chunk.ids[c].append(record[i] if i < len(record) else "")
+                chunk.texts.append(record[t_index] if t_index < len(record) and not error else "")
+                chunk.errors.append(error)
+                record_line = reader.line_num + 1
+                if len(chunk.rows) == chunk_size:
+                    yield chunk
+                    chunk = Chunk([], {c: [] for c in ids}, [], [])
+        except csv.Error as exc:
+            raise InputError(
+                f"cannot parse: malformed quoting in the record that starts on line "
+                f"{record_line} ({exc}, on line {reader.line_num}); a stray or unbalanced "
+                '" in a text? Nothing was written',
+                path,
+                row_no + 1,
+            ) from None
+    if chunk.rows:
+        yield chunk
+
+
+def outcome(read, *args) -> tuple[list[tuple], str]:
+    """The chunks a reader yields (as plain tuples) and the error it stops with, if any."""
+    chunks: list[tuple] = []
+    try:
+        for chunk in read(*args):
+            chunks.append((chunk.rows, chunk.ids, chunk.texts, chunk.errors))
+    except InputError as exc:
+        return chunks, str(exc)
+    return chunks, ""
+
+
+def assert_same(path: Path, width: int, chunk_size: int, skip: int, delimiter: str = ",") -> None:
+    t_index = width - 1
+    ids = [f"c{i}" for i in range(width)]
+    args = (path, "utf-8", delimiter, width, t_index, ids, list(range(width)), chunk_size, skip)
+    assert outcome(read_delimited, *args) == outcome(reference_read, *args)
+
+
+@pytest.mark.parametrize(
+    "name", ["data/examples/cases.csv", "data/corpus/cases.csv", "tests/fixtures/tiny_corpus.csv"]
+)
+@pytest.mark.parametrize("chunk_size", [1, 7, 2000])
+def test_the_repositorys_files(name, chunk_size):
+    path = REPO / name
+    with open(path, encoding="utf-8", newline="") as handle:
+        width = len(next(csv.reader(handle)))
+    assert_same(path, width, chunk_size, 0)
+
+
+FIELDS = st.lists(
+    st.sampled_from(
+        ['"', '""', ",", ";", "\n", "\r", "\r\n", " ", "a", "kasus", "é", "“", "\t", "0812"]
+    ),
+    max_size=5,
+).map("".join)
+
+
+def quoted(field: str) -> str:
+    return '"' + field.replace('"', '""') + '"'
+
+
+RECORDS = st.lists(
+    st.tuples(
+        st.lists(st.tuples(FIELDS, st.booleans()), min_size=0, max_size=4),
+        st.sampled_from(["\n", "\r\n", "\r", "\n\n", "\r\n\r\n"]),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    records=RECORDS,
+    width=st.integers(1, 3),
+    chunk_size=st.integers(1, 4),
+    skip=st.integers(0, 2),
+    delimiter=st.sampled_from([",", ";"]),
+    end=st.booleans(),
+)
+@example(
+    records=[([("a", False)], "\n")] * 3, width=1, chunk_size=2, skip=0, delimiter=",", end=True
+)
+@example(
+    records=[([("a", False), ('"b', False)], "\n"), ([("c", True)], "\n")],
+    width=2, chunk_size=1, skip=0, delimiter=",", end=True,
+)  # fmt: skip
+def test_random_csv_text(tmp_path_factory, records, width, chunk_size, skip, delimiter, end):
+    """Fields quoted or not (an unquoted one may hold a stray quote or a delimiter), records
+    of any width, every line ending, blank lines; the last line with or without its end."""
+    lines = []
+    for fields, ending in records:
+        cells = [quoted(f) if q else f for f, q in fields]
+        lines.append(delimiter.join(cells) + ending)
+    text = "".join(lines)
+    if not end:
+        text = text.rstrip("\r\n")
+    path = tmp_path_factory.mktemp("csv") / "cases.csv"
+    path.write_bytes(text.encode("utf-8"))
+    assert_same(path, width, chunk_size, skip, delimiter)
