@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sw_nlp.config import ReviewConfig
+from sw_nlp.explain import explanation_texts
 from sw_nlp.files import Chunk, CsvText, ResultTable
 from sw_nlp.model import CaseClassifier, review_flags
 from sw_nlp.table import table_csv_text
@@ -38,9 +39,7 @@ def classify_texts(
 ) -> pd.DataFrame:
     """``classify_columns`` as a pandas frame (text as object columns, probabilities as
     floats, ``needs_review`` as booleans)."""
-    return classify_columns(
-        clf, texts, review=review, explain=explain, errors=errors
-    ).to_frame()
+    return classify_columns(clf, texts, review=review, explain=explain, errors=errors).to_frame()
 
 
 def classify_columns(
@@ -84,10 +83,7 @@ def classify_columns(
         flags = review_flags(good, confidence[rows], analysis.vocabulary_share, review)
         reasons[rows] = [_REASONS[key] for key in zip(*(f.tolist() for f in flags), strict=True)]
         if explain > 0:
-            terms[rows] = [
-                "; ".join(f"{term} {weight:+.3f}" for term, weight in found)
-                for found in analysis.explanations
-            ]
+            terms[rows] = explanation_texts(analysis.explanations)
     return ResultTable(
         {
             "level": level.tolist(),
