@@ -17,6 +17,8 @@ from sw_nlp.explain import (
     credit_chars,
     explanation_texts,
     rank_terms,
+    rounded,
+    share_texts,
     terms_of_rows,
 )
 
@@ -83,6 +85,48 @@ _SHARE = st.one_of(
          1e-17, -1e-17, 5e-324, 1e300, -1e300, 0.1234565, 0.9995, -0.0015, 2.675]
     ),
 )  # fmt: skip
+
+
+def _near_halves(scale: float) -> st.SearchStrategy[float]:
+    """The floats nearest to (m + ½)/scale and their neighbours, either sign: where rounding
+    to 1/scale is decided by the float's last bits (rint of a product would round them
+    wrong)."""
+    return st.builds(
+        lambda m, step, sign: (
+            sign * float(np.nextafter((m + 0.5) / scale, np.inf * step))
+            if step
+            else sign * (m + 0.5) / scale
+        ),
+        st.integers(0, 20_000),
+        st.sampled_from([-1, 0, 1]),
+        st.sampled_from([-1.0, 1.0]),
+    )
+
+
+_HOSTILE_FLOAT = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
+    st.floats(-20, 20),
+    _near_halves(1e6),
+    _near_halves(1e3),
+    st.sampled_from(
+        [0.0, -0.0, 1.0, 1e-17, -1e-17, 5e-324, 9.9995, 9.9994999, 10.0, 1e9, 0.0078125]
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(values=st.lists(_HOSTILE_FLOAT, max_size=20))
+def test_rounded_is_round_of_each(values):
+    """The same floats as ``round(v, 6)``, signed zeros and NaN included (compared by repr)."""
+    got = rounded(np.array(values, np.float64))
+    assert list(map(repr, got)) == [repr(round(v, 6)) for v in values]
+
+
+@settings(max_examples=500, deadline=None)
+@given(values=st.lists(_HOSTILE_FLOAT, max_size=20))
+def test_share_texts_are_the_format_of_each(values):
+    """The same text as f" {v:+.3f}": halves at the third decimal, -0.000, NaN, inf, huge."""
+    assert share_texts(np.array(values, np.float64)) == [f" {v:+.3f}" for v in values]
 
 
 @st.composite
