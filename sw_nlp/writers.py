@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from sw_nlp.errors import InputError
-from sw_nlp.table import CsvText, ResultTable, decimals_as_text, escaped, scan_text, table_csv_text
+from sw_nlp.table import (
+    CsvText,
+    ResultTable,
+    decimals_as_text,
+    escaped,
+    may_start_formula,
+    table_csv_text,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +51,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if not _may_hold_text(column):
             continue
         values = column.tolist()
-        if scan_text(values)[0]:
+        if may_start_formula(values):
             changed[name] = pd.Series(escaped(values), index=column.index, dtype=object)
     return frame.assign(**changed) if changed else frame
 
@@ -56,19 +63,14 @@ def to_csv_text(frame: pd.DataFrame, *, escape_formulas: bool = True) -> CsvText
     if escape_formulas:
         frame = neutralise_formulas(frame)
     ready = _with_decimals_as_text(frame)
+    body = ready.to_csv(index=False, header=False, lineterminator="\n")
     # Python's csv writer quotes a line break only if it is in the line terminator ("\n"): a
-    # bare carriage return would go out unquoted and be read back as the end of a row.
-    quoting = csv.QUOTE_ALL if _has_carriage_return(frame) else csv.QUOTE_MINIMAL
+    # bare carriage return would go out unquoted and be read back as the end of a row. It
+    # can only come from a cell: checked once on the text made.
+    if "\r" in body:
+        body = ready.to_csv(index=False, header=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
     return CsvText(
-        header=ready.head(0).to_csv(index=False, lineterminator="\n"),
-        body=ready.to_csv(index=False, header=False, lineterminator="\n", quoting=quoting),
-        rows=len(frame),
-    )
-
-
-def _has_carriage_return(frame: pd.DataFrame) -> bool:
-    return any(
-        scan_text(column.tolist())[1] for _, column in frame.items() if _may_hold_text(column)
+        header=ready.head(0).to_csv(index=False, lineterminator="\n"), body=body, rows=len(frame)
     )
 
 
