@@ -142,8 +142,11 @@ class ChunkDone:
 
 def chunk_done(table: ResultTable, as_csv: bool, escape_formulas: bool = True) -> ChunkDone:
     levels = Counter(table["level"])
+    output: ResultTable | CsvText = table
+    if as_csv:  # as bytes: the writing process copies them as they are (see ``CsvText``)
+        output = table_csv_text(table, escape_formulas=escape_formulas).encoded()
     return ChunkDone(
-        output=table_csv_text(table, escape_formulas=escape_formulas) if as_csv else table,
+        output=output,
         rows=len(table),
         per_level={lv: c for lv, c in levels.items() if lv},
         needs_review=int(np.count_nonzero(table["needs_review"])),

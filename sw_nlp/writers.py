@@ -111,7 +111,7 @@ class ResultWriter:
                 self.path,
             )
         self._tmp: Path | None = None
-        self._handle: IO[str] | None = None
+        self._handle: IO[Any] | None = None
         self._started = False
         self._xlsx: Any = None
         self._parquet: Any = None
@@ -140,10 +140,8 @@ class ResultWriter:
         """Append rows: a frame, a result table (CSV written without pandas, other formats
         from its frame) or CSV text a worker made."""
         if self.suffix == ".csv":
-            if self._handle is None:
-                self._handle = (
-                    open(self._tmp, "w", encoding="utf-8", newline="") if self._tmp else sys.stdout
-                )
+            if self._handle is None:  # a file is written in bytes (``_put``), stdout in text
+                self._handle = open(self._tmp, "wb") if self._tmp else sys.stdout
             if isinstance(frame, CsvText):
                 text = frame
             elif isinstance(frame, ResultTable):
@@ -151,8 +149,8 @@ class ResultWriter:
             else:
                 text = to_csv_text(frame, escape_formulas=self.escape_formulas)
             if not self._started:
-                self._handle.write(text.header)
-            self._handle.write(text.body)
+                self._put(text.header)
+            self._put(text.body)
             self.rows += text.rows
             self._started = True
             return
@@ -209,6 +207,14 @@ class ResultWriter:
                 self._sheet.append([self._xlsx_cell(v) for v in values])
         self.rows += len(frame)
         self._started = True
+
+    def _put(self, text: str | bytes) -> None:
+        """CSV text, or the same as UTF-8 bytes (a worker's ``CsvText``), into the output: a
+        file takes bytes (a worker's are copied as they are), stdout text."""
+        if self._handle is sys.stdout:
+            self._handle.write(text.decode("utf-8") if isinstance(text, bytes) else text)
+        else:
+            self._handle.write(text.encode("utf-8") if isinstance(text, str) else text)
 
     def _xlsx_cell(self, value: Any) -> Any:
         """A value for the sheet; text that openpyxl would store as a formula is stored as
