@@ -239,12 +239,13 @@ def _quoting(cells: list[str], quote_all: bool) -> tuple[bool | list[bool], list
 
     A column of short texts (labels, terms, ids) is joined and searched in C at once; a
     column whose first field needs quotes (a case text, with its commas) goes straight to
-    one C-level test per field and character, which stops at the first comma.
+    C-level tests per field (``map``): one for a quote (a scan of the text), one for a comma
+    (which stops at the first), and a line break looked for only where neither is found.
     """
     n = len(cells)
     first = cells[0]
     if not quote_all and not ("," in first or '"' in first or "\n" in first):
-        joined = "\x00".join(cells)
+        joined = "".join(cells)
         if not ("," in joined or '"' in joined or "\n" in joined):
             return False, cells
     has_quote = list(map(str.__contains__, cells, repeat('"')))
