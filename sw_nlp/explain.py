@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from functools import cache
+from itertools import accumulate, chain
+from operator import itemgetter
 
 import numpy as np
 
@@ -118,16 +120,84 @@ def terms_of_rows(
     """Each row's explanation from the compiled pass's candidates (``kernels.score_rows``):
     already filtered and largest |share| first, usually exactly k. A row with more (ties at
     the k-th place) or with two equal |shares| goes through ``rank_terms``, which breaks ties
-    by the term; the others are taken as they are (the same result, without a sort)."""
-    words = [names[t] for t in terms.tolist()]
-    values = shares.tolist()
-    # Every (term, rounded share) pair made at C speed up front; a row is then one slice.
-    pairs = list(zip(words, map(round, values, repeat(6)), strict=True))
-    bounds = ptr.tolist()
-    out: list[Terms] = []
-    for a, b, tie in zip(bounds[:-1], bounds[1:], tied.tolist(), strict=True):
-        if tie or b - a > k:
-            out.append(rank_terms(zip(words[a:b], values[a:b], strict=True), k))
-        else:
-            out.append(pairs[a:b])
+    by the term; the others are taken as they are (the same result, without a sort).
+
+    The whole chunk is done by NumPy and C-level ``map`` calls (term names, rounding, one
+    slice per row): a Python loop over the rows, and ``round`` on each share, cost more than
+    the compiled pass's explanations. Only the rare rows that need ``rank_terms`` are visited
+    one by one.
+    """
+    words = list(map(names.__getitem__, terms.tolist()))
+    pairs = list(zip(words, rounded(shares), strict=True))
+    starts, ends = ptr[:-1].tolist(), ptr[1:].tolist()
+    out: list[Terms] = list(map(pairs.__getitem__, map(slice, starts, ends)))
+    for r in np.flatnonzero(np.asarray(tied, bool) | (np.diff(ptr) > k)).tolist():
+        a, b = starts[r], ends[r]
+        out[r] = rank_terms(zip(words[a:b], shares[a:b].tolist(), strict=True), k)
     return out
+
+
+def rounded(values: np.ndarray) -> list[float]:
+    """``round(v, 6)`` of each value, for a whole chunk at once: the same floats.
+
+    ``round`` picks the 6-decimal number nearest to v (half to even), then the float nearest
+    to that; rint(v·10⁶)/10⁶ is the same float (division is correctly rounded too) unless v·10⁶
+    is within float error (here under 10⁻⁷) of a half: those, and anything large or not
+    finite, go through ``round`` itself. A call per value cost 0.3-0.7 µs.
+    """
+    values = np.asarray(values, np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = values * 1e6
+        steps = np.rint(scaled)
+        sure = (np.abs(scaled - steps) < 0.5 - 1e-6) & (np.abs(steps) < 1e9)
+    out = (steps / 1e6).tolist()
+    for i in np.flatnonzero(~sure).tolist():
+        out[i] = round(float(values[i]), 6)
+    return out
+
+
+# Shares below this times 10⁻³ in size are written by looking them up (``_share_table``).
+_SHARE_STEPS = 10_000
+
+
+@cache
+def _share_table() -> np.ndarray:
+    """ " +0.000" … " +9.999", then " -0.000" … " -9.999": a share as ``top_terms`` shows it."""
+    digits = [f"{k // 1000}.{k % 1000:03d}" for k in range(_SHARE_STEPS)]
+    return np.array([" +" + d for d in digits] + [" -" + d for d in digits], dtype=object)
+
+
+def share_texts(values: np.ndarray) -> list[str]:
+    """f" {v:+.3f}" of each value (" +1.235"; " -0.000" for a tiny negative one), for a whole
+    chunk at once: the same text.
+
+    The format rounds v·10³ to the nearest whole number (half to even) and signs it as v is
+    signed; rint gives the same number unless v·10³ is within float error (under 10⁻¹²
+    here) of a half. Those, and values of 10 or more in size or not finite, are formatted
+    one by one; the rest are looked up. Formatting each float cost 0.3-0.6 µs.
+    """
+    values = np.asarray(values, np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = values * 1e3
+        steps = np.rint(scaled)
+        sure = (np.abs(scaled - steps) < 0.5 - 1e-6) & (np.abs(steps) < _SHARE_STEPS)
+    index = np.where(sure, np.abs(steps), 0).astype(np.int64)
+    index[np.signbit(values)] += _SHARE_STEPS
+    out = _share_table()[index].tolist()
+    for i in np.flatnonzero(~sure).tolist():
+        out[i] = f" {float(values[i]):+.3f}"
+    return out
+
+
+def explanation_texts(explanations: Sequence[Terms]) -> list[str]:
+    """Each row's terms as the ``top_terms`` column shows them ("desa +1.235; musyawarah
+    +1.208"): f"{term} {share:+.3f}" joined by "; ", the same on every inference path.
+
+    Made a chunk at a time: the chunk's shares written at once (``share_texts``), then each
+    row's slice joined, without a Python-level generator per row.
+    """
+    flat = list(chain.from_iterable(explanations))
+    shares = np.fromiter(map(itemgetter(1), flat), np.float64, len(flat))
+    items = list(map(str.__add__, map(itemgetter(0), flat), share_texts(shares)))
+    ends = list(accumulate(map(len, explanations)))
+    return list(map("; ".join, map(items.__getitem__, map(slice, [0, *ends[:-1]], ends))))

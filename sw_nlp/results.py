@@ -13,11 +13,14 @@ import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress
+from operator import not_, or_
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sw_nlp.config import ReviewConfig
+from sw_nlp.explain import explanation_texts
 from sw_nlp.files import Chunk, CsvText, ResultTable
 from sw_nlp.model import CaseClassifier, review_flags
 from sw_nlp.table import table_csv_text
@@ -38,9 +41,7 @@ def classify_texts(
 ) -> pd.DataFrame:
     """``classify_columns`` as a pandas frame (text as object columns, probabilities as
     floats, ``needs_review`` as booleans)."""
-    return classify_columns(
-        clf, texts, review=review, explain=explain, errors=errors
-    ).to_frame()
+    return classify_columns(clf, texts, review=review, explain=explain, errors=errors).to_frame()
 
 
 def classify_columns(
@@ -58,10 +59,13 @@ def classify_columns(
     """
     review = review or clf.review
     n = len(texts)
+    texts = _usable_texts(texts)
     errors = list(errors) if errors is not None else [""] * n
-    texts = [t[:MAX_TEXT_CHARS] if isinstance(t, str) else "" for t in texts]
-    errors = [e or ("" if t.strip() else "empty text") for t, e in zip(texts, errors, strict=True)]
-    ok = np.array([not e for e in errors], dtype=bool)
+    # Empty or only whitespace (what ``strip`` removes), found by C-level calls per text.
+    blank = list(map(or_, map(not_, texts), map(str.isspace, texts)))
+    if any(blank) or not set(errors) <= {""}:
+        errors = [e or ("empty text" if b else "") for e, b in zip(errors, blank, strict=True)]
+    ok = np.fromiter(map(not_, errors), bool, n)
     labels = clf.classes_
     proba = np.full((n, len(labels)), np.nan)
     level = np.full(n, "", dtype=object)
@@ -71,7 +75,7 @@ def classify_columns(
     terms = np.full(n, "", dtype=object)
     rows = np.flatnonzero(ok)
     if len(rows):
-        good = [texts[i] for i in rows.tolist()]
+        good = texts if len(rows) == n else list(compress(texts, ok.tolist()))
         analysis = clf.analyse(good, explain)
         p = analysis.proba
         proba[rows] = p
@@ -82,12 +86,12 @@ def classify_columns(
             runner_up[rows] = names[order[:, 1]]
         confidence[rows] = p[np.arange(len(rows)), order[:, 0]]
         flags = review_flags(good, confidence[rows], analysis.vocabulary_share, review)
-        reasons[rows] = [_REASONS[key] for key in zip(*(f.tolist() for f in flags), strict=True)]
+        low, short, unknown = (np.asarray(f, bool).astype(np.int64) for f in flags)
+        reasons[rows] = np.array(list(_REASONS.values()), dtype=object)[
+            4 * low + 2 * short + unknown
+        ]
         if explain > 0:
-            terms[rows] = [
-                "; ".join(f"{term} {weight:+.3f}" for term, weight in found)
-                for found in analysis.explanations
-            ]
+            terms[rows] = explanation_texts(analysis.explanations)
     return ResultTable(
         {
             "level": level.tolist(),
@@ -102,7 +106,16 @@ def classify_columns(
     )
 
 
-# Every combination of (low confidence, too short, mostly unknown words) as review text.
+def _usable_texts(texts: Sequence[str]) -> list[str]:
+    """The texts as classified: a text cut to ``MAX_TEXT_CHARS``, anything not text empty;
+    the list as it is (copied) when nothing needs either, checked by C-level calls."""
+    if set(map(type, texts)) <= {str} and max(map(len, texts), default=0) <= MAX_TEXT_CHARS:
+        return list(texts)
+    return [t[:MAX_TEXT_CHARS] if isinstance(t, str) else "" for t in texts]
+
+
+# Every combination of (low confidence, too short, mostly unknown words) as review text, in
+# the order of 4 * low + 2 * short + unknown.
 _REASONS = {
     key: "; ".join(
         why
@@ -129,12 +142,15 @@ class ChunkDone:
 
 def chunk_done(table: ResultTable, as_csv: bool, escape_formulas: bool = True) -> ChunkDone:
     levels = Counter(table["level"])
+    output: ResultTable | CsvText = table
+    if as_csv:  # as bytes: the writing process copies them as they are (see ``CsvText``)
+        output = table_csv_text(table, escape_formulas=escape_formulas).encoded()
     return ChunkDone(
-        output=table_csv_text(table, escape_formulas=escape_formulas) if as_csv else table,
+        output=output,
         rows=len(table),
         per_level={lv: c for lv, c in levels.items() if lv},
         needs_review=int(np.count_nonzero(table["needs_review"])),
-        errors=sum(1 for e in table["error"] if e != ""),
+        errors=len(table) - list(table["error"]).count(""),
     )
 
 

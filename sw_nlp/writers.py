@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from sw_nlp.errors import InputError
-from sw_nlp.table import CsvText, ResultTable, decimals_as_text, escaped, scan_text, table_csv_text
+from sw_nlp.table import (
+    CsvText,
+    ResultTable,
+    decimals_as_text,
+    escaped,
+    may_start_formula,
+    table_csv_text,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +51,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if not _may_hold_text(column):
             continue
         values = column.tolist()
-        if scan_text(values)[0]:
+        if may_start_formula(values):
             changed[name] = pd.Series(escaped(values), index=column.index, dtype=object)
     return frame.assign(**changed) if changed else frame
 
@@ -56,19 +63,14 @@ def to_csv_text(frame: pd.DataFrame, *, escape_formulas: bool = True) -> CsvText
     if escape_formulas:
         frame = neutralise_formulas(frame)
     ready = _with_decimals_as_text(frame)
+    body = ready.to_csv(index=False, header=False, lineterminator="\n")
     # Python's csv writer quotes a line break only if it is in the line terminator ("\n"): a
-    # bare carriage return would go out unquoted and be read back as the end of a row.
-    quoting = csv.QUOTE_ALL if _has_carriage_return(frame) else csv.QUOTE_MINIMAL
+    # bare carriage return would go out unquoted and be read back as the end of a row. It
+    # can only come from a cell: checked once on the text made.
+    if "\r" in body:
+        body = ready.to_csv(index=False, header=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
     return CsvText(
-        header=ready.head(0).to_csv(index=False, lineterminator="\n"),
-        body=ready.to_csv(index=False, header=False, lineterminator="\n", quoting=quoting),
-        rows=len(frame),
-    )
-
-
-def _has_carriage_return(frame: pd.DataFrame) -> bool:
-    return any(
-        scan_text(column.tolist())[1] for _, column in frame.items() if _may_hold_text(column)
+        header=ready.head(0).to_csv(index=False, lineterminator="\n"), body=body, rows=len(frame)
     )
 
 
@@ -109,7 +111,7 @@ class ResultWriter:
                 self.path,
             )
         self._tmp: Path | None = None
-        self._handle: IO[str] | None = None
+        self._handle: IO[Any] | None = None
         self._started = False
         self._xlsx: Any = None
         self._parquet: Any = None
@@ -138,10 +140,8 @@ class ResultWriter:
         """Append rows: a frame, a result table (CSV written without pandas, other formats
         from its frame) or CSV text a worker made."""
         if self.suffix == ".csv":
-            if self._handle is None:
-                self._handle = (
-                    open(self._tmp, "w", encoding="utf-8", newline="") if self._tmp else sys.stdout
-                )
+            if self._handle is None:  # a file is written in bytes (``_put``), stdout in text
+                self._handle = open(self._tmp, "wb") if self._tmp else sys.stdout
             if isinstance(frame, CsvText):
                 text = frame
             elif isinstance(frame, ResultTable):
@@ -149,8 +149,8 @@ class ResultWriter:
             else:
                 text = to_csv_text(frame, escape_formulas=self.escape_formulas)
             if not self._started:
-                self._handle.write(text.header)
-            self._handle.write(text.body)
+                self._put(text.header)
+            self._put(text.body)
             self.rows += text.rows
             self._started = True
             return
@@ -207,6 +207,14 @@ class ResultWriter:
                 self._sheet.append([self._xlsx_cell(v) for v in values])
         self.rows += len(frame)
         self._started = True
+
+    def _put(self, text: str | bytes) -> None:
+        """CSV text, or the same as UTF-8 bytes (a worker's ``CsvText``), into the output: a
+        file takes bytes (a worker's are copied as they are), stdout text."""
+        if self._handle is sys.stdout:
+            self._handle.write(text.decode("utf-8") if isinstance(text, bytes) else text)
+        else:
+            self._handle.write(text.encode("utf-8") if isinstance(text, str) else text)
 
     def _xlsx_cell(self, value: Any) -> Any:
         """A value for the sheet; text that openpyxl would store as a formula is stored as

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sw_nlp.table import ResultTable, csv_lines, is_missing, table_csv_text
+from sw_nlp.table import ResultTable, csv_cells, csv_lines, is_missing, table_csv_text
 from sw_nlp.writers import to_csv_text
 
 # Text cells as files hold them: formula starts, quotes, delimiters, line breaks of every
@@ -59,7 +59,9 @@ def result_tables(draw: st.DrawFn) -> ResultTable:
         {
             "row": np.array(draw(st.lists(st.integers(1, 10**6), min_size=n, max_size=n))),
             **ids,
-            "level": draw(st.lists(st.sampled_from(["mikro", "mezzo", ""]), min_size=n, max_size=n)),
+            "level": draw(
+                st.lists(st.sampled_from(["mikro", "mezzo", ""]), min_size=n, max_size=n)
+            ),
             "confidence": np.array(draw(st.lists(_PROBABILITY, min_size=n, max_size=n))),
             "other": np.array(draw(st.lists(floats, min_size=n, max_size=n)), dtype=np.float64),
             "needs_review": np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))),
@@ -70,9 +72,7 @@ def result_tables(draw: st.DrawFn) -> ResultTable:
 
 @settings(max_examples=300, deadline=None)
 @given(table=result_tables(), escape=st.booleans())
-@example(
-    table=ResultTable({"row": np.array([2]), "id": [None], "error": [""]}), escape=True
-)
+@example(table=ResultTable({"row": np.array([2]), "id": [None], "error": [""]}), escape=True)
 def test_table_csv_is_pandas_csv(table: ResultTable, escape: bool):
     """One definition of each cell's text: the ``csv`` writer's bytes are pandas' for the
     same table as a frame, formulas escaped or not, carriage returns quoted."""
@@ -132,3 +132,96 @@ def test_frame_has_the_types_callers_read():
     ).to_frame()  # fmt: skip
     assert frame.dtypes.astype(str).tolist() == ["int64", "object", "float64", "bool", "object"]
     assert frame["id"].tolist() == ["A", 7]
+
+
+# Case texts as they come: commas in most (so the first cell often decides nothing), quotes,
+# every line break, spaces at either end, formula starts, NUL, non-ASCII, long and empty.
+_CASE_TEXT = st.one_of(
+    st.text(alphabet=' ,"\n\r\t=+-@\x00ab\u2013\u00e9', max_size=8),
+    st.builds(
+        lambda head, body, tail: head + body + tail,
+        st.sampled_from(["", " ", "=", "-", "@", '"', "\r", "\n", "\t", "+62 "]),
+        st.text(alphabet="abc ,.\u2013", min_size=0, max_size=40),
+        st.sampled_from(["", " ", '"', "\r\n", ",", "\r"]),
+    ),
+)
+
+
+@st.composite
+def text_columns(draw: st.DrawFn) -> list[list[str]]:
+    """Columns of one length, each mostly of one kind (no cell quoted, every cell quoted, a
+    mix), so that every pair of neighbours (none/all/some quoted) is met."""
+    n = draw(st.integers(1, 6))
+    kinds = {
+        "plain": st.text(alphabet="abc 12.;+-=", max_size=5),
+        "quoted": st.builds(lambda t: t + ",", _CASE_TEXT),
+        "mixed": _CASE_TEXT,
+    }
+    return [
+        draw(st.lists(kinds[draw(st.sampled_from(sorted(kinds)))], min_size=n, max_size=n))
+        for _ in range(draw(st.integers(1, 5)))
+    ]
+
+
+def _csv_module(columns: list[list], quote_all: bool) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    csv.writer(out, lineterminator="\n", quoting=quoting).writerows(zip(*columns, strict=True))
+    return out.getvalue()
+
+
+@settings(max_examples=500, deadline=None)
+@given(columns=text_columns(), quote_all=st.booleans())
+def test_csv_lines_of_case_texts_are_the_csv_modules(columns, quote_all: bool):
+    """Hostile text, a column at a time: the quoting of each field (commas, quotes doubled,
+    line breaks; a bare carriage return, leading and trailing spaces left as they are) is
+    the ``csv`` module's, with every mix of quoted neighbours."""
+    assert csv_lines(columns, quote_all=quote_all) == _csv_module(columns, quote_all)
+
+
+@settings(max_examples=300, deadline=None)
+@given(columns=text_columns(), escape=st.booleans())
+def test_table_text_is_the_csv_module_on_escaped_cells(columns, escape: bool):
+    """A table of text columns: formula starts escaped with a quote (or not), the whole body
+    quoted when a cell holds a carriage return, as the ``csv`` module writes the cells."""
+    names = [f"c{j}" for j in range(len(columns))]
+    got = table_csv_text(
+        ResultTable(dict(zip(names, columns, strict=True))), escape_formulas=escape
+    )
+    cells = [
+        ["'" + c if escape and c.startswith(("=", "+", "-", "@", "\t", "\r")) else c for c in col]
+        for col in columns
+    ]
+    carriage_return = any("\r" in c for col in cells for c in col)
+    assert got.body == _csv_module(cells, carriage_return)
+    assert got.header == ",".join(names) + "\n" and got.rows == len(columns[0])
+
+
+def test_a_written_table_leaves_its_columns_as_they_were():
+    """Quotes are doubled in copies: the result table a caller keeps (for XLSX, Parquet or
+    JSON Lines from the same cells) is not changed by writing its CSV."""
+    text = ['a "b", c', "=1", 'x"']
+    table = ResultTable({"text": text, "p": np.array([0.5, np.nan])[[0, 1, 0]]})
+    assert table_csv_text(table).body == '"a ""b"", c",0.5\n\'=1,\n"x""",0.5\n'
+    assert table["text"] == ['a "b", c', "=1", 'x"']
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.0, 1.0, 1e-17, -0.0, 0.5, float("nan"), 0.00005, 0.99995, 0.12345, 1 - 1e-16],
+        [0.0001 * k for k in range(10_001)],  # k/10000 as a product, not as round() gives it
+        [round(k / 10_000, 4) for k in range(10_001)],
+        [np.nextafter(0.1, 1.0), np.nextafter(0.1, 0.0), 5e-324, 1.0000000000000002, -1e-4],
+        [float("inf"), float("-inf"), 1e300, 123456789.0, float("nan")],
+    ],
+)
+def test_float_columns_are_written_as_each_float(values):
+    """A float column, the probabilities' lookup table or NumPy's text for the whole column,
+    gives each float as the ``csv`` module writes it (``repr``), NaN as an empty field."""
+    column = np.array(values, dtype=np.float64)
+    expected = ["" if v != v else repr(float(v)) for v in values]
+    assert csv_cells(column, True) == expected

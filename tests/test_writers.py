@@ -68,3 +68,31 @@ def test_csv_writer_writes_floats_exactly_as_pandas(values):
     frame = pd.DataFrame({"p": rounded, "q": np.array(values)})
     plain = frame.to_csv(index=False, lineterminator="\n")
     assert _with_decimals_as_text(frame).to_csv(index=False, lineterminator="\n") == plain
+
+
+def test_csv_text_and_its_bytes_are_written_alike(tmp_path: Path, capsys):
+    """A worker's CSV comes as UTF-8 bytes, the writing process's own as text: the file (and
+    stdout) get the same bytes either way, non-ASCII and line breaks as they are."""
+    from sw_nlp.table import ResultTable, table_csv_text
+
+    table = ResultTable(
+        {
+            "row": np.array([2, 3]),
+            "text": ['Ibu "A", 7–18 th\r\n', "ñ\n"],
+            "p": np.array([0.5, 1.0]),
+        }
+    )
+    text = table_csv_text(table)
+    outputs = {}
+    for name, chunks in {"text": [text, text], "bytes": [text.encoded(), text.encoded()]}.items():
+        with ResultWriter(tmp_path / f"{name}.csv") as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+        outputs[name] = (tmp_path / f"{name}.csv").read_bytes()
+        with ResultWriter(None) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+        assert capsys.readouterr().out.encode("utf-8") == outputs[name]
+    assert outputs["bytes"] == outputs["text"]
+    assert outputs["text"] == (text.header + text.body * 2).encode("utf-8")
+    assert isinstance(text.encoded().body, bytes) and text.encoded().encoded() == text.encoded()
