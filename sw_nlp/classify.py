@@ -160,6 +160,7 @@ def classify_file(
         header_row=header_row,
         columns=columns,
         recursive=recursive,
+        defer_masking=engine == "dask" or workers > 1,  # each worker masks its chunks
     )
     summary = ClassifySummary(notes=[*notes, *source.notes], model=resolved)
     for note in source.notes:

@@ -30,6 +30,7 @@ __all__ = [
     "ResultTable",
     "ResultWriter",
     "Source",
+    "mask_passed_through",
     "open_cases",
     "read_note",
     "sniff_format",
@@ -48,6 +49,7 @@ def open_cases(
     header_row: int | None = None,
     columns: str | list[str] = "id",
     recursive: bool = False,
+    defer_masking: bool = False,
 ) -> Source:
     """Open any supported input; errors about the whole file are raised here, before work.
 
@@ -59,6 +61,10 @@ def open_cases(
     the header unless a later one (within the first 30) is the only one naming a text column.
     ``columns`` chooses the input columns passed through beside the text: "id" (the id
     column only), "all" (every column, the text included) or a list of names.
+    Passed-through columns other than the row's id have their identifiers masked; with
+    ``defer_masking`` the chunks only name them (``Chunk.unmasked``) for whoever classifies
+    the chunk to mask (``mask_passed_through``): worker processes, so that the reading
+    process only reads and the worker masks the text once for writing and classifying.
     """
     check_count("chunk_size", chunk_size, low=1)
     if header_row is not None:
@@ -102,18 +108,28 @@ def open_cases(
         (c for c in source.id_columns if c != row_id), key=lambda c: c == source.text_column
     )
     if shown:
-        return replace(source, chunks=_masked(source.chunks, shown))
+        return replace(source, chunks=_masked(source.chunks, tuple(shown), defer_masking))
     return source
 
 
-def _masked(chunks: Iterator[Chunk], columns: list[str]) -> Iterator[Chunk]:
+def _masked(chunks: Iterator[Chunk], columns: tuple[str, ...], defer: bool) -> Iterator[Chunk]:
     """Chunks whose passed-through columns (the text's copy, an officer's e-mail, a phone
     column; not the row's id) have identifiers masked in their text cells (NIK, phone,
     e-mail, …): results are shared, and no identifier is shown in anything sw-nlp writes
-    (docs/reliability.md, promise 3). The text classified is not changed."""
-    from sw_nlp.pii import mask_pii_many
-
+    (docs/reliability.md, promise 3). The text classified is not changed. With ``defer``
+    the chunks name the columns instead (see ``open_cases``)."""
     for chunk in chunks:
-        for column in columns:
+        chunk.unmasked = columns
+        yield chunk if defer else mask_passed_through(chunk)
+
+
+def mask_passed_through(chunk: Chunk) -> Chunk:
+    """The chunk with the columns it names as unmasked masked (in place; nothing to do the
+    second time)."""
+    if chunk.unmasked:
+        from sw_nlp.pii import mask_pii_many
+
+        for column in chunk.unmasked:
             chunk.ids[column] = mask_pii_many(list(chunk.ids[column]))
-        yield chunk
+        chunk.unmasked = ()
+    return chunk

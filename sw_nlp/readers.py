@@ -34,6 +34,9 @@ class Chunk:
     ids: dict[str, list[Any]]  # id column name -> values
     texts: list[str]
     errors: list[str] = field(default_factory=list)  # "" where the row was read fine
+    # Passed-through columns whose identifiers are still to be masked (``files.open_cases``
+    # with ``defer_masking``: a worker process masks them, not the reading one).
+    unmasked: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.errors:

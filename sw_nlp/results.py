@@ -21,7 +21,7 @@ import numpy as np
 
 from sw_nlp.config import ReviewConfig
 from sw_nlp.explain import explanation_texts
-from sw_nlp.files import Chunk, CsvText, ResultTable
+from sw_nlp.files import Chunk, CsvText, ResultTable, mask_passed_through
 from sw_nlp.model import CaseClassifier, review_flags
 from sw_nlp.table import table_csv_text
 
@@ -159,7 +159,9 @@ def result_table(chunk: Chunk, result: ResultTable) -> ResultTable:
 
     An input column named like a result column (an earlier run's ``level``) is kept as
     ``input_<name>``: both stay readable, and the result columns keep their names.
+    Columns still to be masked are masked here at the latest: nothing is written unmasked.
     """
+    mask_passed_through(chunk)
     taken = {"row", *result.columns}
     return ResultTable(
         {

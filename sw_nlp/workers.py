@@ -18,7 +18,7 @@ from typing import Any
 from sw_nlp.bundle import load_model
 from sw_nlp.config import ReviewConfig
 from sw_nlp.errors import InputError
-from sw_nlp.files import Chunk
+from sw_nlp.files import Chunk, mask_passed_through
 from sw_nlp.model import CaseClassifier
 from sw_nlp.results import ChunkDone, chunk_done, classify_columns, result_table
 
@@ -95,6 +95,10 @@ def dask_work(
 
 
 def work(chunk: Chunk) -> ChunkDone:
+    """Mask, classify and tabulate one chunk. The passed-through columns are masked first
+    (the reading process left them, see ``files.open_cases``): the fast path's cleaning then
+    reuses the text column's masking (``pii.MaskedColumn``) rather than masking it again."""
+    mask_passed_through(chunk)
     result = classify_columns(
         _WORKER["clf"],
         chunk.texts,

@@ -3,11 +3,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sw_nlp.bundle import default_bundle_dir
+from sw_nlp.bundle import default_bundle_dir, load_model
 from sw_nlp.columns import choose_columns
 from sw_nlp.errors import InputError
 from sw_nlp.files import ResultWriter, open_cases, read_note
 from sw_nlp.sniff import detect_encoding
+from sw_nlp.workers import usable_cpus
 
 
 def rows_of(source) -> list[tuple[int, str, str]]:
@@ -152,20 +153,26 @@ def test_shipped_example_notes_are_read_whole():
         assert error == "" and expected in text, name
 
 
-def test_identifiers_in_every_passed_through_column_are_masked(tmp_path):
-    """Not only the text's copy: an officer's e-mail or a phone column written back beside
-    the results is masked too, while ordinary ids, dates and numbers stay as they were."""
-    from sw_nlp.classify import classify_file
-
-    src = tmp_path / "rekap.csv"
-    src.write_text(
+def write_rekap(path: Path) -> Path:
+    path.write_text(
         "No,Tanggal,Deskripsi Kasus,Petugas,Kontak\n"
         "K-01,2026-11-02,Ibu S NIK 3201012345678901 butuh pendampingan,sari@contoh.id,0812-3456-7890\n"
         "2a,2026-11-03,Rapat warga RW 05 membentuk kelompok lansia,Andi,tidak ada\n",
         encoding="utf-8",
     )
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_identifiers_in_every_passed_through_column_are_masked(tmp_path, workers):
+    """Not only the text's copy: an officer's e-mail or a phone column written back beside
+    the results is masked too, while ordinary ids, dates and numbers stay as they were; with
+    worker processes too, where the workers mask (``defer_masking``)."""
+    from sw_nlp.classify import classify_file
+
+    src = write_rekap(tmp_path / "rekap.csv")
     out = tmp_path / "out.csv"
-    summary = classify_file(src, out, model=default_bundle_dir())
+    summary = classify_file(src, out, model=default_bundle_dir(), workers=workers, chunk_size=1)
     assert summary.rows_in == summary.rows == 2
     written = out.read_text("utf-8")
     for secret in ("3201012345678901", "sari@contoh.id", "0812-3456-7890"):
@@ -175,3 +182,41 @@ def test_identifiers_in_every_passed_through_column_are_masked(tmp_path):
     assert frame["Tanggal"].tolist() == ["2026-11-02", "2026-11-03"]
     assert frame["Petugas"].tolist() == [" _email_ ", "Andi"]
     assert frame["Kontak"].str.contains("_telepon_").tolist() == [True, False]
+
+
+def test_deferred_masking_is_done_before_anything_is_written(tmp_path):
+    """``defer_masking`` leaves the passed-through columns as read and names them; the
+    chunk's result table masks them at the latest, so no path writes them unmasked."""
+    from sw_nlp.files import mask_passed_through
+    from sw_nlp.results import classify_columns, result_table
+
+    src = write_rekap(tmp_path / "rekap.csv")
+    chunk = next(open_cases(src, columns="all", defer_masking=True).chunks)
+    assert set(chunk.unmasked) == {"Tanggal", "Deskripsi Kasus", "Petugas", "Kontak"}
+    assert chunk.ids["Petugas"][0] == "sari@contoh.id"
+    clf = load_model(default_bundle_dir())
+    table = result_table(chunk, classify_columns(clf, chunk.texts))
+    assert table["Petugas"][0] == " _email_ " and "_nik_" in table["Deskripsi Kasus"][0]
+    assert chunk.unmasked == ()
+    masked = next(open_cases(src, columns="all").chunks)
+    assert masked.unmasked == () and masked.ids == chunk.ids
+    assert mask_passed_through(chunk) is chunk and chunk.ids == masked.ids  # done once
+
+
+@pytest.mark.skipif(usable_cpus() < 2, reason="--workers 2 runs in-process on one CPU")
+def test_with_workers_the_reading_process_masks_nothing(tmp_path, monkeypatch):
+    """The workers mask their chunks (and then classify the masked text without masking it
+    again, ``pii.MaskedColumn``); the reading process only reads and writes."""
+    import sw_nlp.pii as pii
+    from sw_nlp.classify import classify_file
+
+    calls = []
+    real = pii.mask_pii_many
+    monkeypatch.setattr(pii, "mask_pii_many", lambda values: calls.append(1) or real(values))
+    src = write_rekap(tmp_path / "rekap.csv")
+    out = tmp_path / "out.csv"
+    classify_file(src, out, model=default_bundle_dir(), workers=2, chunk_size=1)
+    assert calls == []
+    assert "sari@contoh.id" not in out.read_text("utf-8")
+    classify_file(src, tmp_path / "one.csv", model=default_bundle_dir(), workers=1)
+    assert calls  # the same patch sees the reading process mask without workers
