@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 from sw_nlp._version import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load in __getattr__
-    from sw_nlp.bundle import load_model, save_bundle
-    from sw_nlp.config import Config
-    from sw_nlp.corpus import load_corpus, validate_corpus
-    from sw_nlp.labels import LEVELS
-    from sw_nlp.model import CaseClassifier, build_pipeline
-    from sw_nlp.resolve import resolve_model
-    from sw_nlp.train import train
+    from sw_nlp.bundle import load_model, save_bundle  # noqa: F401 (in __all__ through _EXPORTS)
+    from sw_nlp.config import Config  # noqa: F401 (in __all__ through _EXPORTS)
+    from sw_nlp.corpus import load_corpus, validate_corpus  # noqa: F401 (in __all__ through _EXPORTS)
+    from sw_nlp.labels import LEVELS  # noqa: F401 (in __all__ through _EXPORTS)
+    from sw_nlp.model import CaseClassifier, build_pipeline  # noqa: F401 (in __all__ through _EXPORTS)
+    from sw_nlp.resolve import resolve_model  # noqa: F401 (in __all__ through _EXPORTS)
+    from sw_nlp.train import train  # noqa: F401 (in __all__ through _EXPORTS)
 
 # Public name -> the module that defines it. A fixed table written here: nothing is ever
 # imported by a name that comes from outside the package.
