@@ -154,10 +154,8 @@ def score_rows(
     sublinear: np.ndarray,
     norm_kinds: np.ndarray,
     word_weights: np.ndarray,
-    word_centred: np.ndarray,
     word_norms: np.ndarray,
     char_weights: np.ndarray,
-    char_centred: np.ndarray,
     char_norms: np.ndarray,
     scores: np.ndarray,
     targets: np.ndarray,
@@ -175,14 +173,14 @@ def score_rows(
     counts them. Block ``b`` (0 word, 1 char) takes its tf from ``tf_tables[b]`` (see
     ``sublinear_table``) and is normalised by ``norm_kinds[b]``.
 
-    A block's ``weights`` has a row per feature, C = ``scores.shape[1]`` classes: the
-    classifier's coefficients times idf; its ``centred`` a row per class: the centred
+    A block's ``weights`` has a row per feature, C = ``scores.shape[1]`` classes: ``[0:C]``
+    the classifier's coefficients times idf and, when ``k > 0``, ``[C:2C]`` the centred
     coefficients (see ``sw_nlp.explain``) times idf; its ``norms`` the norm's own weight (idf²
-    for l2, idf for l1). So ``x · w = Σ tf_j (idf_j w_j) / ‖tf ∘ idf‖``. Scoring reads a
-    feature's C weights (with four classes 32 bytes, two features a cache line when aligned,
-    as ``sw_nlp.fast`` aligns them); explaining reads one number per feature, from the target
-    class's row, where the centred weights of the other classes do not dilute the cache. The
-    weights are larger than the cache, and reading them is much of the loop's cost.
+    for l2, idf for l1). So ``x · w = Σ tf_j (idf_j w_j) / ‖tf ∘ idf‖``, and a feature's
+    weights are one row: with four classes 32 bytes for scoring alone (two features a cache
+    line), 64 bytes, one line, for scoring and explaining (``sw_nlp.fast`` aligns them and
+    numbers the features so that those most rows touch sit together; the weights are larger
+    than the cache and reading them is much of the loop's cost).
     ``scores`` comes in holding the intercepts (or anything, for models scored elsewhere) and
     gets each block's ``x · w`` added.
 
@@ -265,19 +263,19 @@ def score_rows(
                 if scores[r, c] > scores[r, target]:
                     target = c
             targets[r] = target
-        # A feature's share is its tf times its centred weight for the target.
-        word_centre = word_centred[target]
-        char_centre = char_centred[target]
+        # A feature's share is its tf times its centred weight for the target (the weights
+        # row's second half), as scoring read it: the row is still in cache.
+        centre = n_classes + target
         n_seen = 0
         for t in range(n_w):  # word features are terms, each listed once in word_touched
             j = word_touched[t]
             term_seen[j] = True
             term_touched[n_seen] = j
             n_seen += 1
-            term_value[j] += word_values[t] * word_centre[j] / word_norm
+            term_value[j] += word_values[t] * word_weights[j, centre] / word_norm
         for t in range(n_c):  # each n-gram's share per occurrence that holds it
             j = char_touched[t]
-            share = char_values[t] * char_centre[j] / char_norm
+            share = char_values[t] * char_weights[j, centre] / char_norm
             owners = char_scratch[j, _OWNERS]
             split[j] = share / owners if owners != 1 else share  # x / 1 is x: skip it
         for d in range(n_distinct):  # every n-gram of these tokens was set just above

@@ -74,8 +74,9 @@ class Blocks:
         blocks = []
         for part in (slice(0, nw), slice(nw, None)):
             idf = self.idf[part]
-            blocks.append((self.coef[:, part] * idf).T.copy())
-            blocks.append(self.centred[:, part] * idf)
+            weights = [(self.coef[:, part] * idf).T, (self.centred[:, part] * idf).T]
+            # Scoring alone needs only the coefficients (FastPath passes them alone).
+            blocks.append(np.column_stack(weights if k > 0 else weights[:1]))
             blocks.append(idf**2 if self.norm == NORM_L2 else idf)
         scores = self.intercept[None, :].repeat(len(self.word_rows), axis=0)
         targets = np.full(len(scores), -1) if targets is None else targets.copy()
@@ -160,15 +161,14 @@ def test_ties_at_the_kth_place_are_all_candidates():
     """Two word features with the same count, idf and weight tie exactly: both come back, and
     the ranking keeps the one first in alphabetical order."""
     C = 2
-    centred = np.zeros((C, 3))
-    centred[0] = [0.5, 0.2, 0.2]  # centred weights of class 0 (idf 1)
+    weights = np.zeros((3, 2 * C))
+    weights[:, C] = [0.5, 0.2, 0.2]  # centred weights of class 0 (idf 1)
     ptr, terms, shares, tied = score_rows(
         np.array([0, 3], np.int32), np.array([0, 2, 1], np.int32),
         np.array([0, 0]), np.zeros(0, np.int64), np.array([0], np.int32),
         np.zeros(0, np.int32), np.zeros(0, np.int32),
         np.stack([sublinear_table(True)] * 2), np.array([True, True]),
-        np.array([NORM_L2, NORM_L2]), np.zeros((3, C)), centred, np.ones(3), np.zeros((0, C)),
-        np.zeros((C, 0)), np.ones(0),
+        np.array([NORM_L2, NORM_L2]), weights, np.ones(3), np.zeros((0, 2 * C)), np.ones(0),
         np.zeros((1, C)), np.zeros(1, np.int64), 2, np.zeros(0, np.int64), np.zeros(3, bool),
     )  # fmt: skip
     assert ptr.tolist() == [0, 3]
