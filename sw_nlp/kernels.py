@@ -174,12 +174,13 @@ def score_rows(
     ``sublinear_table``) and is normalised by ``norm_kinds[b]``.
 
     A block's ``weights`` has a row per feature, C = ``scores.shape[1]`` classes: ``[0:C]``
-    the classifier's coefficients times idf, ``[C:2C]`` the centred coefficients (see
-    ``sw_nlp.explain``) times idf; its ``norms`` the norm's own weight (idf² for l2, idf for
-    l1). So ``x · w = Σ tf_j (idf_j w_j) / ‖tf ∘ idf‖``, and scoring and explaining read one
-    row of weights per feature: with four classes 64 bytes, one cache line when aligned
-    (``sw_nlp.fast`` aligns them; the weights are larger than the cache and that read is the
-    loop's cost).
+    the classifier's coefficients times idf and, when ``k > 0``, ``[C:2C]`` the centred
+    coefficients (see ``sw_nlp.explain``) times idf; its ``norms`` the norm's own weight (idf²
+    for l2, idf for l1). So ``x · w = Σ tf_j (idf_j w_j) / ‖tf ∘ idf‖``, and a feature's
+    weights are one row: with four classes 32 bytes for scoring alone (two features a cache
+    line), 64 bytes, one line, for scoring and explaining (``sw_nlp.fast`` aligns them and
+    numbers the features so that those most rows touch sit together; the weights are larger
+    than the cache and reading them is much of the loop's cost).
     ``scores`` comes in holding the intercepts (or anything, for models scored elsewhere) and
     gets each block's ``x · w`` added.
 

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import sw_nlp.fast as fast
 import sw_nlp.token_cache as token_cache
 from sw_nlp.bundle import default_bundle_dir, load_model
 from sw_nlp.config import Config
@@ -267,3 +268,36 @@ def test_threads_can_share_one_classifier_and_it_pickles(shipped, corpus):
     again = pickle.loads(pickle.dumps(clf))
     assert again.uses_fast_path
     np.testing.assert_allclose(again.predict_proba(texts), want[:, clf._columns], atol=1e-9)
+
+
+def test_features_are_numbered_most_frequent_first_inside_the_fast_path(shipped_path):
+    """Each block's features, renumbered by idf (most frequent first): a permutation of the
+    vectorizer's columns, and the vocabularies the fast path looks terms up in agree with it."""
+    path = shipped_path
+    rules = path._cache._rules
+    for block, old, vocabulary in (
+        (path._word, path._word_old, rules.word_vocabulary),
+        (path._char, path._char_old, rules.char_vocabulary),
+    ):
+        assert sorted(old.tolist()) == list(range(len(block.vocabulary_)))
+        assert (np.diff(block.idf_[old]) >= 0).all()
+        assert (old != np.arange(len(old))).any()  # alphabetical is not frequency order
+        assert vocabulary.keys() == block.vocabulary_.keys()
+        assert all(old[j] == block.vocabulary_[term] for term, j in vocabulary.items())
+
+
+def test_the_numbering_changes_no_bit_of_any_result(shipped, corpus, monkeypatch):
+    """The scoring pass sums in the order a row touches its features, never by number: with
+    the vectorizer's own numbering, probabilities and explanations are the same to the bit."""
+    texts = corpus["text"].tolist()[:400] + ["", "yang dan", "anak anak anak"]
+    renumbered = FastPath(shipped).analyse(texts, k=5)
+    monkeypatch.setattr(
+        fast,
+        "_frequent_first",
+        lambda block: (np.arange(len(block.vocabulary_)), dict(block.vocabulary_)),
+    )
+    plain = FastPath(shipped)
+    assert (plain._char_old == np.arange(len(plain._char_old))).all()
+    as_numbered = plain.analyse(texts, k=5)
+    assert renumbered.proba.tobytes() == as_numbered.proba.tobytes()
+    assert renumbered.explanations == as_numbered.explanations  # terms and shares, exactly

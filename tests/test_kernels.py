@@ -74,9 +74,9 @@ class Blocks:
         blocks = []
         for part in (slice(0, nw), slice(nw, None)):
             idf = self.idf[part]
-            blocks.append(
-                np.column_stack([(self.coef[:, part] * idf).T, (self.centred[:, part] * idf).T])
-            )
+            weights = [(self.coef[:, part] * idf).T, (self.centred[:, part] * idf).T]
+            # Scoring alone needs only the coefficients (FastPath passes them alone).
+            blocks.append(np.column_stack(weights if k > 0 else weights[:1]))
             blocks.append(idf**2 if self.norm == NORM_L2 else idf)
         scores = self.intercept[None, :].repeat(len(self.word_rows), axis=0)
         targets = np.full(len(scores), -1) if targets is None else targets.copy()
