@@ -269,8 +269,8 @@ def mask_pii_many(values: list[object]) -> list[object]:
         _last_column = MaskedColumn(values, done)
         return out
     import pyarrow as pa
-    import pyarrow.compute as pc
 
+    from sw_nlp import arrow_text as pc  # Arrow's compute functions, not pyarrow.compute's
     from sw_nlp.arrow_text import string_array
 
     texts = [values[i] for i in where]

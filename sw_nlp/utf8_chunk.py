@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from sw_nlp import arrow_text as pc
 from sw_nlp.arrow_text import string_array
 from sw_nlp.jit import running_compiled
 from sw_nlp.pii import last_masked_column, mask_pii_once, needs_python
@@ -39,8 +40,6 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
     those definitions alone: importing Arrow would cost more than the whole chunk."""
     if not running_compiled():
         return _clean_in_python(texts, mask)
-    import pyarrow.compute as pc
-
     column = last_masked_column()
     where = _positions(texts, column.texts) if mask and column.need is not None else None
     if where is not None:
@@ -51,7 +50,7 @@ def clean_chunk(texts: Sequence[str], mask: bool) -> tuple[np.ndarray, np.ndarra
             import pyarrow as pa
 
             at = pa.Array.from_buffers(pa.int64(), len(where), [None, pa.py_buffer(where)])
-            array, python = array.take(at), python.take(at)
+            array, python = pc.take(array, at), pc.take(python, at)
     else:
         try:
             array = string_array(texts)
