@@ -99,27 +99,30 @@ class Kernel:
 
 
 def _import_numba() -> None:
-    """Import Numba's compiler without the SciPy import that buys these kernels nothing.
+    """Import Numba's compiler without the SciPy imports that buy these kernels nothing.
 
-    When Numba's CPU target starts (on the first compile or cache load in a process), its
-    ``numba.np.arraymath`` imports ``scipy.linalg.cython_blas`` to learn whether BLAS is
-    there; that loads all of ``scipy.linalg`` (0.2 s on an idle core, up to 1 s on a busy
-    one) for a flag that only chooses how ``np.correlate``/``np.convolve`` sum inner
-    products (the kernels use neither; ``np.dot`` and ``np.linalg`` still ask for SciPy
-    themselves when compiled). So while that module is first imported, the SciPy module is
-    marked absent, and unmarked afterwards: anything that imports ``scipy.linalg`` later in
-    the process gets it as usual. Done under the kernels' lock, before any thread compiles."""
+    ``import numba`` imports SciPy only to check its version (about 16 ms with the modules it
+    pulls in); and in Numba releases whose ``numba.np.arraymath`` asks
+    ``scipy.linalg.cython_blas`` whether BLAS is there, the CPU target's start loads all of
+    ``scipy.linalg`` (0.2 s on an idle core, up to 1 s on a busy one) for a flag that only
+    chooses how ``np.correlate``/``np.convolve`` sum inner products. The kernels use neither
+    (Numba's linear algebra, ``np.dot`` and ``np.linalg``, imports SciPy itself when one is
+    compiled). So while Numba is first imported, SciPy (or, if SciPy is already loaded, its
+    BLAS module) is marked absent, and unmarked afterwards: anything that imports SciPy later
+    in the process gets it as usual. Done under the kernels' lock, before any thread
+    compiles."""
     import sys
 
     blas = "scipy.linalg.cython_blas"
     if "numba.np.arraymath" in sys.modules or blas in sys.modules:
         return
-    sys.modules[blas] = None  # type: ignore[assignment]  # the import system's "absent"
+    absent = blas if "scipy" in sys.modules else "scipy"
+    sys.modules[absent] = None  # type: ignore[assignment]  # the import system's "absent"
     try:
         import numba.np.arraymath  # noqa: F401
     finally:
-        if sys.modules.get(blas, 0) is None:
-            del sys.modules[blas]
+        if sys.modules.get(absent, 0) is None:
+            del sys.modules[absent]
 
 
 def kernel(**options: Any) -> Callable[[Callable[..., Any]], Kernel]:
