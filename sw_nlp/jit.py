@@ -99,7 +99,7 @@ class Kernel:
 
 
 def _import_numba() -> None:
-    """Import Numba's compiler without the imports that buy these kernels nothing.
+    """Import Numba's compiler without the SciPy imports that buy these kernels nothing.
 
     ``import numba`` imports SciPy only to check its version (about 16 ms with the modules it
     pulls in); and in Numba releases whose ``numba.np.arraymath`` asks
@@ -107,29 +107,22 @@ def _import_numba() -> None:
     ``scipy.linalg`` (0.2 s on an idle core, up to 1 s on a busy one) for a flag that only
     chooses how ``np.correlate``/``np.convolve`` sum inner products. The kernels use neither
     (Numba's linear algebra, ``np.dot`` and ``np.linalg``, imports SciPy itself when one is
-    compiled). Numba's configuration imports PyYAML (about 13 ms) to read a
-    ``.numba_config.yaml`` in the current folder, if there is one; when there is none it is
-    not needed. So while Numba is first imported, SciPy (or, if SciPy is already loaded, its
-    BLAS module) and, without a config file, PyYAML are marked absent, and unmarked
-    afterwards: anything that imports them later in the process gets them as usual. Done
-    under the kernels' lock, before any thread compiles."""
-    import os
+    compiled). So while Numba is first imported, SciPy (or, if SciPy is already loaded, its
+    BLAS module) is marked absent, and unmarked afterwards: anything that imports SciPy later
+    in the process gets it as usual. Done under the kernels' lock, before any thread
+    compiles."""
     import sys
 
     blas = "scipy.linalg.cython_blas"
     if "numba.np.arraymath" in sys.modules or blas in sys.modules:
         return
-    absent = [blas if "scipy" in sys.modules else "scipy"]
-    if "yaml" not in sys.modules and not os.path.exists(".numba_config.yaml"):
-        absent.append("yaml")
-    for name in absent:
-        sys.modules[name] = None  # type: ignore[assignment]  # the import system's "absent"
+    absent = blas if "scipy" in sys.modules else "scipy"
+    sys.modules[absent] = None  # type: ignore[assignment]  # the import system's "absent"
     try:
         import numba.np.arraymath  # noqa: F401
     finally:
-        for name in absent:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
+        if sys.modules.get(absent, 0) is None:
+            del sys.modules[absent]
 
 
 def kernel(**options: Any) -> Callable[[Callable[..., Any]], Kernel]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -260,28 +259,3 @@ def test_numba_start_up_leaves_scipy_importable():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["5.0"]
-
-
-@pytest.mark.parametrize("config_file", [False, True])
-def test_numba_reads_its_config_file_when_there_is_one(tmp_path: Path, config_file: bool):
-    """PyYAML is kept out of Numba's import only when there is no ``.numba_config.yaml`` for
-    it to read: with one, its settings still apply (and without, nothing SciPy or YAML is
-    loaded at all)."""
-    pytest.importorskip("yaml")
-    if config_file:
-        (tmp_path / ".numba_config.yaml").write_text("DEBUG_CACHE: 1\n")
-    code = (
-        "import sys\n"
-        "from sw_nlp.jit import _import_numba\n"
-        "_import_numba()\n"
-        "import numba.core.config as config\n"
-        "print(config.DEBUG_CACHE, 'yaml' in sys.modules, 'scipy' in sys.modules)\n"
-        "import scipy, yaml\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("NUMBA_DEBUG_CACHE", None)
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == (["1", "True"] if config_file else ["0", "False"]) + ["False"]
