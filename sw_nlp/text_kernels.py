@@ -171,18 +171,15 @@ def _load8(words: np.ndarray, i: int) -> np.uint64:
 
 _BYTES_80 = np.uint64(0x8080808080808080)
 _BYTES_7F = np.uint64(0x7F7F7F7F7F7F7F7F)
-_BYTES_77 = np.uint64(0x7777777777777777)  # 0x80 - 9
-_BYTES_72 = np.uint64(0x7272727272727272)  # 0x80 - 14
-_BYTES_20 = np.uint64(0x2020202020202020)
-_BYTE_INDEX = np.uint64(0x0001020304050607)
+_BYTES_77, _BYTES_72 = np.uint64(0x7777777777777777), np.uint64(0x7272727272727272)
+_BYTES_20, _BYTE_INDEX = np.uint64(0x2020202020202020), np.uint64(0x0001020304050607)
 
 
 @kernel(cache=True, nogil=True)
 def _piece_end(words: np.ndarray, i: int, stop: int) -> int:
-    """The first whitespace byte (``_is_space``) at or after ``i``, or ``stop``: 8 bytes at a
-    time, since a byte at a time cost a compare and branch per byte and a mispredicted branch
-    at each piece's end. In each byte's top bit: ``≥ 9`` and ``≥ 14`` from adding 0x77 and
-    0x72 to its low 7 bits (no carry leaves a byte), ``= 32`` from its low 7 bits xor 0x20
+    """The first whitespace byte (``_is_space``) at or after ``i``, or ``stop``, 8 bytes at a
+    time (a byte at a time cost a branch per byte). Each byte's top bit: ``≥ 9``, ``≥ 14``
+    from its low 7 bits plus 0x77, 0x72 (no carry leaves a byte), ``= 32`` from them xor 0x20
     plus 0x7F; a byte with its own top bit set (UTF-8 beyond ASCII) is never whitespace. The
     lowest marked byte's index is the top byte of its bit times ``_BYTE_INDEX``."""
     while True:

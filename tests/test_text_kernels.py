@@ -10,8 +10,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sw_nlp.features import char_wb_grams
 from sw_nlp.corpus import load_corpus
+from sw_nlp.features import char_wb_grams
 from sw_nlp.text_kernels import (
     build_gram_table,
     insert_pieces,
