@@ -5,7 +5,7 @@ each into character n-grams is Python work, so it is done once per distinct piec
 kept here, as flat NumPy arrays the compiled loops (``sw_nlp.kernels``) read directly:
 
 - a piece (``"anak-anak,"``) is found by its UTF-8 bytes in an open-addressing hash table
-  (``kernels.split_pieces``) and holds a slice of final token ids;
+  (``text_kernels.split_pieces``) and holds a slice of final token ids;
 - a final (normalised) token holds its word-token id (or ``STOP``/unknown/irregular), the
   term an explanation credits it to, and its char n-gram counts as rows of a CSR matrix.
 
@@ -32,6 +32,7 @@ from sw_nlp.text_kernels import (
     build_gram_table,
     expand_pieces,
     insert_pieces,
+    padded_words,
     split_pieces,
     token_grams,
 )
@@ -96,7 +97,7 @@ class TokenTables:
 
 _ARRAYS = (
     ("piece_start", np.int64), ("piece_len", np.int64), ("piece_ids", np.int64),
-    ("piece_hash", np.uint64), ("piece_bytes_at", np.int64), ("piece_bytes", np.uint8),
+    ("piece_key", np.uint64), ("piece_bytes_at", np.int64), ("piece_bytes", np.uint8),
     ("word_id", np.int64), ("shown_term", np.int64), ("char_indptr", np.int32),
     ("char_indices", np.int32), ("char_counts", np.int32), ("hidden", np.bool_),
 )  # fmt: skip
@@ -147,31 +148,29 @@ class TokenCache:
         matches never contain whitespace, so a text's tokens are the tokens of its pieces
         between whitespace, in order; a piece not seen before is tokenised here, once.
         """
-        rows, ids, starts, ends, hashes = split_pieces(
-            data, offsets, self._piece_slots, *self._piece_keys[1:]
+        ptr, ids, new_at, new_start, new_end, new_key = split_pieces(
+            data, padded_words(data), offsets, self._piece_slots, *self._piece_keys[1:]
         )
-        unknown = np.flatnonzero(ids < 0)
-        if len(unknown):
+        if len(new_at):
             first = self._n_pieces
             new: dict[bytes, int] = {}  # each new piece once, in order of first occurrence
             found_ids: list[int] = []
             keys: list[int] = []
             text = data.tobytes()  # slicing bytes is a few times cheaper than slicing arrays
             for start, end, key in zip(
-                starts[unknown].tolist(), ends[unknown].tolist(), hashes[unknown].tolist(),
-                strict=True,
-            ):  # fmt: skip
+                new_start.tolist(), new_end.tolist(), new_key.tolist(), strict=True
+            ):
                 raw = text[start:end]
                 found = new.get(raw)
                 if found is None:
                     found = new[raw] = first + len(keys)
                     keys.append(key)
                 found_ids.append(found)
-            ids[unknown] = found_ids
+            ids[new_at] = found_ids
             self._add_pieces(list(new), keys)
             self._sync()
             self._enter_pieces(first)
-        return expand_pieces(rows, ids, *self._piece_arrays)
+        return expand_pieces(ptr, ids, *self._piece_arrays)
 
     def tables(self) -> TokenTables:
         """The arrays as they are now, for a chunk to read however the cache changes later."""
@@ -195,7 +194,7 @@ class TokenCache:
 
     def _add_pieces(self, raws: list[bytes], keys: list[int]) -> None:
         """Tokenise and normalise new whitespace-free pieces (``"anak-anak,"``, ``"(lansia)"``),
-        given as their UTF-8 bytes and hashes, distinct, in order of first occurrence."""
+        given as their UTF-8 bytes and keys (``text_kernels._piece_key``), distinct, in order of first occurrence."""
         rules = self._rules
         lexicon, numbers = rules.lexicon, rules.numbers_as_token
         final, final_id = self._final, self._final_id
@@ -213,7 +212,7 @@ class TokenCache:
             lengths.append(len(ids) - before)
         self._n_pieces += len(raws)
         pending = self._pending
-        pending["piece_hash"].extend(keys)
+        pending["piece_key"].extend(keys)
         bytes_at = len(self._pending_bytes) + self._arrays["piece_bytes"].size
         self._pending_bytes += b"".join(raws)
         pending["piece_bytes_at"].extend(list(accumulate(map(len, raws), initial=bytes_at))[1:])
@@ -316,7 +315,7 @@ class TokenCache:
         view = {name: table.view for name, table in self._arrays.items()}
         self._views = view
         self._piece_arrays = (view["piece_start"], view["piece_len"], view["piece_ids"])
-        self._piece_keys = (view["piece_hash"], view["piece_bytes_at"], view["piece_bytes"])
+        self._piece_keys = (view["piece_key"], view["piece_bytes_at"], view["piece_bytes"])
 
     def _enter_pieces(self, first: int) -> None:
         """Put pieces ``first`` onwards into the hash table, first doubling it if it would be

@@ -184,23 +184,27 @@ def _twice(x: np.ndarray) -> np.ndarray:
 
 
 def test_plain_python_wraps_integers_as_compiled_code_does():
-    """FNV-1a's products overflow uint64: compiled code wraps silently; plain NumPy scalars
-    wrap too but warn, and warnings are errors here."""
-    data = np.frombuffer("anak-anak “terlantar”".encode(), np.uint8)
+    """The long pieces' key hash overflows uint64: compiled code wraps silently; plain NumPy
+    scalars wrap too but warn, and warnings are errors here."""
+    data = np.frombuffer("anak-anak “terlantar” kesejahteraan".encode(), np.uint8)
     offsets = np.array([0, len(data)], np.int32)
     slots = np.full((16, 2), -1, np.int64)
-    args = (data, offsets, slots, np.zeros(1, np.int64), np.zeros(1, np.uint8))
+    words = text_kernels_module.padded_words(data)
+    args = (data, words, offsets, slots, np.zeros(1, np.int64), np.zeros(1, np.uint8))
     with compiled(False):
         plain = text_kernels_module.split_pieces(*args)
     assert_same(text_kernels_module.split_pieces(*args), plain, "split_pieces")
-    assert plain[4][0] == _fnv(b"anak-anak")
+    assert plain[5][2] == _key(b"kesejahteraan")
 
 
-def _fnv(raw: bytes) -> int:
-    h = 0xCBF29CE484222325
-    for byte in raw:
-        h = ((h ^ byte) * 0x100000001B3) % 2**64
-    return h
+def _key(raw: bytes) -> int:
+    """``text_kernels._piece_key`` of a piece of 9 to 16 bytes (two words), in Python ints."""
+    m = 2**64 - 1
+    h = len(raw) * 0x9E3779B97F4A7C15 & m
+    for word, shift in ((raw[:8], 31), (raw[-8:], 29)):
+        h = (h ^ int.from_bytes(word, "little")) * 0xBF58476D1CE4E5B9 & m
+        h ^= h >> shift
+    return h | 1 << 63
 
 
 def classify_modules(tmp_path: Path, rows: int) -> set[str]:

@@ -4,53 +4,143 @@ the char n-gram features of tokens as scikit-learn's ``char_wb`` analyzer counts
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sw_nlp.corpus import load_corpus
 from sw_nlp.features import char_wb_grams
-from sw_nlp.text_kernels import build_gram_table, insert_pieces, split_pieces, token_grams
+from sw_nlp.text_kernels import (
+    build_gram_table,
+    insert_pieces,
+    padded_words,
+    split_pieces,
+    token_grams,
+)
 from sw_nlp.token_cache import _code_points
 
+REPO = Path(__file__).resolve().parent.parent
 
-@settings(max_examples=150, deadline=None)
+
+_BYTES_NEAR_SPACES = "ab é\t\n\x0b\x0c\r\x08\x0e\x1c\x1f!\x7f\u00a0\u2020-,"
+
+
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(
-        st.text(alphabet=st.sampled_from(list("ab é\t\n\x0b\x0c\r\x1c\u00a0-,")), max_size=12),
+        st.text(alphabet=st.sampled_from(list(_BYTES_NEAR_SPACES)), max_size=24),
         max_size=8,
-    )
+    ),
+    st.integers(0, 9),
 )
-def test_split_pieces_splits_as_arrow_and_finds_known_pieces(texts):
+def test_split_pieces_splits_as_arrow_and_finds_known_pieces(texts, skip):
+    """Against Arrow's split and a list of the known pieces, in a tiny table (collisions),
+    with pieces short (their bytes are the key) and long (a hash, bytes compared), the texts
+    starting at any byte of the buffer (the 8-byte reads are unaligned), and the bytes next
+    to the whitespace ones on each side (8 and 14, 31 and 33; 0xA0 in U+00A0 and U+2020
+    is a space's low 7 bits with the top bit set), which the 8-byte test must tell apart."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     array = pa.array(texts, type=pa.string())
     want = [[p for p in row if p] for row in pc.ascii_split_whitespace(array).to_pylist()]
-    data = np.frombuffer(array.buffers()[2] or b"", np.uint8)
-    offsets = np.frombuffer(array.buffers()[1], np.int32)[: len(texts) + 1]
-    # Known: the distinct pieces of the first half of the texts, in a tiny table (collisions).
+    body = array.buffers()[2].to_pybytes() if array.buffers()[2] else b""
+    data = np.frombuffer(b"x" * skip + body, np.uint8)
+    offsets = np.frombuffer(array.buffers()[1], np.int32)[: len(texts) + 1] + skip
     known = sorted({p for row in want[: len(want) // 2] for p in row})
     raw = [p.encode() for p in known]
-    hashes = np.array([_fnv(b) for b in raw], np.uint64)
+    keys = np.array([_key(b) for b in raw], np.uint64)
     bounds = np.concatenate([[0], np.cumsum([len(b) for b in raw])]).astype(np.int64)
     slots = np.full((max(4, 1 << (2 * len(known)).bit_length()), 2), -1, np.int64)
-    insert_pieces(slots, hashes, 0, len(known))
+    insert_pieces(slots, keys, 0, len(known))
     key_data = np.frombuffer(b"".join(raw) or b"\0", np.uint8)
-    rows, ids, starts, ends, got_hashes = split_pieces(data, offsets, slots, bounds, key_data)
-    pieces = [data[s:e].tobytes().decode() for s, e in zip(starts, ends, strict=True)]
-    assert pieces == [p for row in want for p in row]
-    assert rows.tolist() == [r for r, row in enumerate(want) for _ in row]
+    ptr, ids, new_at, new_start, new_end, new_key = split_pieces(
+        data, padded_words(data), offsets, slots, bounds, key_data
+    )
+    pieces = [p for row in want for p in row]
+    assert ptr.tolist() == [0, *np.cumsum([len(row) for row in want]).tolist()]
     assert ids.tolist() == [known.index(p) if p in known else -1 for p in pieces]
-    assert got_hashes.tolist() == [_fnv(p.encode()) for p in pieces]
+    new = [i for i, p in enumerate(pieces) if p not in known]
+    assert new_at.tolist() == new
+    got = [data[s:e].tobytes().decode() for s, e in zip(new_start, new_end, strict=True)]
+    assert got == [pieces[i] for i in new]
+    assert new_key.tolist() == [_key(pieces[i].encode()) for i in new]
 
 
-def _fnv(raw: bytes) -> int:
-    """FNV-1a, 64 bits, written out here as the reference."""
-    h = 0xCBF29CE484222325
-    for byte in raw:
-        h = ((h ^ byte) * 0x100000001B3) % 2**64
-    return h
+_M64 = 2**64 - 1
+
+
+def _key(raw: bytes) -> int:
+    """``_piece_key`` written out here as the reference, with Python integers: the bytes and
+    length up to 7 bytes, else a multiply-xorshift over 8-byte little-endian words."""
+    n = len(raw)
+    if n <= 7:
+        return int.from_bytes(raw, "little") | n << 56
+    h = n * 0x9E3779B97F4A7C15 & _M64
+    words = [raw[j : j + 8] for j in range(0, n - 8, 8)] + [raw[-8:]]
+    for i, word in enumerate(words):
+        h = (h ^ int.from_bytes(word, "little")) * 0xBF58476D1CE4E5B9 & _M64
+        h ^= h >> (29 if i == len(words) - 1 else 31)
+    return h | 1 << 63
+
+
+def _keys_of(pieces: list[bytes]) -> list[int]:
+    """The compiled keys of the pieces, one text of them."""
+    data = np.frombuffer(b" ".join(pieces), np.uint8)
+    offsets = np.array([0, len(data)], np.int64)
+    slots = np.full((4, 2), -1, np.int64)
+    empty = (np.zeros(1, np.int64), np.zeros(1, np.uint8))
+    found = split_pieces(data, padded_words(data), offsets, slots, *empty)
+    return found[5].tolist()
+
+
+def test_piece_keys_are_distinct_on_the_corpus_and_spread_over_slots():
+    """Every distinct piece of the corpus has its own key (short pieces cannot collide; long
+    ones could, and then only cost a byte comparison), and the first slots of a table as
+    ``TokenCache`` sizes it are about as spread as random ones."""
+    texts = load_corpus(REPO / "data" / "corpus" / "cases.csv")["text"].str.lower()
+    pieces = sorted({p.encode() for t in texts for p in t.split()})
+    keys = _keys_of(pieces)
+    assert keys == [_key(p) for p in pieces]
+    assert len(set(keys)) == len(pieces)
+    _assert_spread(keys)
+
+
+def test_piece_keys_of_hostile_pieces_stay_distinct_and_spread():
+    """Pieces made to look alike: one byte different at every place of long pieces, the same
+    8-byte words in another order, lengths that differ by trailing bytes that repeat the
+    last word, every two-byte piece."""
+    base = b"kesejahteraan-sosial-masyarakat"
+    hostile = {base[:i] + bytes([c]) + base[i + 1 :] for i in range(len(base)) for c in b"!az"}
+    hostile |= {b"abcdefgh" * a + b"hgfedcba" * b for a in range(4) for b in range(4) if a + b}
+    hostile |= {b"anakanak"[: n % 8 + 1] * (n // 8 + 1) for n in range(64)}
+    hostile |= {bytes([a, b]) for a in range(33, 127) for b in range(33, 127)}
+    pieces = sorted(hostile)
+    keys = _keys_of(pieces)
+    assert keys == [_key(p) for p in pieces]
+    assert len(set(keys)) == len(pieces)
+    _assert_spread(keys)
+
+
+def _assert_spread(keys: list[int]) -> None:
+    """Linear probing from the kernels' first slots, in a table 2-4 times the keys as the
+    cache keeps it: the mean probe length is near what random slots give (~1.5 at half full;
+    a bad hash of similar keys gives tens)."""
+    from sw_nlp.text_kernels import _piece_slot
+
+    size = 1 << (2 * len(keys)).bit_length()
+    taken = np.zeros(size, bool)
+    probes = 0
+    for key in keys:
+        s = _piece_slot(np.uint64(key), size - 1)
+        probes += 1
+        while taken[s]:
+            s = (s + 1) & (size - 1)
+            probes += 1
+        taken[s] = True
+    assert probes / len(keys) < 2.0
 
 
 @settings(max_examples=150, deadline=None)
