@@ -1,0 +1,59 @@
+"""The local worker pool: the first chunk classified in the reading process, so that the
+workers forked after it start warm, the rest on the workers, all in input order."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import sw_nlp.workers as workers
+from sw_nlp.bundle import default_bundle_dir, load_model
+from sw_nlp.files import open_cases
+from sw_nlp.results import chunk_done, classify_columns, result_table
+
+# Where ``recording_work`` notes which process classified which chunk; set per test. A forked
+# worker inherits it with the module.
+_LOG: list[Path] = []
+_REAL_WORK = workers.work
+
+
+def recording_work(chunk):  # module level: the pool sends it to workers by name
+    with _LOG[0].open("a", encoding="utf-8") as f:
+        f.write(f"{os.getpid()} {chunk.rows[0]}\n")
+    return _REAL_WORK(chunk)
+
+
+@pytest.mark.skipif(workers.usable_cpus() < 2, reason="needs two CPUs for two workers")
+def test_first_chunk_here_the_rest_on_workers_in_input_order(tmp_path, monkeypatch):
+    src = Path("data/corpus/cases.csv")
+    model = default_bundle_dir()
+    clf = load_model(model)
+    expected = [
+        chunk_done(result_table(c, classify_columns(clf, c.texts, errors=c.errors)), True)
+        for c in open_cases(src, columns="all", chunk_size=150).chunks
+    ]
+    assert len(expected) >= 4
+    _LOG[:] = [tmp_path / "pids.txt"]
+    recording_work.__qualname__ = "recording_work"
+    monkeypatch.setattr(workers, "work", recording_work)
+    chunks = open_cases(src, columns="all", chunk_size=150, defer_masking=True).chunks
+    done = list(
+        workers.pool_results(
+            chunks, clf, str(model), clf.review, 3, True, True, True, workers=2
+        )
+    )
+    assert done == expected  # same bytes and counts, in input order
+    seen = [line.split() for line in _LOG[0].read_text("utf-8").splitlines()]
+    first_rows = sorted(int(row) for _, row in seen)
+    assert first_rows == [c.rows[0] for c in open_cases(src, chunk_size=150).chunks]
+    here = [int(row) for pid, row in seen if int(pid) == os.getpid()]
+    assert here == [2]  # the first chunk (header is row 1) and only it, in this process
+    assert len({pid for pid, _ in seen}) == 3  # this process and two workers
+
+
+def test_an_empty_source_starts_no_pool(monkeypatch):
+    clf = load_model(default_bundle_dir())
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", None)  # would fail if used
+    assert list(workers.pool_results(iter([]), clf, "m", clf.review, 3, True, True, True, 2)) == []
