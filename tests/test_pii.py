@@ -2,7 +2,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sw_nlp.pii import EMAIL_TOKEN, NIK_TOKEN, PHONE_TOKEN, URL_TOKEN, mask_pii
+from sw_nlp.pii import (
+    EMAIL_TOKEN,
+    NIK_TOKEN,
+    PHONE_TOKEN,
+    PLACEHOLDERS,
+    URL_TOKEN,
+    is_placeholder_term,
+    mask_pii,
+)
 
 
 @pytest.mark.parametrize(
@@ -262,3 +270,21 @@ def test_skipping_a_pattern_where_nothing_can_match_changes_nothing(text):
 )
 def test_skipping_keeps_every_identifier_in_office_texts(text):
     assert mask_pii(text) == _every_pattern_everywhere(text) != text
+
+
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(sorted(PLACEHOLDERS)), st.text(min_size=1, max_size=8)),
+        min_size=1,
+        max_size=4,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_placeholder_terms_are_found_by_their_words(words):
+    """A term is hidden when one of its words is a placeholder, and only then (the quick
+    underscore check must not change an answer)."""
+    term = " ".join(words)
+    assert is_placeholder_term(term) == any(w in PLACEHOLDERS for w in term.split())
+    for placeholder in PLACEHOLDERS:
+        assert is_placeholder_term(f"bantuan {placeholder}")
+        assert not is_placeholder_term(placeholder.strip("_"))
