@@ -43,6 +43,11 @@ def init_worker(
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if _WORKER.get("path") != (model_path, fast):
         _WORKER.update(clf=load_model(model_path, fast=fast), path=(model_path, fast))
+    _configure(review, explain, as_csv, escape_formulas)
+
+
+def _configure(review: ReviewConfig, explain: int, as_csv: bool, escape_formulas: bool) -> None:
+    """What ``work`` needs besides the model, in this process."""
     _WORKER.update(review=review, explain=explain, as_csv=as_csv, escape=escape_formulas)
 
 
@@ -71,14 +76,8 @@ def pool_results(
     first = next(chunks, None)
     if first is None:
         return
-    _WORKER.update(
-        clf=clf,
-        path=(model_path, fast),
-        review=review,
-        explain=explain,
-        as_csv=as_csv,
-        escape=escape_formulas,
-    )
+    _WORKER.update(clf=clf, path=(model_path, fast))
+    _configure(review, explain, as_csv, escape_formulas)
     try:
         yield work(first)
         with ProcessPoolExecutor(
