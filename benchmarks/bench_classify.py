@@ -38,6 +38,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import string
 import subprocess
 import sys
@@ -241,11 +242,11 @@ def start_up(work: Path, ft_model: Path | None, repeat: int) -> None:
           f"{size / 1e6:.1f} MB\n", flush=True)  # fmt: skip
 
 
-def _reporter(n: int, figures: dict[str, float]):  # noqa: ANN202
+def _reporter(n: int, figures: dict[str, float], tag: str = ""):  # noqa: ANN202
     def show(name: str, r: dict[str, float], key: str) -> None:
         figures[key] = n / r["seconds"]
         figures[f"{key}_cpu"] = n / r["cpu_seconds"]
-        print(f"{n:>10,}  {name:<34} {n / r['seconds']:>9,.0f} {n / r['cpu_seconds']:>9,.0f} "
+        print(f"{n:>10,}  {tag + name:<34} {n / r['seconds']:>9,.0f} {n / r['cpu_seconds']:>9,.0f} "
               f"{r['peak_kb'] / 1024:>8,.0f}", flush=True)  # fmt: skip
 
     return show
@@ -258,6 +259,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--explain", type=int, default=3, help="top terms per row")
     parser.add_argument("--repeat", type=int, default=5, help="fresh processes per start-up")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="rounds of runs per size; with more than one, medians and each round's ratios",
+    )
     parser.add_argument(
         "--exact-max", type=int, default=100_000, help="largest size for --exact-path"
     )
@@ -283,50 +290,89 @@ def main() -> None:
         for n in args.sizes:
             src = work / f"in_{n}.csv"
             write_input(make_texts(rows, n, new_words=args.new_words), src)
-            figures: dict[str, float] = {}
-            show = _reporter(n, figures)
-
-            explain = ["--explain", str(args.explain)]
-            r = run_sw_nlp(src, work / "out.csv", explain, one_core=True)
-            show("sw-nlp fast path, 1 core", r, "fast")
-            r = run_sw_nlp(src, work / "out.csv", [*explain, "--workers", "2"], one_core=False)
-            show("sw-nlp fast path, --workers 2", r, "fast2")
-            print(f"{'':>10}  {'  (each worker process, peak)':<34} {'':>9} {'':>9} "
-                  f"{r['workers_peak_kb'] / 1024:>8,.0f}")  # fmt: skip
-            if n <= args.exact_max:
-                r = run_sw_nlp(src, work / "out.csv", [*explain, "--exact-path"], one_core=True)
-                show("sw-nlp exact path, 1 core", r, "exact")
-            if ft_model is not None:
-                r = _run(
-                    [
-                        *_pin(True),
-                        sys.executable,
-                        "-c",
-                        _FASTTEXT,
-                        str(ft_model),
-                        str(src),
-                        str(work / "ft_out.csv"),
-                    ]  # fmt: skip
-                )
-                show("fastText end to end, 1 core", r, "ft")
-                figures["ft_predict"] = n / r["predict_seconds"]
-                print(f"{n:>10,}  {'fastText predict() only, 1 core':<34} "
-                      f"{figures['ft_predict']:>9,.0f} {'':>8}")  # fmt: skip
-            ratios = [f"2 workers / 1 core {figures['fast2'] / figures['fast']:.2f}"]
-            if "exact" in figures:
-                ratios.append(f"fast / exact {figures['fast'] / figures['exact']:.1f}")
-            if "ft" in figures:
-                ratios.append(f"fast / fastText end to end {figures['fast'] / figures['ft']:.2f}")
-                ratios.append(
-                    f"same per CPU second {figures['fast_cpu'] / figures['ft_cpu']:.2f}"
-                )
-                ratios.append(
-                    f"fast / fastText predict() {figures['fast'] / figures['ft_predict']:.2f}"
-                )
-            print(f"{'':>10}  ratios: " + "; ".join(ratios))
+            rounds = [
+                one_round(args, n, src, work, ft_model, k if args.rounds > 1 else None)
+                for k in range(args.rounds)
+            ]
+            if args.rounds > 1:
+                medians(n, rounds)
             print(f"{'':>10}  load average after: {os.getloadavg()[0]:.1f}")
             print(flush=True)
 
+
+def one_round(
+    args: argparse.Namespace,
+    n: int,
+    src: Path,
+    work: Path,
+    ft_model: Path | None,
+    round_no: int | None,
+) -> dict[str, float]:
+    """Every run on one size, one after the other: a round. The runs of a round are close in
+    time, so their ratios hold even when the machine's speed drifts between rounds."""
+    figures: dict[str, float] = {}
+    show = _reporter(n, figures, "" if round_no is None else f"[{round_no + 1}] ")
+    explain = ["--explain", str(args.explain)]
+    r = run_sw_nlp(src, work / "out.csv", explain, one_core=True)
+    show("sw-nlp fast path, 1 core", r, "fast")
+    r = run_sw_nlp(src, work / "out.csv", [*explain, "--workers", "2"], one_core=False)
+    show("sw-nlp fast path, --workers 2", r, "fast2")
+    print(f"{'':>10}  {'  (each worker process, peak)':<34} {'':>9} {'':>9} "
+          f"{r['workers_peak_kb'] / 1024:>8,.0f}")  # fmt: skip
+    if n <= args.exact_max:
+        r = run_sw_nlp(src, work / "out.csv", [*explain, "--exact-path"], one_core=True)
+        show("sw-nlp exact path, 1 core", r, "exact")
+    if ft_model is not None:
+        r = _run(
+            [
+                *_pin(True),
+                sys.executable,
+                "-c",
+                _FASTTEXT,
+                str(ft_model),
+                str(src),
+                str(work / "ft_out.csv"),
+            ]  # fmt: skip
+        )
+        show("fastText end to end, 1 core", r, "ft")
+        figures["ft_predict"] = n / r["predict_seconds"]
+        print(f"{n:>10,}  {'fastText predict() only, 1 core':<34} "
+              f"{figures['ft_predict']:>9,.0f} {'':>8}")  # fmt: skip
+    print(f"{'':>10}  ratios: " + "; ".join(f"{k} {v:.2f}" for k, v in ratios(figures).items()))
+    return figures
+
+
+def ratios(figures: dict[str, float]) -> dict[str, float]:
+    out = {"2 workers / 1 core": figures["fast2"] / figures["fast"]}
+    if "exact" in figures:
+        out["fast / exact"] = figures["fast"] / figures["exact"]
+    if "ft" in figures:
+        out["fast / fastText end to end"] = figures["fast"] / figures["ft"]
+        out["same per CPU second"] = figures["fast_cpu"] / figures["ft_cpu"]
+        out["fast / fastText predict()"] = figures["fast"] / figures["ft_predict"]
+    return out
+
+
+def medians(n: int, rounds: list[dict[str, float]]) -> None:
+    """The median of each figure over the rounds, and the median of each round's ratio."""
+    names = {
+        "fast": "sw-nlp fast path, 1 core",
+        "fast2": "sw-nlp fast path, --workers 2",
+        "exact": "sw-nlp exact path, 1 core",
+        "ft": "fastText end to end, 1 core",
+    }
+    print(f"{'':>10}  median of {len(rounds)} rounds (rows/s, rows per CPU s):")
+    for key, name in names.items():
+        if key in rounds[0]:
+            wall = statistics.median(r[key] for r in rounds)
+            cpu = statistics.median(r[f"{key}_cpu"] for r in rounds)
+            print(f"{n:>10,}  {name:<34} {wall:>9,.0f} {cpu:>9,.0f}")
+    per_round = [ratios(r) for r in rounds]
+    print(f"{'':>10}  median ratios: " + "; ".join(
+        f"{k} {statistics.median(r[k] for r in per_round):.2f} "
+        f"({min(r[k] for r in per_round):.2f}-{max(r[k] for r in per_round):.2f})"
+        for k in per_round[0]
+    ))  # fmt: skip
 
 if __name__ == "__main__":
     main()
