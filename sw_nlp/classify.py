@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sw_nlp.bundle import load_model
+from sw_nlp.collector import fewer_collections
 from sw_nlp.config import ReviewConfig, check_count, check_share
 from sw_nlp.errors import InputError, SwNlpError
 from sw_nlp.files import Chunk, ResultWriter, open_cases
@@ -210,7 +211,7 @@ def classify_file(
         )
 
     chunks_done = 0
-    with writer:
+    with writer, fewer_collections():
         for done in results():
             writer.write(done.output)
             summary.rows += done.rows
