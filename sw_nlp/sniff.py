@@ -9,7 +9,9 @@ from __future__ import annotations
 import codecs
 import csv
 from pathlib import Path
+from typing import BinaryIO
 
+from sw_nlp.arrow_text import valid_utf8
 from sw_nlp.errors import InputError
 
 FORMATS = ("csv", "tsv", "xlsx", "jsonl", "parquet", "txt", "docx", "pdf")
@@ -123,7 +125,10 @@ def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) when every byte decodes; else Windows-1252, as Excel writes.
 
     The whole file is checked, incrementally: a file that is UTF-8 for 10 MB and then has one
-    Windows-1252 byte is not UTF-8.
+    Windows-1252 byte is not UTF-8. A large file is checked by Arrow's validator (it builds no
+    text: 1.3 s -> 0.2 s for 580 MB, before the first row), a small one by Python's decoder
+    (no pyarrow import before a small file's first row); both take the same bytes as UTF-8
+    (tested on hostile bytes).
     """
     with open(path, "rb") as handle:
         head = handle.read(4)
@@ -132,6 +137,8 @@ def detect_encoding(path: Path) -> str:
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
         handle.seek(0)
+        if path.stat().st_size > ARROW_CHECK_BYTES:
+            return "utf-8" if _utf8_in_blocks(handle) else "cp1252"
         decoder = codecs.getincrementaldecoder("utf-8")()
         try:
             for block in iter(lambda: handle.read(1 << 20), b""):
@@ -140,6 +147,29 @@ def detect_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             return "cp1252"
     return "utf-8"
+
+
+ARROW_CHECK_BYTES = 8 << 20  # files larger than this are checked by Arrow
+_BLOCK_BYTES = 16 << 20
+
+
+def _utf8_in_blocks(handle: BinaryIO) -> bool:
+    """Whether the rest of ``handle`` is UTF-8, a block at a time. Each block is checked up to
+    the start of its last character (the last byte that is not a continuation byte, 10xxxxxx,
+    among its last four): no valid character spans that cut, so the file is valid exactly
+    when every piece is; the bytes after the cut open the next block."""
+    carry = b""
+    while block := handle.read(_BLOCK_BYTES):
+        data = carry + block
+        cut = len(data)
+        for i in range(len(data) - 1, max(len(data) - 5, -1), -1):
+            if data[i] & 0xC0 != 0x80:
+                cut = i
+                break
+        if not valid_utf8(memoryview(data)[:cut]):
+            return False
+        carry = data[cut:]
+    return valid_utf8(carry)
 
 
 def sniff_delimiter(sample: str, suffix: str) -> str:

@@ -107,3 +107,29 @@ def test_compute_functions_do_not_import_pyarrow_compute():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "False"]
+
+
+# Bytes where UTF-8 decoders disagree when one is careless: ASCII, continuation bytes, the lead
+# bytes of overlong forms (C0, C1, E0 80-9F, F0 80-8F), surrogates (ED A0-BF), the last
+# planes (F4 8F / F4 90) and bytes that never occur (F5-FF), NUL.
+_TRICKY = [0x00, 0x0A, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
+           0xE0, 0xE2, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]  # fmt: skip
+
+
+def python_says_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_TRICKY), max_size=12).map(bytes) | st.binary(max_size=40))
+@example(b"\xed\xa0\x80")  # a surrogate, encoded
+@example(b"\xf4\x90\x80\x80")  # past U+10FFFF
+@example(b"\xe0\x9f\xbf")  # overlong
+@example("kasus \u2013 anak \U0001f600".encode())
+def test_valid_utf8_agrees_with_pythons_decoder(data):
+    assert arrow_text.valid_utf8(data) == python_says_utf8(data)
+    assert arrow_text.valid_utf8(memoryview(b"x" + data)[1:]) == python_says_utf8(data)

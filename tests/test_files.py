@@ -2,6 +2,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sw_nlp.bundle import default_bundle_dir, load_model
 from sw_nlp.columns import choose_columns
@@ -35,6 +37,32 @@ def test_windows_1252_is_detected_and_noted(tmp_path: Path):
     assert detect_encoding(path) == "cp1252"
     assert source.notes and "Windows-1252" in source.notes[0]
     assert rows_of(source)[0][1] == "Anak dengan \u201ckebutuhan khusus\u201d \u2013 caf\u00e9"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a", "\n", "\u2013", "\U0001f600", "\u00e9"]).map(str.encode)
+        | st.sampled_from([b"\x80", b"\xe2\x80", b"\xed\xa0\x80", b"\xc0\xaf", b"\x96"]),
+        max_size=40,
+    ).map(b"".join)
+)
+def test_large_files_checked_by_arrow_get_the_encoding_pythons_decoder_gives(data):
+    """Tiny blocks, so that the cuts fall everywhere, characters of every length straddle
+    them, and broken sequences sit at block ends and at the end of the file."""
+    import tempfile
+
+    from sw_nlp import sniff
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cases.csv"
+        path.write_bytes(b"teks\n" + data)
+        by_python = sniff.detect_encoding(path)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(sniff, "ARROW_CHECK_BYTES", 0)
+            mp.setattr(sniff, "_BLOCK_BYTES", 3)
+            by_arrow = sniff.detect_encoding(path)
+    assert by_arrow == by_python
 
 
 @pytest.mark.parametrize(
