@@ -2,9 +2,9 @@
 and hands back a ``Source`` of chunks.
 
 The jobs live in modules of their own, below this one: ``sniff`` (what a file is),
-``columns`` (which columns hold text and ids), ``readers`` (tables in chunks), ``notes``
-(one case per file), ``table`` (a chunk's results as columns, and their CSV text),
-``writers`` (results, atomically) and ``safe_read`` (bounded reads).
+``columns`` (which columns hold text and ids), ``readers`` and ``delimited`` (tables in
+chunks), ``notes`` (one case per file), ``table`` (a chunk's results as columns, and their
+CSV text), ``writers`` (results, atomically) and ``safe_read`` (bounded reads).
 The names callers use are importable from here.
 """
 
@@ -16,9 +16,10 @@ from pathlib import Path
 
 from sw_nlp.columns import find_id_column, match_column
 from sw_nlp.config import check_count
+from sw_nlp.delimited import open_delimited
 from sw_nlp.errors import InputError
 from sw_nlp.notes import open_folder, open_notes, read_note
-from sw_nlp.readers import Chunk, Source, open_delimited, open_jsonl, open_parquet, open_xlsx
+from sw_nlp.readers import Chunk, Source, open_jsonl, open_parquet, open_xlsx
 from sw_nlp.sniff import FORMAT_OF_SUFFIX, FORMATS, check_format, sniff_format
 from sw_nlp.table import CsvText, ResultTable
 from sw_nlp.writers import ResultWriter, to_csv_text

@@ -7,8 +7,6 @@ cannot be read still comes out, with its error. ``sw_nlp.files.open_cases`` pick
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
 import logging
@@ -20,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sw_nlp.columns import choose_columns, find_header_row, header_names
 from sw_nlp.errors import InputError
 from sw_nlp.safe_read import MAX_XLSX_PARTS_UNPACKED, MAX_XLSX_SHEETS_UNPACKED, check_unpacked_size
-from sw_nlp.sniff import HEADER_SEARCH_ROWS, detect_encoding, sniff_delimiter
+from sw_nlp.sniff import HEADER_SEARCH_ROWS, detect_encoding
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,150 +52,6 @@ class Source:
     total: int | None
     chunks: Iterator[Chunk]
     notes: list[str] = field(default_factory=list)
-
-
-def open_delimited(
-    path: Path,
-    text_column: str | None,
-    id_column: str | None,
-    chunk_size: int,
-    tsv: bool = False,
-    header_row: int | None = None,
-    columns: str | list[str] = "id",
-) -> Source:
-    encoding = detect_encoding(path)
-    notes = []
-    if encoding == "cp1252":
-        notes.append("not UTF-8: read as Windows-1252 (as Excel exports)")
-        log.warning("%s: not UTF-8; reading as Windows-1252", path)
-    with open(path, encoding=encoding, errors="replace", newline="") as handle:
-        sample = handle.read(65536)
-    if not sample.strip():
-        raise InputError("empty file", path)
-    delimiter = sniff_delimiter(sample, ".tsv" if tsv else path.suffix.lower())
-    try:
-        first = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
-    except csv.Error:
-        first = []
-    first = first[:HEADER_SEARCH_ROWS]
-    if not first:
-        raise InputError("empty file", path)
-    at, names, text, ids = _header(
-        first, path, "file", text_column, id_column, header_row, columns, notes
-    )
-    t_index, id_index = names.index(text), [names.index(c) for c in ids]
-
-    def chunks() -> Iterator[Chunk]:
-        yield from read_delimited(
-            path, encoding, delimiter, len(names), t_index, ids, id_index, chunk_size, at
-        )
-
-    return Source(path, "csv", text, ids, None, chunks(), notes)
-
-
-# A text is classified on its first 100k characters; a field of this size is no case text.
-MAX_FIELD_CHARS = 256 << 20
-
-
-def read_delimited(
-    path: Path,
-    encoding: str,
-    delimiter: str,
-    width: int,
-    t_index: int,
-    ids: list[str],
-    id_index: list[int],
-    chunk_size: int,
-    skip: int = 0,
-) -> Iterator[Chunk]:
-    """Records of a delimited file, parsed strictly, in chunks.
-
-    Python's ``csv`` in strict mode, not pandas: pandas' parser reads a stray quote as the
-    start of a field that runs on over the next lines, silently merging several rows into
-    one. Strict parsing stops there instead, and the error names the line where the broken
-    record starts. A record with more fields than the header (an unquoted delimiter in the
-    text) keeps its row, with an error; one with fewer is read with the missing cells empty,
-    as a spreadsheet would show it. Blank lines are not records. The first ``skip`` records
-    (titles above the header) are read past and counted in the row numbers.
-    """
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
-    row_no = skip + 1  # the header; then the last row put in a chunk
-    records: list[list[str]] = []  # the next chunk's records, and the line each starts on
-    starts: list[int] = []
-    with open(path, encoding=encoding, errors="replace", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter, strict=True)
-        record_line = 1
-        try:
-            for record in reader:  # titles, then the header, already read
-                if record:
-                    skip -= 1
-                    if skip < 0:
-                        break
-            record_line = reader.line_num + 1
-            # The loop does no more than keep each record and its first line: the columns
-            # are cut from a chunk's records at once (``_delimited_chunk``).
-            for record in reader:
-                if record:
-                    records.append(record)
-                    starts.append(record_line)
-                    if len(records) == chunk_size:
-                        yield _delimited_chunk(
-                            records, starts, row_no, width, delimiter, t_index, ids, id_index
-                        )
-                        row_no += len(records)
-                        records, starts = [], []
-                record_line = reader.line_num + 1
-        except csv.Error as exc:
-            raise InputError(
-                f"cannot parse: malformed quoting in the record that starts on line "
-                f"{record_line} ({exc}, on line {reader.line_num}); a stray or unbalanced "
-                '" in a text? Nothing was written',
-                path,
-                row_no + len(records) + 1,
-            ) from None
-    if records:
-        yield _delimited_chunk(records, starts, row_no, width, delimiter, t_index, ids, id_index)
-
-
-def _delimited_chunk(
-    records: list[list[str]],
-    starts: list[int],
-    row_no: int,
-    width: int,
-    delimiter: str,
-    t_index: int,
-    ids: list[str],
-    id_index: list[int],
-) -> Chunk:
-    """A chunk of records that follow row ``row_no``; ``starts`` holds the line each starts
-    on. Cut column by column when every record has the header's width (the usual file);
-    otherwise record by record: more fields than the header is a row error, fewer leaves the
-    missing cells empty."""
-    rows = list(range(row_no + 1, row_no + 1 + len(records)))
-    if all(len(record) == width for record in records):
-        return Chunk(
-            rows,
-            {c: [record[i] for record in records] for c, i in zip(ids, id_index, strict=True)},
-            [record[t_index] for record in records],
-            [""] * len(records),
-        )
-    chunk = Chunk(rows, {c: [] for c in ids}, [], [])
-    for record, line in zip(records, starts, strict=True):
-        error = ""
-        if len(record) > width:
-            error = (
-                f"{len(record)} fields, the header has {width}: an unquoted "
-                f"{_DELIMITER_NAMES.get(delimiter, repr(delimiter))} in the text? "
-                f"(line {line})"
-            )
-        for c, i in zip(ids, id_index, strict=True):
-            chunk.ids[c].append(record[i] if i < len(record) else "")
-        chunk.texts.append(record[t_index] if t_index < len(record) and not error else "")
-        chunk.errors.append(error)
-    return chunk
-
-
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
 
 
 def chunk_from_frame(frame: pd.DataFrame, start: int, text: str, ids: list[str]) -> Chunk:
@@ -258,7 +112,7 @@ def open_xlsx(
         top = list(itertools.islice(rows, limit))
         if not top:
             raise InputError("empty sheet", path)
-        at, header, text, ids = _header(
+        at, header, text, ids = choose_header(
             [list(r) for r in top], path, "sheet", text_column, id_column, header_row, columns,
             notes,
         )  # fmt: skip
@@ -414,7 +268,7 @@ def open_parquet(
     return Source(path, "parquet", text, ids, parquet.metadata.num_rows, chunks())
 
 
-def _header(
+def choose_header(
     top: list[list[Any]],
     path: Path,
     kind: str,

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from sw_nlp.delimited import _DELIMITER_NAMES, MAX_FIELD_CHARS, read_delimited
 from sw_nlp.errors import InputError
-from sw_nlp.readers import _DELIMITER_NAMES, MAX_FIELD_CHARS, Chunk, read_delimited
+from sw_nlp.readers import Chunk
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -162,3 +163,107 @@ def test_random_csv_text(tmp_path_factory, records, width, chunk_size, skip, del
     path = tmp_path_factory.mktemp("csv") / "cases.csv"
     path.write_bytes(text.encode("utf-8"))
     assert_same(path, width, chunk_size, skip, delimiter)
+
+
+def scanning(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """Every file read by the compiled scan, its bytes handed over ``block`` at a time."""
+    from sw_nlp import csv_scan, delimited
+
+    def tiny_blocks(block: int) -> None:
+        monkeypatch.setattr(csv_scan, "BLOCK_BYTES", block)
+
+    monkeypatch.setattr(delimited, "SCAN_BYTES", -1)
+    return tiny_blocks
+
+
+SCAN_FIELDS = st.lists(
+    st.sampled_from(
+        ['"', '""', ",", ";", "\n", "\r", "\r\n", " ", "a", "kasus", "é", "“", "\t", "\x00", "–"]
+    ),
+    max_size=5,
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    records=st.lists(
+        st.tuples(
+            st.lists(st.tuples(SCAN_FIELDS, st.sampled_from([0, 1, 1, 2])), max_size=4),
+            st.sampled_from(["\n", "\r\n", "\r", "\n\n", "\r\n\r\n"]),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    width=st.integers(1, 3),
+    chunk_size=st.integers(1, 4),
+    skip=st.integers(0, 2),
+    delimiter=st.sampled_from([",", ";"]),
+    end=st.booleans(),
+    block=st.integers(1, 40),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]),
+)
+def test_the_compiled_scan_reads_what_the_csv_reader_reads(
+    tmp_path_factory, records, width, chunk_size, skip, delimiter, end, block, encoding
+):
+    """The same chunks, cells, row errors and error message as the ``csv`` reader alone, on
+    hostile text (stray, doubled and unclosed quotes, NUL, every line end, blank lines,
+    records of every width), cut into blocks of every size, in each encoding it reads.
+    Fields: 0 as they are (a stray quote stays), 1 quoted, 2 quoted with its quotes left
+    single (a quote closed early, then text)."""
+    lines = []
+    for fields, ending in records:
+        cells = [
+            f if how == 0 else quoted(f) if how == 1 else f'"{f}"' for f, how in fields
+        ]
+        lines.append(delimiter.join(cells) + ending)
+    text = "".join(lines)
+    if not end:
+        text = text.rstrip("\r\n")
+    if encoding == "cp1252":
+        text = text.replace("“", "\u201c").replace("–", "\u2013")
+    path = tmp_path_factory.mktemp("csv") / "cases.csv"
+    path.write_bytes(text.encode(encoding))
+    t_index = width - 1
+    ids = [f"c{i}" for i in range(width)]
+    args = (path, encoding, delimiter, width, t_index, ids, list(range(width)), chunk_size, skip)
+    with pytest.MonkeyPatch.context() as patch:
+        scanning(patch)(block)
+        scanned = outcome(read_delimited, *args)
+    assert scanned == outcome(reference_read, *args)
+
+
+@pytest.mark.parametrize("block", [7, 4096, 16 << 20])
+def test_the_compiled_scan_on_the_corpus(monkeypatch, block):
+    scanning(monkeypatch)(block)
+    path = REPO / "data/corpus/cases.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        width = len(next(csv.reader(handle)))
+    assert_same(path, width, 500, 0)
+
+
+def test_a_large_file_is_scanned_and_the_csv_reader_takes_over_at_a_stray_quote(
+    tmp_path, monkeypatch
+):
+    """A file over ``SCAN_BYTES``: the scan reads it (no record goes through ``csv``) until a
+    chunk holds a stray quote; from that chunk on the ``csv`` reader reads, and the cells
+    are the same."""
+    from sw_nlp import delimited
+
+    calls: list[int] = []
+    real = delimited._read_with_csv
+
+    def counting(*args):
+        calls.append(args[-1].offset)
+        yield from real(*args)
+
+    monkeypatch.setattr(delimited, "_read_with_csv", counting)
+    path = tmp_path / "big.csv"
+    rows = [f'{i},"kasus ke-{i}, keluarga – anak ""rentan"" {"x" * 80}"' for i in range(50_000)]
+    rows[40_000] = '40000,ada "kutip" lepas'
+    path.write_text("id,teks\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert path.stat().st_size > delimited.SCAN_BYTES
+    args = (path, "utf-8", ",", 2, 1, ["id"], [0], 2000, 0)
+    got = outcome(read_delimited, *args)
+    assert got == outcome(reference_read, *args)
+    assert calls and calls[0] > 0  # the csv reader took over mid-file, not from the start
+    assert got[0][20][2][0] == 'ada "kutip" lepas'
