@@ -131,9 +131,12 @@ def _ready_kernels(clf: CaseClassifier) -> Finding:
     """Compile the fast path's kernels, or load them from Numba's cache, now. Small files never
     compile; the first large one on a new machine would otherwise wait (about 14 s of CPU
     here) before its first row, so the command run after installing does it, once."""
+    from sw_nlp.csv_scan import compile_scan
+
     start = time.perf_counter()
     try:
         compiled = clf.compile_kernels()
+        compile_scan()  # large CSV files are cut by a compiled scan, whatever the model
     except ImportError as exc:  # Numba or llvmlite missing or broken
         return Finding("kernels", PROBLEM, f"cannot compile ({exc}); reinstall sw-nlp")
     seconds = time.perf_counter() - start

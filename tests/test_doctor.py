@@ -47,6 +47,19 @@ def test_a_healthy_install_says_what_it_found(home: Path, capsys):
     assert "kernels: compiled or loaded from the cache in" in out
 
 
+def test_doctor_readies_the_csv_scan_for_the_first_large_file(home: Path, capsys):
+    """The scan's machine code is there (compiled, or loaded from the cache) for the argument
+    types a large CSV brings: its first chunk then waits for no compiler."""
+    import numpy as np
+    from numba import typeof
+
+    from sw_nlp.csv_scan import scan_records
+
+    assert run(capsys, "doctor")[0] == 0
+    as_scanned = typeof(np.frombuffer(bytearray(b"bytes"), np.uint8))  # as scanned_columns has them
+    assert as_scanned in [sig[0] for sig in scan_records.dispatcher.signatures]
+
+
 def test_a_changed_model_file_is_a_problem(home: Path, capsys):
     out_dir = registered_copy(home, capsys)
     assert run(capsys, "doctor")[0] == 0
