@@ -311,3 +311,40 @@ def test_recursive_reads_subfolders_with_their_relative_path_as_id(
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert frame["file"].tolist() == ["2024/b.txt", "2024/maret/c.md", "a.txt"]
     assert "rahasia" not in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "parquet", "jsonl"])
+def test_a_phone_or_nik_stored_as_a_number_is_masked_and_other_numbers_kept(
+    tmp_path: Path, trained_bundle: Path, capsys, kind: str
+):
+    """A phone typed into a spreadsheet is a number there (6281234567890), as is a NIK in a
+    Parquet or JSON integer column: passed through, it is written masked, like any text; an
+    age or an amount stays a number."""
+    frame = pd.DataFrame(
+        {
+            "No Kasus": [1, 2],
+            "Deskripsi Kasus": [TEXT, "Warga desa membentuk kelompok usaha bersama"],
+            "Telp": [6281234567890, 6285712345678],
+            "NIK": [3174012345678901, 3201012345678902],
+            "Umur": [42, 67],
+        }
+    )
+    path = tmp_path / f"rekap.{kind}"
+    if kind == "xlsx":
+        xlsx_file(path, frame)
+    elif kind == "parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_json(path, orient="records", lines=True)
+    out = tmp_path / "hasil.csv"
+    code, _, err = run(
+        ["classify", str(path), "-o", str(out), "--model", str(trained_bundle)], capsys
+    )
+    assert code == 0, err
+    written = out.read_text(encoding="utf-8")
+    for digits in ("6281234567890", "6285712345678", "3174012345678901", "3201012345678902"):
+        assert digits not in written
+    back = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert back["Telp"].str.strip().tolist() == ["_telepon_", "_telepon_"]
+    assert back["NIK"].str.strip().tolist() == ["_nik_", "_nik_"]
+    assert back["Umur"].tolist() == ["42", "67"]

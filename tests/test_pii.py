@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -119,7 +120,31 @@ def test_masking_a_column_equals_masking_each_text(values):
     from sw_nlp.pii import mask_pii_many
 
     column = _above_small(values)
-    _same(mask_pii_many(column), [mask_pii(v) if isinstance(v, str) else v for v in column])
+    each = [mask_pii(v) if isinstance(v, str) else mask_pii_many([v])[0] for v in column]
+    _same(mask_pii_many(column), each)
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        (6281234567890, " _telepon_ "),  # a phone typed into a spreadsheet: a number there
+        (6281234567890.0, " _telepon_ "),  # the same read as a float
+        (3174012345678901, " _nik_ "),  # a NIK in a Parquet int64 column
+        (np.int64(6281234567890), " _telepon_ "),
+        (42, 42),  # an age
+        (2_500_000.0, 2_500_000.0),  # an amount
+        (81234567890, 81234567890),  # ten digits, but no phone prefix: not an identifier
+        (1234567890123.5, 1234567890123.5),  # not a whole number
+        (True, True),
+        (None, None),
+    ],
+)
+def test_numbers_that_are_identifiers_are_masked_and_other_numbers_kept(cell, written):
+    from sw_nlp.pii import mask_pii_many
+
+    for column in ([cell], _above_small([cell, "teks"])):
+        got = mask_pii_many(column)[0]
+        assert got == written and type(got) is type(written)
 
 
 def _inert() -> list[str]:
