@@ -247,7 +247,8 @@ def test_personal_data_never_leaks_into_files_or_logs(tmp_path, tiny_corpus_path
 def test_sigkill_never_leaves_a_partial_output(tmp_path, trained_bundle):
     src = tmp_path / "big.csv"
     text = "Seorang lansia tinggal sendiri dan perlu rujukan ke panti sosial di kecamatan. " * 6
-    pd.DataFrame({"id": range(4_000), "text": [f"{text} {i}" for i in range(4_000)]}).to_csv(
+    # Rows enough for seconds of work: 4,000 could be done before the kill.
+    pd.DataFrame({"id": range(40_000), "text": [f"{text} {i}" for i in range(40_000)]}).to_csv(
         src, index=False
     )
     out = tmp_path / "out.csv"
@@ -281,7 +282,7 @@ def test_sigkill_never_leaves_a_partial_output(tmp_path, trained_bundle):
     assert not out.exists()
     subprocess.run(args, env=env, check=True)
     complete = out.read_bytes()
-    assert complete.count(b"\n") == 4_001
+    assert complete.count(b"\n") == 40_001
     run_and_kill()
     assert out.read_bytes() == complete  # the previous complete output, untouched
     subprocess.run(args, env=env, check=True)

@@ -660,7 +660,9 @@ def test_sigterm_removes_the_part_file(tmp_path, trained_bundle):
 
     src = tmp_path / "big.csv"
     text = "Seorang lansia tinggal sendiri dan perlu rujukan ke panti sosial. " * 6
-    pd.DataFrame({"id": range(4000), "text": [f"{text} {i}" for i in range(4000)]}).to_csv(
+    # Rows enough for seconds of work (4,000 took under 0.3 s once classification sped up,
+    # and the run could end before the signal was sent).
+    pd.DataFrame({"id": range(40_000), "text": [f"{text} {i}" for i in range(40_000)]}).to_csv(
         src, index=False
     )
     out = tmp_path / "out.csv"
