@@ -20,8 +20,8 @@ Anything else (a quote inside an unquoted field, a quote closed and then followe
 NUL, a quoted field still open at the end, a field over ``MAX_FIELD_BYTES``) stops the scan
 at the start of that record with ``UNUSUAL``, and the caller reads on from there with the
 ``csv`` reader itself, which then says what is wrong, or reads what the scan would not.
-Line ends are counted as the reader counts lines (a CRLF is one), for the line numbers in
-row errors.
+Line ends are counted as the reader counts lines (a CRLF is one): where it takes over, its
+line numbers in errors go on from there.
 """
 
 from __future__ import annotations
@@ -58,7 +58,6 @@ def scan_records(
     field_end: np.ndarray,
     field_quoting: np.ndarray,
     record_fields: np.ndarray,
-    record_line: np.ndarray,
     lines: int,
 ) -> tuple:
     """Records of ``buf`` from ``pos`` (the start of a record), at most ``max_records`` and
@@ -66,9 +65,9 @@ def scan_records(
     ``lines``: the lines before ``pos``.
 
     Returns ``(records, fields, pos, lines, why)``: the records found, their fields (start,
-    end and quoting of each; each record's field count and first line, 1-based), where the
-    next record starts and the lines before it, and why the scan stopped (``FULL``, ``MORE``
-    or ``UNUSUAL``; ``MORE`` with ``final`` means the file is read to its end)."""
+    end and quoting of each, and each record's field count), where the next record starts
+    and the lines before it, and why the scan stopped (``FULL``, ``MORE`` or ``UNUSUAL``;
+    ``MORE`` with ``final`` means the file is read to its end)."""
     n = len(buf)
     capacity = len(field_start)
     n_records = 0
@@ -169,7 +168,6 @@ def scan_records(
         if why >= 0:  # the record is not taken: the next scan starts at it
             return n_records, first, start, start_lines, why
         record_fields[n_records] = n_fields - first
-        record_line[n_records] = start_lines + 1
         n_records += 1
     return n_records, n_fields, pos, lines, FULL
 
@@ -219,7 +217,6 @@ def scanned_columns(
     field_end = np.empty(space, np.int64)
     field_quoting = np.empty(space, np.int8)
     record_fields = np.empty(chunk_size, np.int64)
-    record_line = np.empty(chunk_size, np.int64)
     columns: list[list[str]] = [[] for _ in wanted]
     header_left, records = skip + 1, 0
     chunk: tuple[int, int] | None = None  # file offset and lines before the chunk being filled
@@ -233,7 +230,7 @@ def scanned_columns(
             want = header_left or chunk_size - len(columns[0])
             n_rec, n_fields, end, end_lines, why = scan_records(
                 np.frombuffer(data, np.uint8, filled), pos, final, ord(delimiter), ord('"'), want,
-                field_start, field_end, field_quoting, record_fields, record_line, lines,
+                field_start, field_end, field_quoting, record_fields, lines,
             )  # fmt: skip
             if header_left:
                 header_left -= n_rec
@@ -312,4 +309,4 @@ def compile_scan() -> None:
     with compiled(True):
         scan_records(np.frombuffer(bytearray(b"a,b\n"), np.uint8), 0, True, ord(","), ord('"'), 1,
                      np.empty(2, np.int64), np.empty(2, np.int64), np.empty(2, np.int8),
-                     np.empty(1, np.int64), np.empty(1, np.int64), 0)  # fmt: skip
+                     np.empty(1, np.int64), 0)  # fmt: skip

@@ -6,6 +6,7 @@ compiled scan of its bytes (``csv_scan``) and the rest by that reader.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 from collections.abc import Iterator
@@ -89,16 +90,17 @@ def read_delimited(
     records the ``csv`` reader gives for the grammar it accepts; from the first chunk that
     holds anything else (or a record of another width), the ``csv`` reader reads on.
     """
+    with_csv = functools.partial(
+        _read_with_csv, path, encoding, delimiter, width, t_index, ids, id_index, chunk_size, skip
+    )
     if not (scannable(encoding) and running_compiled() and path.stat().st_size > SCAN_BYTES):
-        yield from _read_with_csv(path, encoding, delimiter, width, t_index, ids, id_index,
-                                  chunk_size, skip, TakeOver(0, 0, 0))  # fmt: skip
+        yield from with_csv(TakeOver(0, 0, 0))
         return
     wanted = sorted({t_index, *id_index})
     row_no = skip + 1
     for item in scanned_columns(path, encoding, delimiter, width, wanted, chunk_size, skip):
         if isinstance(item, TakeOver):
-            yield from _read_with_csv(path, encoding, delimiter, width, t_index, ids, id_index,
-                                      chunk_size, skip, item)  # fmt: skip
+            yield from with_csv(item)
             return
         column = dict(zip(wanted, item, strict=True))
         n = len(column[t_index])
