@@ -11,6 +11,10 @@ corpus texts) and runs, each in a fresh process, on exactly those rows:
 
 - ``sw-nlp classify`` on the fast path, pinned to one core (``taskset -c 0``);
 - the same with ``--workers 2`` (not pinned: two worker processes and the reader/writer);
+- two whole one-core runs at once, pinned to cores 0 and 1, on the same file: the ceiling
+  for ``--workers 2``, since no split of one job beats two jobs that share nothing. On a
+  virtual machine two busy cores are often slower each than one busy core alone (a shared
+  cache, memory bus or host), and this shows by how much;
 - ``sw-nlp classify --exact-path`` (the scikit-learn pipeline itself), pinned to one core,
   for sizes up to ``--exact-max`` (it is the slow one: ~1,000 rows/s);
 - fastText, pinned to one core, trained on the same train split (25 epochs, word bigrams):
@@ -163,8 +167,8 @@ print(json.dumps({"seconds": seconds, "predict_seconds": predict, "peak_kb": pea
 )
 
 
-def _pin(one_core: bool) -> list[str]:
-    return ["taskset", "-c", "0"] if one_core and shutil.which("taskset") else []
+def _pin(one_core: bool, core: int = 0) -> list[str]:
+    return ["taskset", "-c", str(core)] if one_core and shutil.which("taskset") else []
 
 
 def _run(command: list[str]) -> dict[str, float]:
@@ -172,21 +176,52 @@ def _run(command: list[str]) -> dict[str, float]:
     return json.loads(done.stderr.strip().splitlines()[-1])
 
 
+def _sw_nlp_command(
+    src: Path, out: Path, extra: list[str], one_core: bool, core: int = 0
+) -> list[str]:
+    return [
+        *_pin(one_core, core),
+        sys.executable,
+        "-c",
+        _SW_NLP,
+        "classify",
+        str(src),
+        "-o",
+        str(out),
+        "--quiet",
+        *extra,
+    ]  # fmt: skip
+
+
 def run_sw_nlp(src: Path, out: Path, extra: list[str], one_core: bool) -> dict[str, float]:
-    return _run(
-        [
-            *_pin(one_core),
-            sys.executable,
-            "-c",
-            _SW_NLP,
-            "classify",
-            str(src),
-            "-o",
-            str(out),
-            "--quiet",
-            *extra,
-        ]  # fmt: skip
-    )
+    return _run(_sw_nlp_command(src, out, extra, one_core))
+
+
+def run_side_by_side(src: Path, work: Path, extra: list[str]) -> dict[str, float]:
+    """Two whole one-core runs at once, each pinned to its own core, on the same file: what
+    two cores give when nothing at all is shared or handed over. No split of one job over two
+    processes can beat it, so it is the ceiling for ``--workers 2`` on this machine (two
+    cores that were each as fast busy together as alone would give 2.0)."""
+    procs = [
+        subprocess.Popen(
+            _sw_nlp_command(src, work / f"pair_{core}.csv", extra, True, core),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for core in (0, 1)
+    ]
+    runs = []
+    for proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, proc.args, stderr=err)
+        runs.append(json.loads(err.strip().splitlines()[-1]))
+    return {
+        "seconds": max(r["seconds"] for r in runs) / 2,  # two files' rows in that time
+        "cpu_seconds": sum(r["cpu_seconds"] for r in runs) / 2,
+        "peak_kb": max(r["peak_kb"] for r in runs),
+    }
 
 
 def train_fasttext(rows: list[dict[str, str]], workdir: Path) -> Path | None:
@@ -319,6 +354,9 @@ def one_round(
     show("sw-nlp fast path, --workers 2", r, "fast2")
     print(f"{'':>10}  {'  (each worker process, peak)':<34} {'':>9} {'':>9} "
           f"{r['workers_peak_kb'] / 1024:>8,.0f}")  # fmt: skip
+    if shutil.which("taskset") and len(os.sched_getaffinity(0)) >= 2:
+        r = run_side_by_side(src, work, explain)
+        show("two 1-core runs at once", r, "pair")
     if n <= args.exact_max:
         r = run_sw_nlp(src, work / "out.csv", [*explain, "--exact-path"], one_core=True)
         show("sw-nlp exact path, 1 core", r, "exact")
@@ -344,6 +382,9 @@ def one_round(
 
 def ratios(figures: dict[str, float]) -> dict[str, float]:
     out = {"2 workers / 1 core": figures["fast2"] / figures["fast"]}
+    if "pair" in figures:
+        out["two runs at once / 1 core"] = figures["pair"] / figures["fast"]
+        out["2 workers / two runs at once"] = figures["fast2"] / figures["pair"]
     if "exact" in figures:
         out["fast / exact"] = figures["fast"] / figures["exact"]
     if "ft" in figures:
@@ -358,6 +399,7 @@ def medians(n: int, rounds: list[dict[str, float]]) -> None:
     names = {
         "fast": "sw-nlp fast path, 1 core",
         "fast2": "sw-nlp fast path, --workers 2",
+        "pair": "two 1-core runs at once",
         "exact": "sw-nlp exact path, 1 core",
         "ft": "fastText end to end, 1 core",
     }
