@@ -204,13 +204,18 @@ def scanned_columns(
     wanted: list[int],
     chunk_size: int,
     skip: int,
-) -> Iterator[list[list[str]] | TakeOver]:
+    decode: bool = True,
+) -> Iterator[list[list[str]] | ScannedCells | TakeOver]:
     """The columns ``wanted`` (indices) of each chunk of ``chunk_size`` data records (the last
     may be shorter), after ``skip`` title records and the header; every record has the
     header's ``width`` fields. Where the scan meets a record it does not vouch for, or one of
     another width (a row error, which the ``csv`` path words), it yields a ``TakeOver`` for
     the first record of the chunk it was filling (the whole file if still in the titles and
-    header), and stops."""
+    header), and stops.
+
+    Without ``decode``, a chunk's columns come as ``ScannedCells``: the records' bytes and
+    where each wanted cell lies in them, for a worker process to decode (sending it bytes
+    costs a copy; sending it strings, pickling each one)."""
     cells_in = _CELL_ENCODING[encoding]
     space = max(chunk_size * width, 4096)
     field_start = np.empty(space, np.int64)
@@ -218,6 +223,8 @@ def scanned_columns(
     field_quoting = np.empty(space, np.int8)
     record_fields = np.empty(chunk_size, np.int64)
     columns: list[list[str]] = [[] for _ in wanted]
+    cells = ScannedCells(cells_in)
+    have = 0  # records in the chunk being filled
     header_left, records = skip + 1, 0
     chunk: tuple[int, int] | None = None  # file offset and lines before the chunk being filled
     with open(path, "rb") as handle:
@@ -227,7 +234,7 @@ def scanned_columns(
         filled, final = _fill(handle, data, 0)
         pos, lines = 0, 0
         while True:
-            want = header_left or chunk_size - len(columns[0])
+            want = header_left or chunk_size - have
             n_rec, n_fields, end, end_lines, why = scan_records(
                 np.frombuffer(data, np.uint8, filled), pos, final, ord(delimiter), ord('"'), want,
                 field_start, field_end, field_quoting, record_fields, lines,
@@ -239,19 +246,24 @@ def scanned_columns(
                 if (record_fields[:n_rec] != width).any():
                     yield TakeOver(*chunk, records)
                     return
-                _add_cells(columns, wanted, width, data, cells_in,
-                           field_start[:n_fields], field_end[:n_fields],
-                           field_quoting[:n_fields])  # fmt: skip
+                found = field_start[:n_fields], field_end[:n_fields], field_quoting[:n_fields]
+                if decode:
+                    _add_cells(columns, wanted, width, data, cells_in, *found)
+                else:
+                    cells.add(data, wanted, width, *found)
+                have += n_rec
             pos, lines = end, end_lines
             if why == UNUSUAL:
-                yield TakeOver(0, 0, 0) if header_left else TakeOver(
-                    *(chunk or (base + pos, lines)), records
+                yield (
+                    TakeOver(0, 0, 0)
+                    if header_left
+                    else TakeOver(*(chunk or (base + pos, lines)), records)
                 )
                 return
-            if not header_left and len(columns[0]) == chunk_size:
-                yield columns
+            if not header_left and have == chunk_size:
+                yield columns if decode else cells
                 records += chunk_size
-                columns, chunk = [[] for _ in wanted], None
+                columns, cells, have, chunk = [[] for _ in wanted], ScannedCells(cells_in), 0, None
             if why == MORE:
                 if final:
                     break
@@ -262,8 +274,8 @@ def scanned_columns(
                     data[:left] = data[pos:filled]
                 filled, final = _fill(handle, data, left)
                 base, pos = base + pos, 0
-    if columns[0]:
-        yield columns
+    if have:
+        yield columns if decode else cells
 
 
 def _fill(handle: BinaryIO, data: bytearray, start: int) -> tuple[int, bool]:
@@ -289,17 +301,78 @@ def _add_cells(
     ends: np.ndarray,
     quoting: np.ndarray,
 ) -> None:
-    """Each wanted column's cells of records of ``width`` fields, decoded; a quote written
-    twice inside a quoted field is one quote (nowhere else can two follow each other)."""
-    starts_list, ends_list = starts.tolist(), ends.tolist()
+    """Each wanted column's cells of records of ``width`` fields, decoded."""
     for column, i in zip(columns, wanted, strict=True):
-        cells = [
-            data[a:b].decode(encoding, "replace")
-            for a, b in zip(starts_list[i::width], ends_list[i::width], strict=True)
-        ]
-        for k in np.flatnonzero(quoting[i::width] == DOUBLED).tolist():
-            cells[k] = cells[k].replace('""', '"')
-        column.extend(cells)
+        column.extend(_decoded(data, encoding, starts[i::width], ends[i::width],
+                               np.flatnonzero(quoting[i::width] == DOUBLED)))  # fmt: skip
+
+
+def _decoded(
+    data: bytes | bytearray,
+    encoding: str,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    doubled: np.ndarray,
+) -> list[str]:
+    """The cells ``data[starts[k]:ends[k]]`` as text; in the cells ``doubled`` holds, a quote
+    written twice inside a quoted field is one quote (nowhere else can two follow each
+    other)."""
+    cells = [
+        data[a:b].decode(encoding, "replace")
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
+    for k in doubled.tolist():
+        cells[k] = cells[k].replace('""', '"')
+    return cells
+
+
+class ScannedCells:
+    """A chunk's wanted cells as the file's bytes and their places, not decoded yet:
+    ``columns`` gives what ``scanned_columns`` gives when it decodes. Each scan's records
+    are kept as one ``bytes`` copy of the span their fields cover, so the object pickles
+    as a few buffers, whatever the number of cells."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        # Per scan: its bytes, then per wanted column the cells' starts, ends and the
+        # positions of the cells holding a doubled quote (all relative to those bytes).
+        self.pieces: list[tuple[bytes, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]] = []
+        self.records = 0
+
+    def add(
+        self,
+        data: bytearray,
+        wanted: list[int],
+        width: int,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        quoting: np.ndarray,
+    ) -> None:
+        low, high = int(starts.min()), int(ends.max())
+        self.records += len(starts) // width
+        self.pieces.append(
+            (
+                bytes(data[low:high]),
+                [
+                    (
+                        starts[i::width] - low,
+                        ends[i::width] - low,
+                        np.flatnonzero(quoting[i::width] == DOUBLED),
+                    )
+                    for i in wanted
+                ],
+            )
+        )
+
+    def columns(self) -> list[list[str]]:
+        """Each wanted column's cells, decoded, in the order of ``wanted``."""
+        out: list[list[str]] = []
+        for data, places in self.pieces:
+            if not out:
+                out = [[] for _ in places]
+            for column, (starts, ends, doubled) in zip(out, places, strict=True):
+                column.extend(_decoded(data, self.encoding, starts, ends, doubled))
+        return out
 
 
 def compile_scan() -> None:

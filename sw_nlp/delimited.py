@@ -10,10 +10,11 @@ import functools
 import io
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from sw_nlp.csv_scan import TakeOver, scannable, scanned_columns
+from sw_nlp.csv_scan import ScannedCells, TakeOver, scannable, scanned_columns
 from sw_nlp.errors import InputError
 from sw_nlp.jit import running_compiled
 from sw_nlp.readers import Chunk, Source, choose_header
@@ -30,7 +31,12 @@ def open_delimited(
     tsv: bool = False,
     header_row: int | None = None,
     columns: str | list[str] = "id",
+    defer_decoding: bool = False,
 ) -> Source:
+    """A delimited file's header found and its columns chosen, its records to come in chunks.
+    With ``defer_decoding``, the chunks a compiled scan cuts (a large file's) hold their
+    cells as bytes (``Chunk.undecoded``), for the worker process that classifies each chunk
+    to decode."""
     encoding = detect_encoding(path)
     notes = []
     if encoding == "cp1252":
@@ -55,8 +61,9 @@ def open_delimited(
 
     def chunks() -> Iterator[Chunk]:
         yield from read_delimited(
-            path, encoding, delimiter, len(names), t_index, ids, id_index, chunk_size, at
-        )
+            path, encoding, delimiter, len(names), t_index, ids, id_index, chunk_size, at,
+            decode=not defer_decoding,
+        )  # fmt: skip
 
     return Source(path, "csv", text, ids, None, chunks(), notes)
 
@@ -75,6 +82,7 @@ def read_delimited(
     id_index: list[int],
     chunk_size: int,
     skip: int = 0,
+    decode: bool = True,
 ) -> Iterator[Chunk]:
     """Records of a delimited file, parsed strictly, in chunks.
 
@@ -89,6 +97,7 @@ def read_delimited(
     A large file is cut by a compiled scan of its bytes (``csv_scan``), which gives the very
     records the ``csv`` reader gives for the grammar it accepts; from the first chunk that
     holds anything else (or a record of another width), the ``csv`` reader reads on.
+    Without ``decode``, the scan's chunks keep their cells as bytes (``Chunk.undecoded``).
     """
     with_csv = functools.partial(
         _read_with_csv, path, encoding, delimiter, width, t_index, ids, id_index, chunk_size, skip
@@ -98,19 +107,51 @@ def read_delimited(
         return
     wanted = sorted({t_index, *id_index})
     row_no = skip + 1
-    for item in scanned_columns(path, encoding, delimiter, width, wanted, chunk_size, skip):
+    layout = _Layout(wanted, t_index, ids, id_index)
+    for item in scanned_columns(
+        path, encoding, delimiter, width, wanted, chunk_size, skip, decode=decode
+    ):
         if isinstance(item, TakeOver):
             yield from with_csv(item)
             return
-        column = dict(zip(wanted, item, strict=True))
-        n = len(column[t_index])
-        yield Chunk(
-            list(range(row_no + 1, row_no + 1 + n)),
-            {c: list(column[i]) for c, i in zip(ids, id_index, strict=True)},
-            column[t_index],
-            [""] * n,
-        )
+        if isinstance(item, ScannedCells):
+            n = item.records
+            chunk = Chunk(list(range(row_no + 1, row_no + 1 + n)), {c: [] for c in ids}, [],
+                          [""] * n, undecoded=_Undecoded(item, layout))  # fmt: skip
+        else:
+            texts, columns = layout.take(item)
+            n = len(texts)
+            chunk = Chunk(list(range(row_no + 1, row_no + 1 + n)), columns, texts, [""] * n)
+        yield chunk
         row_no += n
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Which scanned columns are the text and the ids."""
+
+    wanted: list[int]
+    t_index: int
+    ids: list[str]
+    id_index: list[int]
+
+    def take(self, scanned: list[list[str]]) -> tuple[list[str], dict[str, list[str]]]:
+        """The texts and the id columns (each its own list: the text may be one too)."""
+        column = dict(zip(self.wanted, scanned, strict=True))
+        return column[self.t_index], {
+            c: list(column[i]) for c, i in zip(self.ids, self.id_index, strict=True)
+        }
+
+
+@dataclass(frozen=True)
+class _Undecoded:
+    """A chunk's cells as bytes, decoded where the chunk is classified (``Chunk.decoded``)."""
+
+    cells: ScannedCells
+    layout: _Layout
+
+    def decode(self) -> tuple[list[str], dict[str, list[str]]]:
+        return self.layout.take(self.cells.columns())
 
 
 SCAN_BYTES = 4 << 20  # smaller files are read by the csv reader alone (no kernel to load)

@@ -92,8 +92,9 @@ def open_cases(
         return open_notes(path, [path], chunk_size, fmt=fmt)
     if fmt in ("csv", "tsv"):
         source = open_delimited(
-            path, text_column, id_column, chunk_size, fmt == "tsv", header_row, columns
-        )
+            path, text_column, id_column, chunk_size, fmt == "tsv", header_row, columns,
+            defer_decoding=defer_masking,
+        )  # fmt: skip
     elif fmt == "xlsx":
         source = open_xlsx(path, text_column, id_column, chunk_size, sheet, header_row, columns)
     elif fmt == "jsonl":
@@ -127,6 +128,7 @@ def _masked(chunks: Iterator[Chunk], columns: tuple[str, ...], defer: bool) -> I
 def mask_passed_through(chunk: Chunk) -> Chunk:
     """The chunk with the columns it names as unmasked masked (in place; nothing to do the
     second time)."""
+    chunk.decoded()
     if chunk.unmasked:
         from sw_nlp.pii import mask_pii_many
 

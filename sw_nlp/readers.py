@@ -35,10 +35,22 @@ class Chunk:
     # Passed-through columns whose identifiers are still to be masked (``files.open_cases``
     # with ``defer_masking``: a worker process masks them, not the reading one).
     unmasked: tuple[str, ...] = ()
+    # Texts and ids still as the file's bytes (``delimited`` with ``defer_decoding``): an
+    # object whose ``decode()`` gives ``(texts, ids)``, for the worker process that classifies
+    # the chunk to decode (``decoded``); ``texts`` and ``ids`` are empty until then.
+    undecoded: Any = None
 
     def __post_init__(self) -> None:
         if not self.errors:
             self.errors = [""] * len(self.texts)
+
+    def decoded(self) -> Chunk:
+        """The chunk with its texts and ids decoded (in place; nothing to do the second
+        time, or for a chunk read as text)."""
+        if self.undecoded is not None:
+            self.texts, self.ids = self.undecoded.decode()
+            self.undecoded = None
+        return self
 
 
 @dataclass(frozen=True)

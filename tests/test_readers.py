@@ -10,7 +10,9 @@ CRLF, blank lines, short and long records, titles above the header, non-ASCII te
 from __future__ import annotations
 
 import csv
+import pickle
 from collections.abc import Iterator
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,13 @@ def outcome(read, *args) -> tuple[list[tuple], str]:
     except InputError as exc:
         return chunks, str(exc)
     return chunks, ""
+
+
+def read_as_a_worker_does(*args) -> Iterator[Chunk]:
+    """``read_delimited`` leaving cells as bytes, each chunk sent to a worker process (a
+    pickle round trip) and decoded there."""
+    for chunk in read_delimited(*args, decode=False):
+        yield pickle.loads(ForkingPickler.dumps(chunk)).decoded()
 
 
 def assert_same(path: Path, width: int, chunk_size: int, skip: int, delimiter: str = ",") -> None:
@@ -229,7 +238,9 @@ def test_the_compiled_scan_reads_what_the_csv_reader_reads(
     with pytest.MonkeyPatch.context() as patch:
         scanning(patch)(block)
         scanned = outcome(read_delimited, *args)
+        sent = outcome(read_as_a_worker_does, *args)
     assert scanned == outcome(reference_read, *args)
+    assert sent == scanned
 
 
 @pytest.mark.parametrize("block", [7, 4096, 16 << 20])
@@ -239,6 +250,10 @@ def test_the_compiled_scan_on_the_corpus(monkeypatch, block):
     with open(path, encoding="utf-8", newline="") as handle:
         width = len(next(csv.reader(handle)))
     assert_same(path, width, 500, 0)
+    args = (path, "utf-8", ",", width, 1, ["c0", "c1"], [0, 1], 500, 0)
+    sent = outcome(read_as_a_worker_does, *args)
+    assert sent == outcome(reference_read, *args)
+    assert {len(rows) for rows, *_ in sent[0][:-1]} == {500}
 
 
 def test_a_large_file_is_scanned_and_the_csv_reader_takes_over_at_a_stray_quote(
@@ -266,4 +281,5 @@ def test_a_large_file_is_scanned_and_the_csv_reader_takes_over_at_a_stray_quote(
     got = outcome(read_delimited, *args)
     assert got == outcome(reference_read, *args)
     assert calls and calls[0] > 0  # the csv reader took over mid-file, not from the start
+    assert outcome(read_as_a_worker_does, *args) == got
     assert got[0][20][2][0] == 'ada "kutip" lepas'

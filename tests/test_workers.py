@@ -57,3 +57,47 @@ def test_an_empty_source_starts_no_pool(monkeypatch):
     clf = load_model(default_bundle_dir())
     monkeypatch.setattr(workers, "ProcessPoolExecutor", None)  # would fail if used
     assert list(workers.pool_results(iter([]), clf, "m", clf.review, 3, True, True, True, 2)) == []
+
+
+@pytest.mark.skipif(workers.usable_cpus() < 2, reason="needs two CPUs for two workers")
+def test_a_scanned_files_chunks_are_decoded_and_masked_by_the_workers(tmp_path, monkeypatch):
+    """A large CSV cut by the compiled scan goes to the workers as bytes: the reading process
+    decodes only the first chunk (which it classifies itself), each worker decodes and masks
+    the chunks it classifies, and the output is byte for byte the one-process output, with no
+    identifier left in it."""
+    from sw_nlp import csv_scan, delimited
+    from sw_nlp.classify import classify_file
+
+    monkeypatch.setattr(delimited, "SCAN_BYTES", -1)  # scan this small file as a large one
+    decoders = tmp_path / "decoders.txt"
+    real = csv_scan.ScannedCells.columns
+
+    def recording(self):
+        with decoders.open("a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}\n")
+        return real(self)
+
+    monkeypatch.setattr(csv_scan.ScannedCells, "columns", recording)
+    src = tmp_path / "rekap.csv"
+    lines = ["No;Deskripsi Kasus;Petugas;Telp"]
+    for i in range(120):
+        lines.append(
+            f'K-{i};"Ibu R{i} (NIK 32010123456{i:05d}) mengadu: ""anak putus sekolah""; '
+            f'rumah rusak";petugas{i}@dinsos.go.id;0812-3456-{i:04d}'
+        )
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model = default_bundle_dir()
+    one = classify_file(src, tmp_path / "one.csv", model=model, chunk_size=25, columns="all")
+    assert not decoders.exists()  # one process: the scan decodes as it reads
+    two = classify_file(
+        src, tmp_path / "two.csv", model=model, chunk_size=25, columns="all", workers=2
+    )
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+    assert one.rows_in == two.rows_in == two.rows == 120
+    pids = decoders.read_text("utf-8").split()
+    assert len(pids) == 5  # every chunk decoded once
+    assert pids.count(str(os.getpid())) == 1 and len(set(pids)) >= 2
+    written = (tmp_path / "two.csv").read_text("utf-8")
+    assert "@dinsos.go.id" not in written and "0812-3456-" not in written
+    assert "3201012345600007" not in written
+    assert 'anak putus sekolah"' in written.replace('""', '"')
