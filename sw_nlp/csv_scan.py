@@ -350,9 +350,11 @@ class ScannedCells:
     ) -> None:
         low, high = int(starts.min()), int(ends.max())
         self.records += len(starts) // width
+        with memoryview(data) as view:  # one copy (a bytearray's slice is a copy already)
+            piece = bytes(view[low:high])
         self.pieces.append(
             (
-                bytes(data[low:high]),
+                piece,
                 [
                     (
                         starts[i::width] - low,
