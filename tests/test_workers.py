@@ -101,3 +101,22 @@ def test_a_scanned_files_chunks_are_decoded_and_masked_by_the_workers(tmp_path, 
     assert "@dinsos.go.id" not in written and "0812-3456-" not in written
     assert "3201012345600007" not in written
     assert 'anak putus sekolah"' in written.replace('""', '"')
+
+
+@pytest.mark.skipif(not Path("/proc/sys/fs/pipe-max-size").exists(), reason="Linux pipes only")
+def test_the_pools_pipes_hold_a_chunk_in_few_crossings():
+    """Both of the pool's pipes get ``PIPE_BYTES`` of buffer (or the system's limit), not
+    Linux's 64 KB: a chunk of about 1.2 MB then wakes the reading process a couple of times,
+    not twenty."""
+    import fcntl
+    from concurrent.futures import ProcessPoolExecutor
+
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        ends = [q._writer.fileno() for q in (pool._call_queue, pool._result_queue)]
+        before = [fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) for fd in ends]
+        workers._widen_pipes(pool)
+        after = [fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) for fd in ends]
+        assert pool.submit(abs, -3).result() == 3  # the pool still works
+    assert after == [max(b, min(workers.PIPE_BYTES, limit)) for b in before]
+    assert min(after) > 64 << 10 or limit <= 64 << 10
