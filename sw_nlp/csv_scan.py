@@ -222,9 +222,12 @@ def scanned_columns(
     field_end = np.empty(space, np.int64)
     field_quoting = np.empty(space, np.int8)
     record_fields = np.empty(chunk_size, np.int64)
-    columns: list[list[str]] = [[] for _ in wanted]
-    cells = ScannedCells(cells_in)
-    have = 0  # records in the chunk being filled
+
+    def fresh() -> list[list[str]] | ScannedCells:
+        return [[] for _ in wanted] if decode else ScannedCells(cells_in, len(wanted))
+
+    cells = fresh()  # the chunk being filled, and how many records it has
+    have = 0
     header_left, records = skip + 1, 0
     chunk: tuple[int, int] | None = None  # file offset and lines before the chunk being filled
     with open(path, "rb") as handle:
@@ -247,10 +250,10 @@ def scanned_columns(
                     yield TakeOver(*chunk, records)
                     return
                 found = field_start[:n_fields], field_end[:n_fields], field_quoting[:n_fields]
-                if decode:
-                    _add_cells(columns, wanted, width, data, cells_in, *found)
-                else:
+                if isinstance(cells, ScannedCells):
                     cells.add(data, wanted, width, *found)
+                else:
+                    _add_cells(cells, wanted, width, data, cells_in, *found)
                 have += n_rec
             pos, lines = end, end_lines
             if why == UNUSUAL:
@@ -261,9 +264,9 @@ def scanned_columns(
                 )
                 return
             if not header_left and have == chunk_size:
-                yield columns if decode else cells
+                yield cells
                 records += chunk_size
-                columns, cells, have, chunk = [[] for _ in wanted], ScannedCells(cells_in), 0, None
+                cells, have, chunk = fresh(), 0, None
             if why == MORE:
                 if final:
                     break
@@ -275,7 +278,7 @@ def scanned_columns(
                 filled, final = _fill(handle, data, left)
                 base, pos = base + pos, 0
     if have:
-        yield columns if decode else cells
+        yield cells
 
 
 def _fill(handle: BinaryIO, data: bytearray, start: int) -> tuple[int, bool]:
@@ -332,8 +335,9 @@ class ScannedCells:
     are kept as one ``bytes`` copy of the span their fields cover, so the object pickles
     as a few buffers, whatever the number of cells."""
 
-    def __init__(self, encoding: str) -> None:
+    def __init__(self, encoding: str, n_columns: int) -> None:
         self.encoding = encoding
+        self.n_columns = n_columns
         # Per scan: its bytes, then per wanted column the cells' starts, ends and the
         # positions of the cells holding a doubled quote (all relative to those bytes).
         self.pieces: list[tuple[bytes, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]] = []
@@ -368,10 +372,8 @@ class ScannedCells:
 
     def columns(self) -> list[list[str]]:
         """Each wanted column's cells, decoded, in the order of ``wanted``."""
-        out: list[list[str]] = []
+        out: list[list[str]] = [[] for _ in range(self.n_columns)]
         for data, places in self.pieces:
-            if not out:
-                out = [[] for _ in places]
             for column, (starts, ends, doubled) in zip(out, places, strict=True):
                 column.extend(_decoded(data, self.encoding, starts, ends, doubled))
         return out

@@ -136,10 +136,11 @@ def dask_work(
 
 
 def work(chunk: Chunk) -> ChunkDone:
-    """Mask, classify and tabulate one chunk. The passed-through columns are masked first
-    (the reading process left them, see ``files.open_cases``): the fast path's cleaning then
-    reuses the text column's masking (``pii.MaskedColumn``) rather than masking it again."""
-    mask_passed_through(chunk)
+    """Decode, mask, classify and tabulate one chunk. The reading process left the first two
+    to this process (``files.open_cases`` with ``defer_masking``): a large CSV's cells come
+    as bytes, and the passed-through columns are masked here, so that the fast path's
+    cleaning reuses the text column's masking (``pii.MaskedColumn``)."""
+    mask_passed_through(chunk.decoded())
     result = classify_columns(
         _WORKER["clf"],
         chunk.texts,
