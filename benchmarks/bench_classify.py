@@ -22,6 +22,10 @@ corpus texts) and runs, each in a fresh process, on exactly those rows:
   predict every label's probability, write level, confidence and the four probabilities as
   CSV), and its ``predict`` call alone on the texts already in memory.
 
+Each of the runs after the first is made between two one-core runs and compared with their
+mean (one, A, one, B, one, ...): this virtual machine's speed drifts by a quarter within
+minutes, and a ratio of two runs made minutes apart measured that drift as much as the code.
+
 Figures: rows/s over the whole process run (start-up and model loading included), rows per
 second of CPU time the run used (its own and its children's: on a shared machine wall time
 also counts other people's work), and the process's peak resident memory (VmHWM); with
@@ -48,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "data" / "corpus" / "cases.csv"
@@ -343,54 +348,89 @@ def one_round(
     ft_model: Path | None,
     round_no: int | None,
 ) -> dict[str, float]:
-    """Every run on one size, one after the other: a round. The runs of a round are close in
-    time, so their ratios hold even when the machine's speed drifts between rounds."""
+    """Every run on one size, one after the other: a round.
+
+    Each run that is compared with the one-core default (``--workers 2``, two runs at once,
+    the exact path, fastText) comes between two one-core runs, and is compared with their
+    mean: on a virtual machine whose speed drifts by a quarter within minutes, a run compared
+    with one made a minute or two before it measured the drift as much as the code. The
+    one-core runs bracket them in turn (one, A, one, B, one, ...), so each costs one more."""
     figures: dict[str, float] = {}
     show = _reporter(n, figures, "" if round_no is None else f"[{round_no + 1}] ")
     explain = ["--explain", str(args.explain)]
-    r = run_sw_nlp(src, work / "out.csv", explain, one_core=True)
-    show("sw-nlp fast path, 1 core", r, "fast")
-    r = run_sw_nlp(src, work / "out.csv", [*explain, "--workers", "2"], one_core=False)
-    show("sw-nlp fast path, --workers 2", r, "fast2")
-    print(f"{'':>10}  {'  (each worker process, peak)':<34} {'':>9} {'':>9} "
-          f"{r['workers_peak_kb'] / 1024:>8,.0f}")  # fmt: skip
+    one_core: list[dict[str, float]] = []
+
+    def single() -> dict[str, float]:
+        one_core.append(run_sw_nlp(src, work / "out.csv", explain, one_core=True))
+        return one_core[-1]
+
+    def fasttext() -> dict[str, float]:
+        assert ft_model is not None
+        return _run(
+            [*_pin(True), sys.executable, "-c", _FASTTEXT, str(ft_model), str(src),
+             str(work / "ft_out.csv")]
+        )  # fmt: skip
+
+    compared: list[tuple[str, str, Any]] = [
+        ("fast2", "sw-nlp fast path, --workers 2",
+         lambda: run_sw_nlp(src, work / "out.csv", [*explain, "--workers", "2"], False)),
+    ]  # fmt: skip
     if shutil.which("taskset") and len(os.sched_getaffinity(0)) >= 2:
-        r = run_side_by_side(src, work, explain)
-        show("two 1-core runs at once", r, "pair")
+        compared.append(("pair", "two 1-core runs at once",
+                         lambda: run_side_by_side(src, work, explain)))  # fmt: skip
     if n <= args.exact_max:
-        r = run_sw_nlp(src, work / "out.csv", [*explain, "--exact-path"], one_core=True)
-        show("sw-nlp exact path, 1 core", r, "exact")
+        compared.append(("exact", "sw-nlp exact path, 1 core",
+                         lambda: run_sw_nlp(src, work / "out.csv", [*explain, "--exact-path"],
+                                            one_core=True)))  # fmt: skip
     if ft_model is not None:
-        r = _run(
-            [
-                *_pin(True),
-                sys.executable,
-                "-c",
-                _FASTTEXT,
-                str(ft_model),
-                str(src),
-                str(work / "ft_out.csv"),
-            ]  # fmt: skip
-        )
-        show("fastText end to end, 1 core", r, "ft")
-        figures["ft_predict"] = n / r["predict_seconds"]
-        print(f"{n:>10,}  {'fastText predict() only, 1 core':<34} "
-              f"{figures['ft_predict']:>9,.0f} {'':>8}")  # fmt: skip
+        compared.append(("ft", "fastText end to end, 1 core", fasttext))
+    before = single()
+    for key, name, run in compared:
+        r = run()
+        show(name, r, key)
+        if key == "fast2":
+            print(f"{'':>10}  {'  (each worker process, peak)':<34} {'':>9} {'':>9} "
+                  f"{r['workers_peak_kb'] / 1024:>8,.0f}")  # fmt: skip
+        if key == "ft":
+            figures["ft_predict"] = n / r["predict_seconds"]
+            print(f"{n:>10,}  {'fastText predict() only, 1 core':<34} "
+                  f"{figures['ft_predict']:>9,.0f} {'':>8}")  # fmt: skip
+        after = single()
+        # The one-core rate around this run: the mean time of the runs before and after it.
+        for suffix, field in (("", "seconds"), ("_cpu", "cpu_seconds")):
+            figures[f"fast@{key}{suffix}"] = 2 * n / (before[field] + after[field])
+        before = after
+    show(
+        f"sw-nlp fast path, 1 core (×{len(one_core)})",
+        {
+            "seconds": statistics.mean(r["seconds"] for r in one_core),
+            "cpu_seconds": statistics.mean(r["cpu_seconds"] for r in one_core),
+            "peak_kb": max(r["peak_kb"] for r in one_core),
+        },
+        "fast",
+    )
+    print(f"{'':>10}  one-core runs, rows/s in order: "
+          + ", ".join(f"{n / r['seconds']:,.0f}" for r in one_core))  # fmt: skip
     print(f"{'':>10}  ratios: " + "; ".join(f"{k} {v:.2f}" for k, v in ratios(figures).items()))
     return figures
 
 
 def ratios(figures: dict[str, float]) -> dict[str, float]:
-    out = {"2 workers / 1 core": figures["fast2"] / figures["fast"]}
+    """Each run against the one-core runs just before and after it (see ``one_round``)."""
+
+    def against_one_core(key: str, suffix: str = "") -> float:
+        return figures[f"{key}{suffix}"] / figures[f"fast@{key}{suffix}"]
+
+    out = {"2 workers / 1 core": against_one_core("fast2")}
     if "pair" in figures:
-        out["two runs at once / 1 core"] = figures["pair"] / figures["fast"]
-        out["2 workers / two runs at once"] = figures["fast2"] / figures["pair"]
+        out["two runs at once / 1 core"] = against_one_core("pair")
+        out["2 workers / two runs at once"] = out["2 workers / 1 core"] / against_one_core("pair")
     if "exact" in figures:
-        out["fast / exact"] = figures["fast"] / figures["exact"]
+        out["fast / exact"] = 1 / against_one_core("exact")
     if "ft" in figures:
-        out["fast / fastText end to end"] = figures["fast"] / figures["ft"]
-        out["same per CPU second"] = figures["fast_cpu"] / figures["ft_cpu"]
-        out["fast / fastText predict()"] = figures["fast"] / figures["ft_predict"]
+        out["fast / fastText end to end"] = 1 / against_one_core("ft")
+        out["same per CPU second"] = 1 / against_one_core("ft", "_cpu")
+        out["fast / fastText predict()"] = figures["fast@ft"] / figures["ft_predict"]
     return out
 
 
@@ -415,6 +455,7 @@ def medians(n: int, rounds: list[dict[str, float]]) -> None:
         f"({min(r[k] for r in per_round):.2f}-{max(r[k] for r in per_round):.2f})"
         for k in per_round[0]
     ))  # fmt: skip
+
 
 if __name__ == "__main__":
     main()
