@@ -247,25 +247,31 @@ def split_pieces(
     character, so splitting on bytes splits on characters); ``words`` is ``data`` as
     ``padded_words`` gives it.
 
-    Returns ``(ptr, ids, new_at, new_start, new_end, new_key)``: the pieces of text ``r`` are
-    ``ids[ptr[r]:ptr[r + 1]]``, each a known piece's id or -1; piece ``new_at[u]`` is one of
-    those not found, its bytes ``new_start[u]`` to ``new_end[u] - 1`` and its key
-    ``new_key[u]``. (Only the new pieces' bounds are written: most pieces of a chunk are
-    known, and the caller needs nothing else of them.)
+    Returns ``(ptr, ids, new_start, new_end, new_key)``: the pieces of text ``r`` are
+    ``ids[ptr[r]:ptr[r + 1]]``, each a known piece's id, or ``-1 - u`` for the chunk's
+    ``u``-th distinct new piece (numbered in order of first occurrence), whose bytes are
+    ``new_start[u]`` to ``new_end[u] - 1`` and key ``new_key[u]``.
+
+    New pieces are told apart here, in a table of the chunk's own: a cold cache's first chunk
+    has a few hundred thousand pieces, a few thousand of them distinct, and handing every
+    occurrence to Python to tell them apart cost a tenth of a second and tens of MB.
 
     ``slots`` is the table: a row per slot, ``(key, piece id)``, id -1 when empty; piece
     ``p``'s bytes are ``key_data[key_start[p]:key_start[p + 1]]``, compared when a long
     piece's key matches.
     """
     n_texts = len(offsets) - 1
-    # At most one piece per two bytes, plus one per text: allocate that, fill, return views.
+    # At most one piece per two bytes, plus one per text.
     most = (offsets[-1] - offsets[0]) // 2 + len(offsets)
     ptr = np.empty(n_texts + 1, np.int64)
     ids = np.empty(most, np.int32)
-    new_at = np.empty(most, np.int64)
-    new_start = np.empty(most, np.int64)
-    new_end = np.empty(most, np.int64)
-    new_key = np.empty(most, np.uint64)
+    # The distinct new pieces: their bounds and keys, grown by doubling (sized for the worst
+    # case like ``ids`` they took 16 bytes per byte of text), and a table of them.
+    room = 64
+    new_start = np.empty(room, np.int64)
+    new_end = np.empty(room, np.int64)
+    new_key = np.empty(room, np.uint64)
+    fresh = np.full((4 * room, 2), -1, np.int64)
     mask = len(slots) - 1
     k = 0
     u = 0
@@ -286,30 +292,70 @@ def split_pieces(
             while slots[s, 1] >= 0:
                 if np.uint64(slots[s, 0]) == key:
                     p = slots[s, 1]
-                    if i - start <= 7:
+                    a = key_start[p]
+                    if _same_piece(key_data, a, key_start[p + 1], data, start, i):
                         found = p
                         break
-                    a = key_start[p]
-                    if key_start[p + 1] - a == i - start:
-                        same = True
-                        for b in range(i - start):
-                            if key_data[a + b] != data[start + b]:
-                                same = False
-                                break
-                        if same:
-                            found = p
-                            break
                 s = (s + 1) & mask
+            if found < 0:  # new to the cache: the chunk's u-th new piece is -1 - u
+                fresh_mask = len(fresh) - 1
+                s = _piece_slot(key, fresh_mask)
+                f = -1
+                while fresh[s, 1] >= 0:
+                    if np.uint64(fresh[s, 0]) == key and _same_piece(
+                        data, new_start[fresh[s, 1]], new_end[fresh[s, 1]], data, start, i
+                    ):
+                        f = fresh[s, 1]
+                        break
+                    s = (s + 1) & fresh_mask
+                found = -1 - f
+                if f < 0:
+                    found = -1 - u
+                    if u == room:
+                        room *= 2
+                        new_start = _grown(new_start, u, room)
+                        new_end = _grown(new_end, u, room)
+                        new_key = _grown(new_key, u, room)
+                        fresh = np.full((4 * room, 2), -1, np.int64)
+                        insert_pieces(fresh, new_key, 0, u)
+                        s = _piece_slot(key, len(fresh) - 1)
+                        while fresh[s, 1] >= 0:
+                            s = (s + 1) & (len(fresh) - 1)
+                    new_start[u] = start
+                    new_end[u] = i
+                    new_key[u] = key
+                    fresh[s, 0] = np.int64(key)
+                    fresh[s, 1] = u
+                    u += 1
             ids[k] = found
-            if found < 0:
-                new_at[u] = k
-                new_start[u] = start
-                new_end[u] = i
-                new_key[u] = key
-                u += 1
             k += 1
         ptr[r + 1] = k
-    return ptr, ids[:k], new_at[:u], new_start[:u], new_end[:u], new_key[:u]
+    return ptr, ids[:k], new_start[:u].copy(), new_end[:u].copy(), new_key[:u].copy()
+
+
+@kernel(cache=True, nogil=True)
+def _same_piece(
+    a_bytes: np.ndarray, a_start: int, a_end: int, b_bytes: np.ndarray, b_start: int, b_end: int
+) -> bool:
+    """Whether two pieces whose keys are equal have the same bytes: always, up to 7 bytes
+    (the key is the bytes); else the lengths and bytes are compared."""
+    n = b_end - b_start
+    if n <= 7:
+        return True
+    if a_end - a_start != n:
+        return False
+    for b in range(n):
+        if a_bytes[a_start + b] != b_bytes[b_start + b]:
+            return False
+    return True
+
+
+@kernel(cache=True, nogil=True)
+def _grown(values: np.ndarray, used: int, size: int) -> np.ndarray:
+    """A ``size``-long array starting with ``values[:used]``."""
+    bigger = np.empty(size, values.dtype)
+    bigger[:used] = values[:used]
+    return bigger
 
 
 @kernel(cache=True, nogil=True)

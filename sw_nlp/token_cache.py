@@ -148,26 +148,16 @@ class TokenCache:
         matches never contain whitespace, so a text's tokens are the tokens of its pieces
         between whitespace, in order; a piece not seen before is tokenised here, once.
         """
-        ptr, ids, new_at, new_start, new_end, new_key = split_pieces(
+        ptr, ids, new_start, new_end, new_key = split_pieces(
             data, padded_words(data), offsets, self._piece_slots, *self._piece_keys[1:]
         )
-        if len(new_at):
+        if len(new_key):
             first = self._n_pieces
-            new: dict[bytes, int] = {}  # each new piece once, in order of first occurrence
-            found_ids: list[int] = []
-            keys: list[int] = []
-            text = data.tobytes()  # slicing bytes is a few times cheaper than slicing arrays
-            for start, end, key in zip(
-                new_start.tolist(), new_end.tolist(), new_key.tolist(), strict=True
-            ):
-                raw = text[start:end]
-                found = new.get(raw)
-                if found is None:
-                    found = new[raw] = first + len(keys)
-                    keys.append(key)
-                found_ids.append(found)
-            ids[new_at] = found_ids
-            self._add_pieces(list(new), keys)
+            new = ids < 0
+            ids[new] = first - 1 - ids[new]  # the u-th new piece (-1 - u) gets id first + u
+            view = memoryview(data)  # no copy of the chunk for its few new pieces
+            raws = [view[a:b].tobytes() for a, b in zip(new_start.tolist(), new_end.tolist())]
+            self._add_pieces(raws, new_key.tolist())
             self._sync()
             self._enter_pieces(first)
         return expand_pieces(ptr, ids, *self._piece_arrays)

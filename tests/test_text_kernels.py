@@ -56,17 +56,36 @@ def test_split_pieces_splits_as_arrow_and_finds_known_pieces(texts, skip):
     slots = np.full((max(4, 1 << (2 * len(known)).bit_length()), 2), -1, np.int64)
     insert_pieces(slots, keys, 0, len(known))
     key_data = np.frombuffer(b"".join(raw) or b"\0", np.uint8)
-    ptr, ids, new_at, new_start, new_end, new_key = split_pieces(
+    ptr, ids, new_start, new_end, new_key = split_pieces(
         data, padded_words(data), offsets, slots, bounds, key_data
     )
     pieces = [p for row in want for p in row]
     assert ptr.tolist() == [0, *np.cumsum([len(row) for row in want]).tolist()]
-    assert ids.tolist() == [known.index(p) if p in known else -1 for p in pieces]
-    new = [i for i, p in enumerate(pieces) if p not in known]
-    assert new_at.tolist() == new
+    # New pieces once each, in order of first occurrence; each occurrence names its number.
+    new = list(dict.fromkeys(p for p in pieces if p not in known))
+    assert ids.tolist() == [known.index(p) if p in known else -1 - new.index(p) for p in pieces]
     got = [data[s:e].tobytes().decode() for s, e in zip(new_start, new_end, strict=True)]
-    assert got == [pieces[i] for i in new]
-    assert new_key.tolist() == [_key(pieces[i].encode()) for i in new]
+    assert got == new
+    assert new_key.tolist() == [_key(p.encode()) for p in new]
+
+
+def test_split_pieces_tells_many_new_pieces_apart_as_its_table_grows():
+    """A cold cache's first chunk: thousands of new pieces, most repeated, long and short,
+    past the sizes at which the chunk's own table of new pieces doubles."""
+    words = [f"kasus-{i:05d}-lansia" if i % 3 else f"k{i % 997}" for i in range(5000)]
+    texts = [" ".join(words[j : j + 40]) + " " + " ".join(words[:7]) for j in range(0, 5000, 40)]
+    data = np.frombuffer("\n".join(texts).encode(), np.uint8)
+    bounds = np.cumsum([0] + [len(t.encode()) + 1 for t in texts])
+    offsets = np.minimum(bounds, len(data)).astype(np.int64)
+    empty = (np.zeros(1, np.int64), np.zeros(1, np.uint8))
+    ptr, ids, new_start, new_end, new_key = split_pieces(
+        data, padded_words(data), offsets, np.full((4, 2), -1, np.int64), *empty
+    )
+    pieces = [p for t in texts for p in t.split()]
+    new = list(dict.fromkeys(pieces))
+    assert len(new) < len(pieces) and len(new) > 1000
+    assert ids.tolist() == [-1 - new.index(p) for p in pieces]
+    assert [data[s:e].tobytes().decode() for s, e in zip(new_start, new_end)] == new
 
 
 _M64 = 2**64 - 1
@@ -93,7 +112,7 @@ def _keys_of(pieces: list[bytes]) -> list[int]:
     slots = np.full((4, 2), -1, np.int64)
     empty = (np.zeros(1, np.int64), np.zeros(1, np.uint8))
     found = split_pieces(data, padded_words(data), offsets, slots, *empty)
-    return found[5].tolist()
+    return found[4].tolist()
 
 
 def test_piece_keys_are_distinct_on_the_corpus_and_spread_over_slots():
