@@ -156,7 +156,8 @@ class TokenCache:
             new = ids < 0
             ids[new] = first - 1 - ids[new]  # the u-th new piece (-1 - u) gets id first + u
             view = memoryview(data)  # no copy of the chunk for its few new pieces
-            raws = [view[a:b].tobytes() for a, b in zip(new_start.tolist(), new_end.tolist())]
+            bounds = zip(new_start.tolist(), new_end.tolist(), strict=True)
+            raws = [view[a:b].tobytes() for a, b in bounds]
             self._add_pieces(raws, new_key.tolist())
             self._sync()
             self._enter_pieces(first)

@@ -85,7 +85,8 @@ def test_split_pieces_tells_many_new_pieces_apart_as_its_table_grows():
     new = list(dict.fromkeys(pieces))
     assert len(new) < len(pieces) and len(new) > 1000
     assert ids.tolist() == [-1 - new.index(p) for p in pieces]
-    assert [data[s:e].tobytes().decode() for s, e in zip(new_start, new_end)] == new
+    bounds = zip(new_start, new_end, strict=True)
+    assert [data[s:e].tobytes().decode() for s, e in bounds] == new
 
 
 _M64 = 2**64 - 1
