@@ -1,5 +1,5 @@
 """Compiled loops that score a chunk: one per step that NumPy or SciPy could only do in
-several passes over it (the text side, pieces and word n-grams, is in ``text_kernels``).
+several passes over it (the text side is in ``piece_kernels`` and ``text_kernels``).
 
 - ``score_rows``: both TF-IDF blocks' contribution to the classifier's scores and each
   row's explanation. The character block touches about 1,500 (token, n-gram) pairs per case;

@@ -5,7 +5,7 @@ each into character n-grams is Python work, so it is done once per distinct piec
 kept here, as flat NumPy arrays the compiled loops (``sw_nlp.kernels``) read directly:
 
 - a piece (``"anak-anak,"``) is found by its UTF-8 bytes in an open-addressing hash table
-  (``text_kernels.split_pieces``) and holds a slice of final token ids;
+  (``piece_kernels.split_pieces``) and holds a slice of final token ids;
 - a final (normalised) token holds its word-token id (or ``STOP``/unknown/irregular), the
   term an explanation credits it to, and its char n-gram counts as rows of a CSR matrix.
 
@@ -25,17 +25,10 @@ import numpy as np
 
 from sw_nlp.features import char_wb_grams
 from sw_nlp.jit import running_compiled
+from sw_nlp.piece_kernels import expand_pieces, insert_pieces, padded_words, split_pieces
 from sw_nlp.pii import is_placeholder_term
 from sw_nlp.preprocess import WordAnalyzer, normalise_token, tokenize
-from sw_nlp.text_kernels import (
-    STOP,
-    build_gram_table,
-    expand_pieces,
-    insert_pieces,
-    padded_words,
-    split_pieces,
-    token_grams,
-)
+from sw_nlp.text_kernels import STOP, build_gram_table, token_grams
 
 # Word-token ids that are not vocabulary tokens: unknown, a stopword (skipped by word n-grams),
 # a token that the word analyzer turns into something with a space in it.
@@ -185,7 +178,7 @@ class TokenCache:
 
     def _add_pieces(self, raws: list[bytes], keys: list[int]) -> None:
         """Tokenise and normalise new whitespace-free pieces (``"anak-anak,"``, ``"(lansia)"``),
-        given as their UTF-8 bytes and keys (``text_kernels._piece_key``), distinct, in order of first occurrence."""
+        given as their UTF-8 bytes and keys (``piece_kernels._piece_key``), distinct, in order of first occurrence."""
         rules = self._rules
         lexicon, numbers = rules.lexicon, rules.numbers_as_token
         final, final_id = self._final, self._final_id

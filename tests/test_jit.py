@@ -23,13 +23,14 @@ from hypothesis import strategies as st
 
 import sw_nlp.fast as fast
 import sw_nlp.kernels as kernels_module
+import sw_nlp.piece_kernels as piece_kernels_module
 import sw_nlp.text_kernels as text_kernels_module
 from sw_nlp.bundle import default_bundle_dir, load_model
 from sw_nlp.corpus import load_corpus
 from sw_nlp.jit import Kernel, compiled, kernel, running_compiled
 
 REPO = Path(__file__).resolve().parent.parent
-KERNEL_MODULES = (kernels_module, text_kernels_module)
+KERNEL_MODULES = (kernels_module, text_kernels_module, piece_kernels_module)
 
 
 def all_kernels() -> dict[str, Kernel]:
@@ -189,16 +190,16 @@ def test_plain_python_wraps_integers_as_compiled_code_does():
     data = np.frombuffer("anak-anak “terlantar” kesejahteraan".encode(), np.uint8)
     offsets = np.array([0, len(data)], np.int32)
     slots = np.full((16, 2), -1, np.int64)
-    words = text_kernels_module.padded_words(data)
+    words = piece_kernels_module.padded_words(data)
     args = (data, words, offsets, slots, np.zeros(1, np.int64), np.zeros(1, np.uint8))
     with compiled(False):
-        plain = text_kernels_module.split_pieces(*args)
-    assert_same(text_kernels_module.split_pieces(*args), plain, "split_pieces")
+        plain = piece_kernels_module.split_pieces(*args)
+    assert_same(piece_kernels_module.split_pieces(*args), plain, "split_pieces")
     assert plain[4][2] == _key(b"kesejahteraan")
 
 
 def _key(raw: bytes) -> int:
-    """``text_kernels._piece_key`` of a piece of 9 to 16 bytes (two words), in Python ints."""
+    """``piece_kernels._piece_key`` of a piece of 9 to 16 bytes (two words), in Python ints."""
     m = 2**64 - 1
     h = len(raw) * 0x9E3779B97F4A7C15 & m
     for word, shift in ((raw[:8], 31), (raw[-8:], 29)):

@@ -12,13 +12,8 @@ from hypothesis import strategies as st
 
 from sw_nlp.corpus import load_corpus
 from sw_nlp.features import char_wb_grams
-from sw_nlp.text_kernels import (
-    build_gram_table,
-    insert_pieces,
-    padded_words,
-    split_pieces,
-    token_grams,
-)
+from sw_nlp.piece_kernels import insert_pieces, padded_words, split_pieces
+from sw_nlp.text_kernels import build_gram_table, token_grams
 from sw_nlp.token_cache import _code_points
 
 REPO = Path(__file__).resolve().parent.parent
@@ -148,7 +143,7 @@ def _assert_spread(keys: list[int]) -> None:
     """Linear probing from the kernels' first slots, in a table 2-4 times the keys as the
     cache keeps it: the mean probe length is near what random slots give (~1.5 at half full;
     a bad hash of similar keys gives tens)."""
-    from sw_nlp.text_kernels import _piece_slot
+    from sw_nlp.piece_kernels import _piece_slot
 
     size = 1 << (2 * len(keys)).bit_length()
     taken = np.zeros(size, bool)
