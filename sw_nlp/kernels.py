@@ -221,8 +221,8 @@ def score_rows(
     term_seen = np.zeros(n_terms, np.bool_)
     term_touched = np.empty(n_terms + 1, np.int64)
     best = np.zeros(max(k, 1))
-    # 1/n for the owner counts a case holds: a multiplication per n-gram rather than a division
-    # (a division per touched n-gram and a branch were a sixth of explaining's cost).
+    # 1/n for the owner counts a case holds: a multiplication per touched n-gram rather than a
+    # division, which takes several times as long.
     inverse = 1.0 / np.arange(1.0, _INVERSES + 1.0)
     out_ptr = np.zeros(n_rows + 1, np.int64)
     tied = np.zeros(n_rows, np.bool_)
@@ -303,7 +303,7 @@ def score_rows(
         # The k-th largest |share| among the terms that may be shown (0 when fewer than k have
         # one), then every such term. ``best`` starts at zeros, so a share of 0 and most
         # shares after the first few fail one comparison, and the rare placeholder is looked
-        # up only for a share that would enter: this loop once cost as much as the shares.
+        # up only for a share that would enter.
         last = k - 1
         best[:] = 0.0
         for i in range(n_seen):
