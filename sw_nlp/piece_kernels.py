@@ -176,13 +176,15 @@ def split_pieces(
     most = (offsets[-1] - offsets[0]) // 2 + len(offsets)
     ptr = np.empty(n_texts + 1, np.int64)
     ids = np.empty(most, np.int32)
-    # The distinct new pieces: their bounds and keys, grown by doubling (sized for the worst
-    # case like ``ids`` they took 16 bytes per byte of text), and a table of them.
+    # The distinct new pieces: their bounds and keys, grown by doubling, and a table of their
+    # numbers at most half full: under 64 bytes per distinct new piece, a few KB for a warm
+    # cache's chunk. Sized for the worst case like ``ids``, they took 16 bytes per byte of
+    # text whatever the chunk held: most of a chunk's memory.
     room = 64
     new_start = np.empty(room, np.int64)
     new_end = np.empty(room, np.int64)
     new_key = np.empty(room, np.uint64)
-    fresh = np.full((4 * room, 2), -1, np.int64)
+    fresh = np.full(2 * room, -1, np.int32)
     mask = len(slots) - 1
     k = 0
     u = 0
@@ -212,11 +214,12 @@ def split_pieces(
                 fresh_mask = len(fresh) - 1
                 s = _piece_slot(key, fresh_mask)
                 f = -1
-                while fresh[s, 1] >= 0:
-                    if np.uint64(fresh[s, 0]) == key and _same_piece(
-                        data, new_start[fresh[s, 1]], new_end[fresh[s, 1]], data, start, i
+                while fresh[s] >= 0:
+                    g = fresh[s]
+                    if new_key[g] == key and _same_piece(
+                        data, new_start[g], new_end[g], data, start, i
                     ):
-                        f = fresh[s, 1]
+                        f = g
                         break
                     s = (s + 1) & fresh_mask
                 found = -1 - f
@@ -227,16 +230,14 @@ def split_pieces(
                         new_start = _grown(new_start, u, room)
                         new_end = _grown(new_end, u, room)
                         new_key = _grown(new_key, u, room)
-                        fresh = np.full((4 * room, 2), -1, np.int64)
-                        insert_pieces(fresh, new_key, 0, u)
+                        fresh = _numbers_table(new_key, u, 2 * room)
                         s = _piece_slot(key, len(fresh) - 1)
-                        while fresh[s, 1] >= 0:
+                        while fresh[s] >= 0:
                             s = (s + 1) & (len(fresh) - 1)
                     new_start[u] = start
                     new_end[u] = i
                     new_key[u] = key
-                    fresh[s, 0] = np.int64(key)
-                    fresh[s, 1] = u
+                    fresh[s] = u
                     u += 1
             ids[k] = found
             k += 1
@@ -259,6 +260,20 @@ def _same_piece(
         if a_bytes[a_start + b] != b_bytes[b_start + b]:
             return False
     return True
+
+
+@kernel(cache=True, nogil=True)
+def _numbers_table(keys: np.ndarray, n: int, size: int) -> np.ndarray:
+    """A table of ``size`` slots holding the numbers ``0 .. n - 1``, each in the first free
+    slot from its key's (``keys``), -1 where free."""
+    table = np.full(size, -1, np.int32)
+    mask = size - 1
+    for g in range(n):
+        s = _piece_slot(keys[g], mask)
+        while table[s] >= 0:
+            s = (s + 1) & mask
+        table[s] = g
+    return table
 
 
 @kernel(cache=True, nogil=True)
