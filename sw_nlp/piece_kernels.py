@@ -176,16 +176,16 @@ def split_pieces(
     most = (offsets[-1] - offsets[0]) // 2 + len(offsets)
     ptr = np.empty(n_texts + 1, np.int64)
     ids = np.empty(most, np.int32)
-    # The distinct new pieces: their bounds and keys, grown by doubling, and a table of their
-    # numbers at most half full: under 64 bytes per distinct new piece, a few KB for a warm
-    # cache's chunk. Sized for the worst case like ``ids``, they took 16 bytes per byte of
-    # text whatever the chunk held: most of a chunk's memory.
+    # The distinct new pieces: their bounds and keys, grown by doubling, and a table of them
+    # like ``slots``, at most half full: under 112 bytes per distinct new piece, a few KB for
+    # a warm cache's chunk. Sized for the worst case like ``ids``, they took 16 bytes per
+    # byte of text whatever the chunk held: most of a chunk's memory.
     room = 64
     new_start = np.empty(room, np.int64)
     new_end = np.empty(room, np.int64)
     new_key = np.empty(room, np.uint64)
-    fresh = np.full(2 * room, -1, np.int32)
-    mask = len(slots) - 1
+    fresh = np.full((2 * room, 2), -1, np.int64)
+    key_end = key_start[1:]
     k = 0
     u = 0
     ptr[0] = 0
@@ -200,49 +200,54 @@ def split_pieces(
             start = i
             i = _piece_end(words, i, stop)
             key = _piece_key(words, start, i)
-            found = -1
-            s = _piece_slot(key, mask)
-            while slots[s, 1] >= 0:
-                if np.uint64(slots[s, 0]) == key:
-                    p = slots[s, 1]
-                    a = key_start[p]
-                    if _same_piece(key_data, a, key_start[p + 1], data, start, i):
-                        found = p
-                        break
-                s = (s + 1) & mask
+            found = _find_piece(slots, key, key_data, key_start, key_end, data, start, i)
             if found < 0:  # new to the cache: the chunk's u-th new piece is -1 - u
-                fresh_mask = len(fresh) - 1
-                s = _piece_slot(key, fresh_mask)
-                f = -1
-                while fresh[s] >= 0:
-                    g = fresh[s]
-                    if new_key[g] == key and _same_piece(
-                        data, new_start[g], new_end[g], data, start, i
-                    ):
-                        f = g
-                        break
-                    s = (s + 1) & fresh_mask
-                found = -1 - f
+                f = _find_piece(fresh, key, data, new_start, new_end, data, start, i)
                 if f < 0:
-                    found = -1 - u
                     if u == room:
                         room *= 2
                         new_start = _grown(new_start, u, room)
                         new_end = _grown(new_end, u, room)
                         new_key = _grown(new_key, u, room)
-                        fresh = _numbers_table(new_key, u, 2 * room)
-                        s = _piece_slot(key, len(fresh) - 1)
-                        while fresh[s] >= 0:
-                            s = (s + 1) & (len(fresh) - 1)
+                        fresh = np.full((2 * room, 2), -1, np.int64)
+                        insert_pieces(fresh, new_key, 0, u)
                     new_start[u] = start
                     new_end[u] = i
                     new_key[u] = key
-                    fresh[s] = u
+                    insert_pieces(fresh, new_key, u, u + 1)
+                    f = u
                     u += 1
+                found = -1 - f
             ids[k] = found
             k += 1
         ptr[r + 1] = k
     return ptr, ids[:k], new_start[:u].copy(), new_end[:u].copy(), new_key[:u].copy()
+
+
+@kernel(cache=True, nogil=True)
+def _find_piece(
+    slots: np.ndarray,
+    key: np.uint64,
+    piece_bytes: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    data: np.ndarray,
+    start: int,
+    end: int,
+) -> int:
+    """The id in ``slots`` (``(key, id)`` rows, id -1 when empty) of the piece whose bytes are
+    ``data[start:end]`` and key ``key``, or -1; piece ``p``'s bytes are
+    ``piece_bytes[starts[p]:ends[p]]``."""
+    mask = len(slots) - 1
+    s = _piece_slot(key, mask)
+    while slots[s, 1] >= 0:
+        p = slots[s, 1]
+        if np.uint64(slots[s, 0]) == key and _same_piece(
+            piece_bytes, starts[p], ends[p], data, start, end
+        ):
+            return p
+        s = (s + 1) & mask
+    return -1
 
 
 @kernel(cache=True, nogil=True)
@@ -260,20 +265,6 @@ def _same_piece(
         if a_bytes[a_start + b] != b_bytes[b_start + b]:
             return False
     return True
-
-
-@kernel(cache=True, nogil=True)
-def _numbers_table(keys: np.ndarray, n: int, size: int) -> np.ndarray:
-    """A table of ``size`` slots holding the numbers ``0 .. n - 1``, each in the first free
-    slot from its key's (``keys``), -1 where free."""
-    table = np.full(size, -1, np.int32)
-    mask = size - 1
-    for g in range(n):
-        s = _piece_slot(keys[g], mask)
-        while table[s] >= 0:
-            s = (s + 1) & mask
-        table[s] = g
-    return table
 
 
 @kernel(cache=True, nogil=True)
