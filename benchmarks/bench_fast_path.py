@@ -15,6 +15,12 @@ Besides the whole ``analyse`` call, it times its two halves: ``chunk`` (cleaning
 tokens, word features) and ``score`` (the compiled scoring pass and the explanations' terms).
 Times are the process's CPU time, best of the repetitions: on a machine shared with other
 work, wall time also counts the others' turns on the core.
+
+Last, ``pieces``: the compiled look-up of every whitespace piece in the warm token cache
+(``piece_kernels.split_pieces``) beside its peer, a plain compiled loop that only splits the
+same bytes at whitespace. The look-up should cost a small multiple of the bare split: at
+be93654 it cost 8.7× (the loop carried the code for new pieces, whose arrays it grows), and
+1.7× once that moved to a pass of its own (1cd8c6f).
 """
 
 from __future__ import annotations
@@ -94,6 +100,55 @@ def main() -> None:
             score_s = _best(args.repeat, scoring)
             per_row = [1e6 * s / args.rows for s in (cold, warm, chunk_s, score_s)]
             print(f"{new_words:>9.2f} {k:>2} " + " ".join(f"{v:>8.1f}" for v in per_row))
+        _pieces(fast, chunks, args.repeat, args.rows)
+
+
+def _pieces(fast: object, chunks: list[list[str]], repeat: int, rows: int) -> None:
+    """``split_pieces`` on the warm cache against a bare compiled split of the same bytes."""
+    import numba
+    import numpy as np
+
+    from sw_nlp.piece_kernels import padded_words, split_pieces
+    from sw_nlp.utf8_chunk import clean_chunk
+
+    @numba.njit(cache=False, nogil=True)
+    def bare_split(data: np.ndarray, offsets: np.ndarray) -> int:
+        pieces = 0
+        for r in range(len(offsets) - 1):
+            i, stop = offsets[r], offsets[r + 1]
+            while i < stop:
+                while i < stop and (data[i] == 32 or 9 <= data[i] <= 13):
+                    i += 1
+                if i == stop:
+                    break
+                while i < stop and not (data[i] == 32 or 9 <= data[i] <= 13):
+                    i += 1
+                pieces += 1
+        return pieces
+
+    cache = fast._cache  # type: ignore[attr-defined]
+    cleaned = [clean_chunk(chunk, True) for chunk in chunks]
+    words = [padded_words(data) for data, _ in cleaned]
+    keys = cache._piece_keys[1:]
+    bare_split(*cleaned[0])
+
+    def look_up() -> float:
+        start = time.process_time()
+        for (data, offsets), padded in zip(cleaned, words, strict=True):
+            split_pieces(data, padded, offsets, cache._piece_slots, *keys)
+        return time.process_time() - start
+
+    def bare() -> float:
+        start = time.process_time()
+        for data, offsets in cleaned:
+            bare_split(data, offsets)
+        return time.process_time() - start
+
+    found, plain = _best(repeat, look_up), _best(repeat, bare)
+    print(
+        f"pieces, µs per row: split_pieces (warm cache) {1e6 * found / rows:.2f}, "
+        f"bare split {1e6 * plain / rows:.2f} ({found / plain:.1f}×)"
+    )
 
 
 if __name__ == "__main__":
