@@ -108,6 +108,18 @@ def _piece_end(words: np.ndarray, i: int, stop: int) -> int:
             return stop
 
 
+@kernel(cache=True, nogil=True, inline="always")
+def _next_piece(data: np.ndarray, words: np.ndarray, i: int, stop: int) -> tuple:
+    """``(start, end)`` of the first piece at or after byte ``i`` of a text ending at
+    ``stop``, whitespace skipped; ``(stop, stop)`` when none is left. Both passes of
+    ``split_pieces`` walk the texts with it, so they see the same pieces."""
+    while i < stop and _is_space(data[i]):
+        i += 1
+    if i == stop:
+        return stop, stop
+    return i, _piece_end(words, i, stop)
+
+
 @kernel(cache=True, nogil=True)
 def _piece_key(words: np.ndarray, start: int, end: int) -> np.uint64:
     """The key of the piece of bytes ``start`` to ``end - 1`` (at least one byte): up to 7
@@ -201,13 +213,10 @@ def _known_pieces(
     for r in range(n_texts):
         i = np.int64(offsets[r])
         stop = np.int64(offsets[r + 1])
-        while i < stop:
-            while i < stop and _is_space(data[i]):
-                i += 1
-            if i == stop:
+        while True:
+            start, i = _next_piece(data, words, i, stop)
+            if start == stop:
                 break
-            start = i
-            i = _piece_end(words, i, stop)
             key = _piece_key(words, start, i)
             found = _find_piece(slots, key, key_data, key_start, key_end, data, start, i)
             missed[r] |= found < 0
@@ -244,13 +253,10 @@ def _new_pieces(
         i = np.int64(offsets[r])
         stop = np.int64(offsets[r + 1])
         k = ptr[r]
-        while i < stop:
-            while i < stop and _is_space(data[i]):
-                i += 1
-            if i == stop:
+        while True:
+            start, i = _next_piece(data, words, i, stop)
+            if start == stop:
                 break
-            start = i
-            i = _piece_end(words, i, stop)
             if ids[k] < 0:  # -1 from the first pass: new to the cache
                 key = _piece_key(words, start, i)
                 f = _find_piece(fresh, key, data, new_start, new_end, data, start, i)
