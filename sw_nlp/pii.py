@@ -84,9 +84,46 @@ def mask_pii(text: str) -> str:
         text = _ACCOUNT.sub(rf"\1 {ACCOUNT_TOKEN} ", text)
     if _SIXTEEN_DIGITS.search(text):  # a run of groups without 16 digits is left as it is
         text = _DIGIT_GROUPS.sub(_mask_nik, text)
-    if _EIGHT_THEN_DIGIT.search(text):
-        text = _PHONE.sub(f" {PHONE_TOKEN} ", text)
+    probe = text if text.isascii() else _ascii_digits(text)
+    if _EIGHT_THEN_DIGIT.search(probe):
+        text = _mask_phones(text, probe)
     return text
+
+
+def _mask_phones(text: str, probe: str | None = None) -> str:
+    """Phone numbers replaced, in whatever digits they are written.
+
+    The pattern's prefixes ("62", "08") are ASCII, and a number typed on a phone's
+    full-width or Arabic-Indic keyboard ("０８１２…", "٠٨١٢…") has none: it is matched on a copy
+    with every decimal digit made ASCII, which has the same length, so that its places are the
+    text's own and everything outside a number stays as written. ``probe``: that copy, when
+    the caller has made it."""
+    if text.isascii():
+        return _PHONE.sub(f" {PHONE_TOKEN} ", text)
+    out, done = [], 0
+    for found in _PHONE.finditer(probe if probe is not None else _ascii_digits(text)):
+        out += [text[done : found.start()], f" {PHONE_TOKEN} "]
+        done = found.end()
+    return "".join([*out, text[done:]])
+
+
+class _AsciiDigitTable(dict[int, str]):
+    """``str.translate``'s table from each decimal digit of any script to its ASCII digit,
+    every other character to itself; filled as characters are met, not built up front (the
+    digits are spread over the whole code space)."""
+
+    def __missing__(self, code: int) -> str:
+        value = unicodedata.decimal(chr(code), None)
+        self[code] = mapped = chr(code) if value is None else str(value)
+        return mapped
+
+
+_ASCII_DIGITS = _AsciiDigitTable()
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with its decimal digits ASCII, character for character."""
+    return text.translate(_ASCII_DIGITS)
 
 
 # What every match holds: sixteen digits with at most three separators between two of them

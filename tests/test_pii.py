@@ -35,6 +35,29 @@ def test_identifiers_are_masked(text, token, secret):
 
 
 @pytest.mark.parametrize(
+    "text, secret",
+    [
+        ("hp ０８１２３４５６７８９０ ya", "３４５６"),  # full-width, as a phone keyboard may type
+        ("telp ٠٨١٢-٣٤٥٦-٧٨٩٠ (ibu)", "٣٤٥٦"),  # Arabic-Indic
+        ("wa +６２ ８１２ ３４５６ ７８９０", "３４５６"),
+        ("nomor ०८१२३४५६७८९० aktif", "३४५६"),  # Devanagari
+        ("hp 08１２ 3456 ７８９０ ya", "3456"),  # mixed in one number
+    ],
+)
+def test_phone_numbers_in_any_digits_are_masked(text, secret):
+    masked = mask_pii(text)
+    assert PHONE_TOKEN in masked
+    assert secret not in masked
+    # Only the number is replaced: the words around it are kept as they were.
+    assert masked.split(PHONE_TOKEN)[0].strip() == text.split()[0]
+
+
+def test_other_numbers_in_any_digits_are_kept():
+    text = "tahun ٢٠٢٤ ada ١٢٥٠ keluarga, umur ６７, RT ０３"
+    assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize(
     "text",
     ["tahun 2023 ada 1.250 keluarga", "RT 03/RW 05, umur 67 tahun", "Rp 600.000 per bulan"],
 )
@@ -261,7 +284,7 @@ def _every_pattern_everywhere(text: str) -> str:
     text = pii._EMAIL.sub(f" {EMAIL_TOKEN} ", text)
     text = pii._ACCOUNT.sub(rf"\1 {pii.ACCOUNT_TOKEN} ", text)
     text = pii._DIGIT_GROUPS.sub(pii._mask_nik, text)
-    return pii._PHONE.sub(f" {PHONE_TOKEN} ", text)
+    return pii._mask_phones(text)
 
 
 # Digits (ASCII and not), separators, the letters of "rek" in every case IGNORECASE matches,
