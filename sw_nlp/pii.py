@@ -84,7 +84,7 @@ def mask_pii(text: str) -> str:
         text = _ACCOUNT.sub(rf"\1 {ACCOUNT_TOKEN} ", text)
     if _SIXTEEN_DIGITS.search(text):  # a run of groups without 16 digits is left as it is
         text = _DIGIT_GROUPS.sub(_mask_nik, text)
-    probe = text if text.isascii() else _ascii_digits(text)
+    probe = _ascii_digits(text)
     if _EIGHT_THEN_DIGIT.search(probe):
         text = _mask_phones(text, probe)
     return text
@@ -98,10 +98,11 @@ def _mask_phones(text: str, probe: str | None = None) -> str:
     with every decimal digit made ASCII, which has the same length, so that its places are the
     text's own and everything outside a number stays as written. ``probe``: that copy, when
     the caller has made it."""
-    if text.isascii():
+    probe = _ascii_digits(text) if probe is None else probe
+    if probe is text:
         return _PHONE.sub(f" {PHONE_TOKEN} ", text)
     out, done = [], 0
-    for found in _PHONE.finditer(probe if probe is not None else _ascii_digits(text)):
+    for found in _PHONE.finditer(probe):
         out += [text[done : found.start()], f" {PHONE_TOKEN} "]
         done = found.end()
     return "".join([*out, text[done:]])
@@ -121,8 +122,15 @@ class _AsciiDigitTable(dict[int, str]):
 _ASCII_DIGITS = _AsciiDigitTable()
 
 
+# A decimal digit that is not ASCII.
+_OTHER_DIGIT = re.compile(r"[^\D0-9]")
+
+
 def _ascii_digits(text: str) -> str:
-    """``text`` with its decimal digits ASCII, character for character."""
+    """``text`` with its decimal digits ASCII, character for character: ``text`` itself when
+    they are (a scan in C: curly quotes and accents are common, other digits are not)."""
+    if text.isascii() or not _OTHER_DIGIT.search(text):
+        return text
     return text.translate(_ASCII_DIGITS)
 
 
