@@ -348,3 +348,68 @@ def test_a_phone_or_nik_stored_as_a_number_is_masked_and_other_numbers_kept(
     assert back["Telp"].str.strip().tolist() == ["_telepon_", "_telepon_"]
     assert back["NIK"].str.strip().tolist() == ["_nik_", "_nik_"]
     assert back["Umur"].tolist() == ["42", "67"]
+
+
+def monthly_workbook(path: Path) -> Path:
+    """A workbook as offices keep one: a summary sheet first, then a sheet of cases per month
+    (February's with one more column), and a sheet of codes."""
+    with pd.ExcelWriter(path) as xw:
+        pd.DataFrame({"Kecamatan": ["A", "B"], "Jumlah": [3, 1]}).to_excel(
+            xw, sheet_name="Rekap", index=False
+        )
+        pd.DataFrame(
+            {"No": [1, 2], "Uraian Kasus": [TEXT, "Warga desa membentuk kelompok usaha"]}
+        ).to_excel(xw, sheet_name="Januari", index=False)
+        pd.DataFrame(
+            {"No": [1], "Uraian Kasus": ["Banjir di tiga kabupaten"], "Petugas": ["Bu A"]}
+        ).to_excel(xw, sheet_name="Februari", index=False)
+        pd.DataFrame({"Kode": ["K1"], "Jumlah": [2]}).to_excel(xw, sheet_name="Kode", index=False)
+    return path
+
+
+def test_a_summary_sheet_first_is_passed_over_for_the_first_table_of_cases(tmp_path: Path):
+    source = open_cases(monthly_workbook(tmp_path / "kasus.xlsx"), columns="all")
+    assert source.notes == ["read sheet 'Januari' of 4, the first that is a table of cases"]
+    assert (source.text_column, source.id_columns) == ("Uraian Kasus", ["No", "Uraian Kasus"])
+    assert rows_of(source) == [(2, TEXT, ""), (3, "Warga desa membentuk kelompok usaha", "")]
+
+
+def test_every_sheet_of_cases_is_read_with_its_name(tmp_path: Path):
+    source = open_cases(monthly_workbook(tmp_path / "kasus.xlsx"), sheet="*", columns="all")
+    assert source.notes[0] == "read 2 of 4 sheet(s): 'Januari', 'Februari'"
+    assert "'Rekap' (" in source.notes[-1] and "'Kode' (" in source.notes[-1]
+    assert source.id_columns == ["sheet", "No", "Uraian Kasus", "Petugas"]
+    assert source.total == 3
+    chunks = list(source.chunks)
+    assert [r for c in chunks for r in c.rows] == [2, 3, 2]  # each sheet's own row numbers
+    ids = {k: [v for c in chunks for v in c.ids[k]] for k in source.id_columns}
+    assert ids["sheet"] == ["Januari", "Januari", "Februari"]
+    assert ids["Petugas"] == [None, None, "Bu A"]  # January has no such column
+    assert [t for c in chunks for t in c.texts][2] == "Banjir di tiga kabupaten"
+
+
+def test_a_workbook_without_a_table_of_cases_names_every_sheet(tmp_path: Path):
+    path = tmp_path / "rekap.xlsx"
+    with pd.ExcelWriter(path) as xw:
+        pd.DataFrame({"Kecamatan": ["A"], "Jumlah": [3]}).to_excel(xw, sheet_name="Rekap")
+        pd.DataFrame({"Jumlah": [1]}).to_excel(xw, sheet_name="Lain")
+    with pytest.raises(InputError, match=r"sheet 'Rekap': .*any other sheet.*'Lain'") as info:
+        open_cases(path)
+    assert "Kecamatan" in (info.value.columns or [])  # the web page's column picker
+
+
+def test_classify_all_sheets_writes_a_row_per_case_with_its_sheet(
+    tmp_path: Path, trained_bundle: Path, capsys
+):
+    path = monthly_workbook(tmp_path / "kasus.xlsx")
+    out = tmp_path / "hasil.csv"
+    code, _, err = run(
+        ["classify", str(path), "-o", str(out), "--model", str(trained_bundle), "--sheet", "*"],
+        capsys,
+    )
+    assert code == 0, err
+    back = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(back.columns[:5]) == ["row", "sheet", "No", "Uraian Kasus", "Petugas"]
+    assert back["sheet"].tolist() == ["Januari", "Januari", "Februari"]
+    assert back["row"].tolist() == ["2", "3", "2"]
+    assert (back["level"] != "").all()

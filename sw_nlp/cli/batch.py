@@ -74,7 +74,13 @@ def classify_cmd(
     id_column: Annotated[
         str | None, typer.Option(help="Column to pass through as the case id.")
     ] = None,
-    sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            help="XLSX sheet to read, or '*' for every sheet that is a table of cases, with "
+            "a 'sheet' column (default: the first sheet that is one)."
+        ),
+    ] = None,
     format: Annotated[
         str | None,
         typer.Option(
