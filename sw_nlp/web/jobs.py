@@ -51,6 +51,7 @@ class Job:
     folder: Path
     input: Path
     text_column: str | None = None
+    sheet: str | None = None  # None: a workbook's first sheet of cases; ``ALL_SHEETS``: all
     status: str = QUEUED
     done_rows: int = 0
     total_rows: int | None = None
@@ -96,7 +97,13 @@ class JobStore:
         # the first one's speed and doubling the memory; the pages stay responsive either way.
         self._turn = threading.Semaphore(1)
 
-    def create(self, name: str, data: Path, text_column: str | None = None) -> Job:
+    def create(
+        self,
+        name: str,
+        data: Path,
+        text_column: str | None = None,
+        sheet: str | None = None,
+    ) -> Job:
         """A job for an upload already written to ``data`` (moved into the job's folder)."""
         self.sweep()
         job_id = secrets.token_urlsafe(12)
@@ -106,6 +113,7 @@ class JobStore:
         shutil.move(str(data), target)
         job = Job(id=job_id, name=Path(name).name or "upload", folder=folder, input=target)
         job.text_column = text_column or None
+        job.sheet = sheet
         with self._lock:
             self._jobs[job_id] = job
         self.start(job)
@@ -189,7 +197,7 @@ class JobStore:
 
     def _classify(self, job: Job) -> None:
         fmt = _format_by_content(job.input)
-        source = open_cases(job.input, job.text_column, columns="all", format=fmt)
+        source = open_cases(job.input, job.text_column, columns="all", format=fmt, sheet=job.sheet)
         source.chunks.close()  # type: ignore[attr-defined]
         job.total_rows = source.total
 
@@ -202,6 +210,7 @@ class JobStore:
             "text_column": job.text_column,
             "columns": "all",
             "format": fmt,
+            "sheet": job.sheet,
             "classifier": self.classifier,
         }
         classify_file(job.input, job.csv, progress=progress, **common)

@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sw_nlp.errors import InputError
+from sw_nlp.files import ALL_SHEETS
 from sw_nlp.labels import LEVELS, METHODS_BY_LEVEL
 from sw_nlp.web.corrections import (
     MAX_NOTE_CHARS,
@@ -130,7 +131,8 @@ def add_pages(app: FastAPI, served: Served, guard: Guard) -> None:
                 request, "index.html", 413, error_key="upload.too_big", **index_context(cfg, jobs)
             )
         column = str(form.get("text_column", "")).strip() or None
-        job = jobs.create(file.filename, target, column)
+        sheet = ALL_SHEETS if form.get("all_sheets") else None
+        job = jobs.create(file.filename, target, column, sheet)
         log.info("job %s: upload of %d bytes", job.id, size)
         return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 

@@ -70,3 +70,32 @@ def test_an_xlsx_saved_as_csv_is_read_as_the_spreadsheet_it_is(client: TestClien
     classify_file(source, expected, model=default_bundle_dir(), columns="all", format="xlsx")
     assert client.get(f"{job}/download.csv").content == expected.read_bytes()
     assert client.get(f"{job}/download.xlsx").status_code == 200
+
+
+def monthly_workbook() -> bytes:
+    """A summary sheet first, then a sheet of cases per month."""
+    book = openpyxl.Workbook()
+    book.active.title = "Rekap"
+    for row in (["Bulan", "Jumlah"], ["Januari", 1], ["Februari", 1]):
+        book.active.append(row)
+    for name, text in (("Januari", ABUSE), ("Februari", WATER)):
+        sheet = book.create_sheet(name)
+        sheet.append(["No", "Deskripsi Kasus"])
+        sheet.append([1, text])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_workbook_gives_its_first_sheet_of_cases_or_every_one(client: TestClient):
+    first = upload(client, "bulanan.xlsx", monthly_workbook())
+    assert wait(client, first)["status"] == "done"
+    page = client.get(f"{first}/results").text
+    assert "dipukuli" in page and "air bersih" not in page  # January's sheet, not the summary
+    every = upload(client, "bulanan.xlsx", monthly_workbook(), all_sheets="1")
+    assert wait(client, every)["status"] == "done"
+    page = client.get(f"{every}/results").text
+    assert "dipukuli" in page and "air bersih" in page and "Februari" in page
+    rows = client.get(f"{every}/download.csv")  # the results as a file: each row's sheet
+    assert rows.status_code == 200
+    assert rows.text.lstrip("\ufeff").splitlines()[0].startswith("row,sheet,No,Deskripsi Kasus")
