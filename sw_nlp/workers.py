@@ -6,6 +6,7 @@ a Dask cluster. Each worker loads the model once (or starts from the forked pare
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
@@ -83,6 +84,7 @@ def pool_results(
         yield work(first)
         with ProcessPoolExecutor(
             max_workers=workers,
+            mp_context=_fork_context(),
             initializer=init_worker,
             initargs=(model_path, review, explain, fast, as_csv, escape_formulas),
         ) as pool:
@@ -96,6 +98,18 @@ def pool_results(
                 yield pending.popleft().result()
     finally:
         _WORKER.clear()
+
+
+def _fork_context() -> multiprocessing.context.BaseContext | None:
+    """Fork on Linux, whatever the default: the pool is built on workers that start as copies
+    of this process, with its model, compiled kernels and token cache (see ``pool_results``).
+    Python 3.14 made "forkserver" the default there; with it each worker would import,
+    load and fill all of that again, and start a second or more later. Elsewhere (macOS,
+    where forking is unsafe with the system's libraries; Windows, without fork) the
+    platform's default, and ``init_worker`` loads the model."""
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
 
 
 # A chunk (about 1.2 MB pickled) and its result pass through the pool's pipes; with Linux's

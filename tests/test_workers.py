@@ -3,7 +3,9 @@ workers forked after it start warm, the rest on the workers, all in input order.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,8 +27,23 @@ def recording_work(chunk):  # module level: the pool sends it to workers by name
     return _REAL_WORK(chunk)
 
 
+@pytest.fixture(params=["fork", "forkserver"])
+def default_start_method(request):
+    """The default way of starting processes: Linux's before Python 3.14, and from 3.14 on."""
+    if sys.platform != "linux":
+        pytest.skip("the pool forks on Linux only")
+    before = multiprocessing.get_start_method(allow_none=True)
+    multiprocessing.set_start_method(request.param, force=True)
+    yield request.param
+    multiprocessing.set_start_method(before, force=True)
+
+
 @pytest.mark.skipif(workers.usable_cpus() < 2, reason="needs two CPUs for two workers")
-def test_first_chunk_here_the_rest_on_workers_in_input_order(tmp_path, monkeypatch):
+def test_first_chunk_here_the_rest_on_workers_in_input_order(
+    tmp_path, monkeypatch, default_start_method
+):
+    """Whatever the default start method, the workers are forked from this process: they
+    run the ``work`` set here (a worker started afresh would run the module's own)."""
     src = Path("data/corpus/cases.csv")
     model = default_bundle_dir()
     clf = load_model(model)
