@@ -52,6 +52,7 @@ POSSIBLE_LABEL_ERROR = "possible label error"
 AUDIT_EXCERPT_CHARS = 160  # one table row per case: enough to recognise it, not to read it
 CANDIDATES_PER_PICK = 5  # uncertain candidates considered per pick before clustering
 KMEANS_INIT = 4
+SCORE_CHUNK = 2000  # cases scored at once: memory stays flat whatever the pool's size
 
 
 def audit(corpus: pd.DataFrame, cfg: Config, *, folds: int | None = None) -> pd.DataFrame:
@@ -173,12 +174,15 @@ def suggest(
         log.info("suggest: nothing to pick (n=%d, %d usable row(s))", n, len(usable))
         return _suggestions(pool, [], np.empty((0, len(clf.classes_))), clf.classes_)
 
-    steps = clf.pipeline.named_steps
-    normalized = steps["normalize"].transform([texts[i] for i in usable])
-    X = sparse.csr_matrix(steps["features"].transform(normalized))
-    raw = steps["classify"].predict_proba(X)
-    fitted = list(clf.pipeline.classes_)
-    proba = raw[:, [fitted.index(label) for label in clf.classes_]]
+    # The whole pool through the fast path, a chunk at a time (its numbers are the
+    # pipeline's); TF-IDF vectors only for the candidates the clustering needs. Vectorising the
+    # whole pool with the pipeline took 28 s and 1.3 GB for 20,000 cases.
+    proba = np.concatenate(
+        [
+            clf.predict_proba([texts[i] for i in usable[start : start + SCORE_CHUNK]])
+            for start in range(0, len(usable), SCORE_CHUNK)
+        ]
+    )
     margin = _margins(proba)
 
     by_uncertainty = np.argsort(margin, kind="stable")
@@ -186,7 +190,10 @@ def suggest(
     if len(usable) <= n:
         order = by_uncertainty.tolist()
     else:
-        clusters = _cluster(X[candidates], normalized, candidates, n, seed)
+        steps = clf.pipeline.named_steps
+        normalized = steps["normalize"].transform([texts[usable[i]] for i in candidates])
+        X = sparse.csr_matrix(steps["features"].transform(normalized))
+        clusters = _cluster(X, normalized, n, seed)
         order = _pick(candidates, clusters, [texts[i] for i in usable], n, by_uncertainty)
     log.info(
         "suggest: %d pick(s) from %d usable row(s); mean margin %.3f (pool %.3f)",
@@ -283,16 +290,15 @@ def _margins(proba: np.ndarray) -> np.ndarray:
     return top[:, -1] - top[:, -2]
 
 
-def _cluster(
-    X: sparse.csr_matrix, normalized: list[str], candidates: np.ndarray, n: int, seed: int
-) -> np.ndarray:
-    """A cluster id per candidate; identical texts share one without troubling k-means."""
+def _cluster(X: sparse.csr_matrix, normalized: list[str], n: int, seed: int) -> np.ndarray:
+    """A cluster id per candidate (the rows of ``X``, texts ``normalized``); identical texts
+    share one without troubling k-means."""
     distinct: dict[str, int] = {}
-    first = [distinct.setdefault(normalized[i], j) for j, i in enumerate(candidates)]
+    first = [distinct.setdefault(text, j) for j, text in enumerate(normalized)]
     unique = sorted(set(first))
     k = min(n, len(unique))
     if k < 2:
-        return np.zeros(len(candidates), dtype=int)
+        return np.zeros(len(normalized), dtype=int)
     with warnings.catch_warnings():
         # Distinct texts with equal vectors leave clusters empty; _pick fills the gaps.
         warnings.simplefilter("ignore", ConvergenceWarning)
