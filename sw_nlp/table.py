@@ -171,8 +171,25 @@ def table_csv_text(table: ResultTable, *, escape_formulas: bool = True) -> CsvTe
     )
 
 
-# What makes ``csv.writer`` (QUOTE_MINIMAL, "," and '"', lines ending in "\n") quote a field.
-_NEEDS_QUOTES = re.compile('[,"\n]')
+@cache
+def _quoted_breaks() -> str:
+    """The line-break characters that make this Python's ``csv.writer`` (lines ending in
+    "\n") quote a field: "\n", and from Python 3.13 on a bare "\r" too (before, only what
+    is in the line terminator). Asked of the module itself, once, so that the bytes stay the
+    ones ``to_csv_text`` gets through pandas, which writes with it."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(["\r"])
+    return "\n\r" if out.getvalue().startswith('"') else "\n"
+
+
+@cache
+def _needs_quotes() -> re.Pattern[str]:
+    """What makes ``csv.writer`` (QUOTE_MINIMAL, "," and '"', lines ending in "\n") quote a
+    field."""
+    return re.compile(f'[,"{_quoted_breaks()}]')
 # The text between two fields (or before the first, after the last): the separator with the
 # quotes of the fields on either side, by (left field quoted, right field quoted).
 _GAPS = {
@@ -208,7 +225,7 @@ def _lines(fields: list[list[str]], *, quote_all: bool) -> str:
     if not fields or not fields[0]:
         return ""
     if len(fields) == 1 and not quote_all:  # a lone empty field is written as ""
-        search = _NEEDS_QUOTES.search
+        search = _needs_quotes().search
         return "".join(
             [
                 '"' + c.replace('"', '""') + '"\n' if c == "" or search(c) else c + "\n"
@@ -244,9 +261,11 @@ def _quoting(cells: list[str], quote_all: bool) -> tuple[bool | list[bool], list
     """
     n = len(cells)
     first = cells[0]
+    breaks = _quoted_breaks()
+    carriage = len(breaks) > 1  # a bare "\r" is quoted too (Python 3.13 on)
     if not quote_all and not ("," in first or '"' in first or "\n" in first):
         joined = "".join(cells)
-        if not ("," in joined or '"' in joined or "\n" in joined):
+        if not ("," in joined or '"' in joined or "\n" in joined or carriage and "\r" in joined):
             return False, cells
     has_quote = list(map(str.__contains__, cells, repeat('"')))
     if any(has_quote):
@@ -257,5 +276,5 @@ def _quoting(cells: list[str], quote_all: bool) -> tuple[bool | list[bool], list
         return True, cells
     needed = list(map(or_, has_quote, map(str.__contains__, cells, repeat(","))))
     for i in compress(range(n), map(not_, needed)):
-        needed[i] = "\n" in cells[i]
+        needed[i] = "\n" in cells[i] or carriage and "\r" in cells[i]
     return (True if all(needed) else needed), cells

@@ -35,7 +35,7 @@ _CELL = st.one_of(
     st.decimals(allow_nan=False, allow_infinity=False, places=3),
     st.just(dt.datetime(2026, 1, 2, 3, 4, 5)),
     st.just(dt.date(2026, 1, 2)),
-    st.just(np.datetime64("NaT")),
+    st.just(np.datetime64("NaT", "s")),
     st.just(pd.NaT),
     st.just(pd.NA),
     st.just(np.float32("nan")),
@@ -114,7 +114,7 @@ def test_csv_lines_are_the_csv_modules(shape, cells, quote_all: bool):
     "value, missing",
     [
         (None, True), (float("nan"), True), (np.float32("nan"), True), (Decimal("NaN"), True),
-        (np.datetime64("NaT"), True), (np.timedelta64("NaT"), True), (pd.NaT, True),
+        (np.datetime64("NaT", "s"), True), (np.timedelta64("NaT", "s"), True), (pd.NaT, True),
         (pd.NA, True), (complex("nan"), True), ("", False), ("nan", False), (0.0, False),
         (float("inf"), False), (np.datetime64("2026-01-02"), False), (False, False),
     ],
