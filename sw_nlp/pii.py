@@ -111,12 +111,19 @@ def _mask_phones(text: str, probe: str | None = None) -> str:
 class _AsciiDigitTable(dict[int, str]):
     """``str.translate``'s table from each decimal digit of any script to its ASCII digit,
     every other character to itself; filled as characters are met, not built up front (the
-    digits are spread over the whole code space)."""
+    digits are spread over the whole code space). Every digit is kept, other characters up to
+    ``_TABLE_CHARACTERS``: a hostile text of every character there is cannot grow it for ever.
+    """
 
     def __missing__(self, code: int) -> str:
         value = unicodedata.decimal(chr(code), None)
-        self[code] = mapped = chr(code) if value is None else str(value)
+        mapped = chr(code) if value is None else str(value)
+        if value is not None or len(self) < _TABLE_CHARACTERS:
+            self[code] = mapped
         return mapped
+
+
+_TABLE_CHARACTERS = 4096
 
 
 _ASCII_DIGITS = _AsciiDigitTable()

@@ -336,3 +336,12 @@ def test_placeholder_terms_are_found_by_their_words(words):
     for placeholder in PLACEHOLDERS:
         assert is_placeholder_term(f"bantuan {placeholder}")
         assert not is_placeholder_term(placeholder.strip("_"))
+
+
+def test_a_text_of_every_character_does_not_grow_the_digit_table_for_ever():
+    from sw_nlp import pii
+
+    hostile = "".join(map(chr, range(0x100, 0x30000, 3))) + " hp ٠٨١٢٣٤٥٦٧٨٩٠"
+    assert PHONE_TOKEN in mask_pii(hostile)
+    digits = sum(1 for c in map(chr, range(0x100, 0x30000, 3)) if c.isdecimal())
+    assert len(pii._ASCII_DIGITS) <= pii._TABLE_CHARACTERS + digits + 10
