@@ -111,19 +111,34 @@ def open_cases(
         (c for c in source.id_columns if c != row_id), key=lambda c: c == source.text_column
     )
     if shown:
-        return replace(source, chunks=_masked(source.chunks, tuple(shown), defer_masking))
+        return replace(source, chunks=_Masked(source.chunks, tuple(shown), defer_masking))
     return source
 
 
-def _masked(chunks: Iterator[Chunk], columns: tuple[str, ...], defer: bool) -> Iterator[Chunk]:
+class _Masked(Iterator[Chunk]):
     """Chunks whose passed-through columns (the text's copy, an officer's e-mail, a phone
     column; not the row's id) have identifiers masked in their text cells (NIK, phone,
     e-mail, …): results are shared, and no identifier is shown in anything sw-nlp writes
     (docs/reliability.md, promise 3). The text classified is not changed. With ``defer``
-    the chunks name the columns instead (see ``open_cases``)."""
-    for chunk in chunks:
-        chunk.unmasked = columns
-        yield chunk if defer else mask_passed_through(chunk)
+    the chunks name the columns instead (see ``open_cases``).
+
+    An iterator rather than a generator so that ``close()`` reaches the reader's chunks
+    even before the first chunk: a generator never started ignores ``close()``, and the
+    file it reads stayed open until the garbage collector came to it."""
+
+    def __init__(self, chunks: Iterator[Chunk], columns: tuple[str, ...], defer: bool) -> None:
+        self._chunks, self._columns, self._defer = chunks, columns, defer
+
+    def __next__(self) -> Chunk:
+        chunk = next(self._chunks)
+        chunk.unmasked = self._columns
+        return chunk if self._defer else mask_passed_through(chunk)
+
+    def close(self) -> None:
+        """Close the reader's chunks (and with them its file), as a generator's ``close``."""
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def mask_passed_through(chunk: Chunk) -> Chunk:
