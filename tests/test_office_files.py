@@ -436,3 +436,29 @@ def test_closing_the_chunks_of_a_workbook_closes_the_file(tmp_path: Path):
         assert open_now()
         source.chunks.close()  # type: ignore[attr-defined]
         assert not open_now()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="open files listed by /proc")
+def test_a_run_stopped_halfway_closes_the_workbook(tmp_path: Path, trained_bundle: Path):
+    """Parquet needs one kind per column: ids that turn from numbers to text in the second
+    chunk stop the run there, and the workbook it was reading is closed with it."""
+    import os
+
+    from sw_nlp.classify import classify_file
+
+    path = xlsx_file(tmp_path / "kasus.xlsx", pd.DataFrame({"id": [1, "K-2"], "teks": [TEXT] * 2}))
+
+    def open_now() -> bool:
+        return any(
+            os.path.realpath(f"/proc/self/fd/{fd}") == str(path.resolve())
+            for fd in os.listdir("/proc/self/fd")
+            if os.path.exists(f"/proc/self/fd/{fd}")
+        )
+
+    try:
+        classify_file(path, tmp_path / "o.parquet", model=trained_bundle, chunk_size=1)
+    except InputError as exc:  # the caller still holds the error, and with it the run's frames
+        assert "different kinds of value" in str(exc)
+        assert not open_now()
+    else:
+        pytest.fail("ids of two kinds went into one Parquet column")
