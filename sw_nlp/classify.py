@@ -13,7 +13,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,7 +212,9 @@ def classify_file(
         )
 
     chunks_done = 0
-    with writer, fewer_collections(), _closed_after(source.chunks):
+    # ``closing``: the file is closed when the run ends, stopped halfway by an error too (the
+    # error holds the run's frames, and would keep the file open as long).
+    with writer, fewer_collections(), closing(source):
         for done in results():
             writer.write(done.output)
             summary.rows += done.rows
@@ -238,18 +240,6 @@ def classify_file(
     summary.seconds = time.perf_counter() - started
     log.info("classified %d rows in %.1f s", summary.rows, summary.seconds)
     return summary
-
-
-@contextmanager
-def _closed_after(chunks: Iterator[Chunk]) -> Iterator[None]:
-    """Close the reader's chunks (and its file) when the run ends, stopped halfway too: the
-    error that stopped it holds the run's frames, and the file would stay open as long."""
-    try:
-        yield
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
 
 
 def terminal_progress(rows: int, total: int | None, seconds: float) -> None:

@@ -19,7 +19,15 @@ from sw_nlp.config import check_count
 from sw_nlp.delimited import open_delimited
 from sw_nlp.errors import InputError
 from sw_nlp.notes import open_folder, open_notes, read_note
-from sw_nlp.readers import ALL_SHEETS, Chunk, Source, open_jsonl, open_parquet, open_xlsx
+from sw_nlp.readers import (
+    ALL_SHEETS,
+    Chunk,
+    Source,
+    close_chunks,
+    open_jsonl,
+    open_parquet,
+    open_xlsx,
+)
 from sw_nlp.sniff import FORMAT_OF_SUFFIX, FORMATS, check_format, sniff_format
 from sw_nlp.table import CsvText, ResultTable
 from sw_nlp.writers import ResultWriter, to_csv_text
@@ -136,9 +144,7 @@ class _Masked(Iterator[Chunk]):
 
     def close(self) -> None:
         """Close the reader's chunks (and with them its file), as a generator's ``close``."""
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
+        close_chunks(self._chunks)
 
 
 def mask_passed_through(chunk: Chunk) -> Chunk:

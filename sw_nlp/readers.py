@@ -65,6 +65,20 @@ class Source:
     chunks: Iterator[Chunk]
     notes: list[str] = field(default_factory=list)
 
+    def close(self) -> None:
+        """Close the chunks, read or not, and with them the file they come from: a caller
+        that stops early (an error halfway, or only the columns and the total wanted) does
+        not leave the file open until the garbage collector gets to it."""
+        close_chunks(self.chunks)
+
+
+def close_chunks(chunks: Iterator[Chunk]) -> None:
+    """A reader's chunks closed, as a generator is (an iterator without ``close`` has
+    nothing to close)."""
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+
 
 def chunk_from_frame(frame: pd.DataFrame, start: int, text: str, ids: list[str]) -> Chunk:
     values = frame[text].tolist()
@@ -135,11 +149,12 @@ def open_xlsx(
         raise InputError(f"not a readable .xlsx file ({type(exc).__name__})", path) from None
     try:
         names = book.sheetnames
-        if sheet not in (None, ALL_SHEETS) and sheet not in names:
+        named = sheet not in (None, ALL_SHEETS)
+        if named and sheet not in names:
             raise InputError(f"no sheet {sheet!r}; sheets are: {', '.join(names)}", path)
         notes: list[str] = []
         sheets = _case_sheets(
-            book, [sheet] if sheet not in (None, ALL_SHEETS) else names, sheet == ALL_SHEETS,
+            book, [sheet] if named else names, sheet == ALL_SHEETS,
             path, text_column, id_column, header_row, columns, notes,
         )  # fmt: skip
     except BaseException:  # the whole-file errors above: the file is not read further

@@ -172,24 +172,26 @@ def table_csv_text(table: ResultTable, *, escape_formulas: bool = True) -> CsvTe
 
 
 @cache
-def _quoted_breaks() -> str:
-    """The line-break characters that make this Python's ``csv.writer`` (lines ending in
-    "\n") quote a field: "\n", and from Python 3.13 on a bare "\r" too (before, only what
-    is in the line terminator). Asked of the module itself, once, so that the bytes stay the
-    ones ``to_csv_text`` gets through pandas, which writes with it."""
+def _quotes_carriage_return() -> bool:
+    """Whether this Python's ``csv.writer`` (lines ending in "\n") quotes a field holding a
+    bare "\r": from Python 3.13 on it does (before, only what is in the line terminator).
+    Asked of the module itself, once, so that the bytes stay the ones ``to_csv_text`` gets
+    through pandas, which writes with it."""
     import csv
     import io
 
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(["\r"])
-    return "\n\r" if out.getvalue().startswith('"') else "\n"
+    return out.getvalue().startswith('"')
 
 
 @cache
 def _needs_quotes() -> re.Pattern[str]:
     """What makes ``csv.writer`` (QUOTE_MINIMAL, "," and '"', lines ending in "\n") quote a
     field."""
-    return re.compile(f'[,"{_quoted_breaks()}]')
+    return re.compile('[,"\n\r]' if _quotes_carriage_return() else '[,"\n]')
+
+
 # The text between two fields (or before the first, after the last): the separator with the
 # quotes of the fields on either side, by (left field quoted, right field quoted).
 _GAPS = {
@@ -261,8 +263,7 @@ def _quoting(cells: list[str], quote_all: bool) -> tuple[bool | list[bool], list
     """
     n = len(cells)
     first = cells[0]
-    breaks = _quoted_breaks()
-    carriage = len(breaks) > 1  # a bare "\r" is quoted too (Python 3.13 on)
+    carriage = _quotes_carriage_return()  # a bare "\r" is quoted too (Python 3.13 on)
     if not quote_all and not ("," in first or '"' in first or "\n" in first):
         joined = "".join(cells)
         if not ("," in joined or '"' in joined or "\n" in joined or carriage and "\r" in joined):

@@ -198,7 +198,7 @@ class JobStore:
     def _classify(self, job: Job) -> None:
         fmt = _format_by_content(job.input)
         source = open_cases(job.input, job.text_column, columns="all", format=fmt, sheet=job.sheet)
-        source.chunks.close()  # type: ignore[attr-defined]
+        source.close()  # only the columns and the total were wanted
         job.total_rows = source.total
 
         def progress(rows: int, total: int | None, seconds: float) -> None:
