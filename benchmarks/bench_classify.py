@@ -30,8 +30,9 @@ Figures: rows/s over the whole process run (start-up and model loading included)
 second of CPU time the run used (its own and its children's: on a shared machine wall time
 also counts other people's work), and the process's peak resident memory (VmHWM); with
 ``--workers 2`` also each worker's peak.
-``--explain 3`` is the default because it is the default command's; pass ``--explain 0`` to
-see what explanations cost (fastText gives none).
+``--explain 3`` is the default because it is the default command's. With it, each round also
+runs ``--explain 0`` on one core, bracketed like the others, and prints how much longer the
+default takes than that (fastText gives no explanations).
 
 Before the sizes, start-up on its own (best of ``--repeat`` fresh processes, one core): time
 to first row (a one-row file, start to exit, for sw-nlp and for fastText), the time
@@ -375,6 +376,10 @@ def one_round(
         ("fast2", "sw-nlp fast path, --workers 2",
          lambda: run_sw_nlp(src, work / "out.csv", [*explain, "--workers", "2"], False)),
     ]  # fmt: skip
+    if args.explain > 0:  # what explaining costs, against the same bracketing runs
+        compared.append(("plain", "sw-nlp fast path, --explain 0",
+                         lambda: run_sw_nlp(src, work / "out.csv", ["--explain", "0"],
+                                            one_core=True)))  # fmt: skip
     if shutil.which("taskset") and len(os.sched_getaffinity(0)) >= 2:
         compared.append(("pair", "two 1-core runs at once",
                          lambda: run_side_by_side(src, work, explain)))  # fmt: skip
@@ -422,6 +427,8 @@ def ratios(figures: dict[str, float]) -> dict[str, float]:
         return figures[f"{key}{suffix}"] / figures[f"fast@{key}{suffix}"]
 
     out = {"2 workers / 1 core": against_one_core("fast2")}
+    if "plain" in figures:  # how much longer the default takes than without explanations
+        out["1 core: default time / --explain 0 time"] = against_one_core("plain")
     if "pair" in figures:
         out["two runs at once / 1 core"] = against_one_core("pair")
         out["2 workers / two runs at once"] = out["2 workers / 1 core"] / against_one_core("pair")
@@ -439,6 +446,7 @@ def medians(n: int, rounds: list[dict[str, float]]) -> None:
     names = {
         "fast": "sw-nlp fast path, 1 core",
         "fast2": "sw-nlp fast path, --workers 2",
+        "plain": "sw-nlp fast path, --explain 0",
         "pair": "two 1-core runs at once",
         "exact": "sw-nlp exact path, 1 core",
         "ft": "fastText end to end, 1 core",
