@@ -52,12 +52,14 @@ class ClassifySummary:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     model: ResolvedModel | None = None  # the model that answered
+    text_column: str | None = None  # the column read as the case text (None: a note's text)
 
     def lines(self) -> list[str]:
         rate = self.rows / self.seconds if self.seconds else 0.0
         levels = ", ".join(f"{k} {v}" for k, v in self.per_level.items()) or "none"
         return [
             *([f"model: {self.model.describe()}"] if self.model else []),
+            *([f"text column: {self.text_column}"] if self.text_column else []),
             f"rows: {self.rows} in {self.seconds:.1f} s ({rate:,.0f} rows/s)",
             f"rows in: {self.rows_in}, rows out: {self.rows}",
             f"levels: {levels}",
@@ -164,7 +166,9 @@ def classify_file(
         recursive=recursive,
         defer_masking=engine == "dask" or workers > 1,  # each worker masks its chunks
     )
-    summary = ClassifySummary(notes=[*notes, *source.notes], model=resolved)
+    summary = ClassifySummary(
+        notes=[*notes, *source.notes], model=resolved, text_column=source.text_column
+    )
     for note in source.notes:
         log.info("%s: %s", input_path, note)
 

@@ -1,7 +1,8 @@
 """Which columns of a table hold the text, the ids and the header.
 
 Names are compared ignoring case, spaces and punctuation, so that ``Deskripsi Kasus`` and
-``uraian_kasus`` are found as users write them; a header below title rows is found too.
+``uraian_kasus`` are found as users write them, and a longer name by its words
+(``Kronologi Kejadian``); a header below title rows is found too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,36 @@ TEXT_COLUMN_NAMES = (
     "description",
     "case_text",
     "note",
+)
+# A header of several words ("Kronologi Kejadian", "Uraian Permasalahan") names the text
+# column when one of its words is one of these (earlier words first), unless another of its
+# words says the column holds something about the case instead: its number, a date, a kind
+# ("No. Pengaduan", "Tanggal Laporan", "Jenis Permasalahan").
+TEXT_WORDS = (
+    "uraian",
+    "deskripsi",
+    "narasi",
+    "kronologi",
+    "ringkasan",
+    "cerita",
+    "permasalahan",
+    "masalah",
+    "pengaduan",
+    "laporan",
+    "catatan",
+    "keterangan",
+    "isi",
+    "teks",
+    "text",
+    "description",
+    "notes",
+    "note",
+    "asesmen",
+    "assessment",
+)
+NOT_TEXT_WORDS = frozenset(
+    "no nomor nomer nmr id kode tanggal tgl waktu jam bulan tahun jenis kategori tipe status "
+    "jumlah nama alamat lokasi label level tingkat prioritas sumber petugas".split()
 )
 ID_COLUMN_NAMES = ("case_id", "id", "id_kasus", "no_kasus", "nomor", "no", "kode", "kode_kasus")
 
@@ -122,12 +153,23 @@ def find_id_column(names: list[str]) -> str | None:
     return next((keys[k] for k in _ID_KEYS if k in keys), None)
 
 
-def find_text_column(names: list[str]) -> str | None:
-    """The first column, in the order of ``TEXT_COLUMN_NAMES``, whose name matches one."""
+def find_text_column(names: list[str], by_word: bool = True) -> str | None:
+    """The first column, in the order of ``TEXT_COLUMN_NAMES``, whose name matches one; else
+    (``by_word``) the first whose words include the earliest of ``TEXT_WORDS`` and none of
+    ``NOT_TEXT_WORDS``."""
     keys: dict[str, str] = {}
     for name in names:
         keys.setdefault(header_key(name), name)
-    return next((keys[k] for k in _TEXT_KEYS if k in keys), None)
+    found = next((keys[k] for k in _TEXT_KEYS if k in keys), None)
+    if found is not None or not by_word:
+        return found
+    words = {}
+    for name in names:
+        parts = set(re.split(r"[\W_]+", name.casefold()))
+        if not parts & NOT_TEXT_WORDS:
+            for part in parts:
+                words.setdefault(part, name)
+    return next((words[w] for w in TEXT_WORDS if w in words), None)
 
 
 def find_header_row(rows: list[list[str]], text_column: str | None) -> int:
@@ -135,15 +177,17 @@ def find_header_row(rows: list[list[str]], text_column: str | None) -> int:
     names the text column (or the given one), else the first later row that does.
 
     Office spreadsheets put a title ("REKAP KASUS …") and a blank row above the table; the
-    first row is then no header. When no row qualifies the first row is returned, and the
-    error about it says what was looked for.
+    first row is then no header. A title is one cell, and its words may well be text words
+    ("LAPORAN PENGADUAN MASYARAKAT"), so a header found by a word of a longer name needs two
+    cells or more. When no row qualifies the first row is returned, and the error about it
+    says what was looked for.
     """
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         names = [str(c) for c in row]
         if text_column is not None:
             if match_column(names, text_column) is not None:
                 return index
-        elif find_text_column(names) is not None:
+        elif find_text_column(names, by_word=sum(bool(n.strip()) for n in names) > 1):
             return index
     return 0
 

@@ -36,7 +36,7 @@ def test_columns_kept_by_choice(tmp_path: Path):
 def test_text_column_errors_carry_the_header_as_data(tmp_path: Path):
     """A caller offering a choice reads ``columns``: when no text column is found and when
     the one named is not there; other input errors have none."""
-    names = ["No", "Cerita, panjang", "Tanggal"]
+    names = ["No", "Pesan, panjang", "Tanggal"]
     with pytest.raises(InputError) as caught:
         choose_columns(names, tmp_path / "f.csv", None, None)
     assert caught.value.columns == names
@@ -44,5 +44,53 @@ def test_text_column_errors_carry_the_header_as_data(tmp_path: Path):
         choose_columns(names, tmp_path / "f.csv", "narasi", None)
     assert named.value.columns == names
     with pytest.raises(InputError) as other:
-        choose_columns(names, tmp_path / "f.csv", "Cerita, panjang", "petugas")
+        choose_columns(names, tmp_path / "f.csv", "Pesan, panjang", "petugas")
     assert other.value.columns is None
+
+
+@pytest.mark.parametrize(
+    ("names", "text"),
+    [
+        (["No", "Nama Klien", "Kronologi Kejadian", "Tgl Lapor"], "Kronologi Kejadian"),
+        (["No. Pengaduan", "Tanggal Pengaduan", "Isi Pengaduan"], "Isi Pengaduan"),
+        (["Jenis Permasalahan", "Uraian Permasalahan"], "Uraian Permasalahan"),
+        (["ID", "Deskripsi Masalah", "Catatan Pendamping"], "Deskripsi Masalah"),
+        (["Kode", "Catatan Pekerja Sosial"], "Catatan Pekerja Sosial"),
+        (["no_laporan", "ringkasan_laporan"], "ringkasan_laporan"),
+        (["Case notes", "Status"], "Case notes"),
+        # a whole-name match comes before a word in a longer one
+        (["Uraian Singkat", "Narasi"], "Narasi"),
+    ],
+)
+def test_a_longer_header_is_found_by_its_words(names: list[str], text: str, tmp_path: Path):
+    """Offices name the column by what it holds, in two or three words: a header whose words
+    include one of the text words is the text column, unless another word says it holds a
+    number, date or category about the case."""
+    assert choose_columns(names, tmp_path / "f.csv", None, None)[0] == text
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["No. Laporan", "Tanggal Laporan", "Status Laporan"],
+        ["Jenis Permasalahan", "Kategori Masalah", "Tgl Pengaduan"],
+        ["Nama Klien", "Alamat"],
+    ],
+)
+def test_headers_about_the_case_are_not_its_text(names: list[str], tmp_path: Path):
+    with pytest.raises(InputError, match="no text column found"):
+        choose_columns(names, tmp_path / "f.csv", None, None)
+
+
+def test_a_title_cell_with_a_text_word_is_not_the_header():
+    """A one-cell title row ("LAPORAN PENGADUAN MASYARAKAT") holds text words too; the header
+    below it, with its several cells, is the header."""
+    rows = [
+        ["LAPORAN PENGADUAN MASYARAKAT 2025", "", ""],
+        ["", "", ""],
+        ["No", "Tanggal", "Kronologi Kejadian"],
+        ["1", "2025-01-02", "teks"],
+    ]
+    assert find_header_row(rows, None) == 2
+    one_column = [["Catatan Kasus"], ["Ibu S melapor suaminya tidak memberi nafkah."]]
+    assert find_header_row(one_column, None) == 0  # nothing else qualifies: the first row

@@ -462,3 +462,23 @@ def test_a_run_stopped_halfway_closes_the_workbook(tmp_path: Path, trained_bundl
         assert not open_now()
     else:
         pytest.fail("ids of two kinds went into one Parquet column")
+
+
+def test_a_text_column_named_in_two_words_is_found_and_named_in_the_summary(
+    tmp_path: Path, capsys
+):
+    """"Kronologi Kejadian" under a title row, beside "No. Pengaduan" and "Tgl Lapor": the
+    run reads it without --text-column and says which column it read."""
+    path = tmp_path / "pengaduan.csv"
+    path.write_text(
+        "LAPORAN PENGADUAN MASYARAKAT 2025,,\n,,\n"
+        f"No. Pengaduan,Tgl Lapor,Kronologi Kejadian\nP-01,2025-01-02,{TEXT}\n",
+        encoding="utf-8",
+    )
+    out_path = tmp_path / "hasil.csv"
+    code, _, err = run(["classify", str(path), "-o", str(out_path)], capsys)
+    assert code == 0, err
+    assert "text column: Kronologi Kejadian" in err and "rows in: 1, rows out: 1" in err
+    result = pd.read_csv(out_path)
+    assert result.loc[0, "No. Pengaduan"] == "P-01" and result.loc[0, "row"] == 4
+    assert result.loc[0, "level"] == "mikro"
