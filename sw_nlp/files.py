@@ -10,11 +10,13 @@ The names callers use are importable from here.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from sw_nlp.columns import find_id_column, match_column
+from sw_nlp.columns import find_header_row, find_id_column, find_text_column, match_column
 from sw_nlp.config import check_count
 from sw_nlp.delimited import open_delimited
 from sw_nlp.errors import InputError
@@ -28,7 +30,14 @@ from sw_nlp.readers import (
     open_parquet,
     open_xlsx,
 )
-from sw_nlp.sniff import FORMAT_OF_SUFFIX, FORMATS, check_format, sniff_format
+from sw_nlp.sniff import (
+    FORMAT_OF_SUFFIX,
+    FORMATS,
+    HEADER_SEARCH_ROWS,
+    check_format,
+    detect_encoding,
+    sniff_format,
+)
 from sw_nlp.table import CsvText, ResultTable
 from sw_nlp.writers import ResultWriter, to_csv_text
 
@@ -97,6 +106,13 @@ def open_cases(
             path,
         )
     check_format(path, fmt)
+    table_note = None
+    if fmt == "txt" and format is None and _is_tab_table(path, text_column):
+        fmt = "tsv"
+        table_note = (
+            "read as a tab-separated table (as Excel saves text), its header naming a text "
+            "column; pass --format txt to read the file as one note"
+        )
     if fmt in ("txt", "docx", "pdf"):
         return open_notes(path, [path], chunk_size, fmt=fmt)
     if fmt in ("csv", "tsv"):
@@ -110,6 +126,8 @@ def open_cases(
         source = open_jsonl(path, text_column, id_column, chunk_size, columns)
     else:
         source = open_parquet(path, text_column, id_column, chunk_size, columns)
+    if table_note:
+        source = replace(source, notes=[table_note, *source.notes])
     # The row's id is how results are joined back: it is written as read, everything else
     # passed through has its identifiers masked.
     others = [c for c in source.id_columns if c != source.text_column]
@@ -121,6 +139,34 @@ def open_cases(
     if shown:
         return replace(source, chunks=_Masked(source.chunks, tuple(shown), defer_masking))
     return source
+
+
+def _is_tab_table(path: Path, text_column: str | None) -> bool:
+    """Whether a .txt file is a table: Excel saves a sheet as "Text (Tab delimited)" or
+    "Unicode Text", both named .txt, and read as one note such a file's cases came back as
+    one row. A table here has a header (within the first rows) of two cells or more naming
+    the text column, and most records after it have as many cells. A note with a tab or
+    two has neither."""
+    encoding = detect_encoding(path)
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        sample = handle.read(65536)
+    try:
+        rows = [r for r in csv.reader(io.StringIO(sample), delimiter="\t") if r]
+    except csv.Error:
+        return False
+    rows = rows[: HEADER_SEARCH_ROWS + 10]
+    if not rows:
+        return False
+    at = find_header_row(rows, text_column)
+    names = rows[at]
+    if len(names) < 2:
+        return False
+    if text_column is not None:
+        found = match_column(names, text_column)
+    else:
+        found = find_text_column(names)
+    after = rows[at + 1 :]
+    return found is not None and 2 * sum(len(r) == len(names) for r in after) > len(after)
 
 
 class _Masked(Iterator[Chunk]):

@@ -482,3 +482,40 @@ def test_a_text_column_named_in_two_words_is_found_and_named_in_the_summary(
     result = pd.read_csv(out_path)
     assert result.loc[0, "No. Pengaduan"] == "P-01" and result.loc[0, "row"] == 4
     assert result.loc[0, "level"] == "mikro"
+
+
+TAB_EXPORT = (
+    "No\tUraian Kasus\tTanggal\n"
+    f"1\t{TEXT}\t2025-01-02\n"
+    "2\tWarga desa membentuk kelompok usaha\t2025-01-03\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_excels_tab_delimited_text_export_is_read_as_a_table(
+    tmp_path: Path, capsys, encoding: str
+):
+    """Excel's "Text (Tab delimited)" and "Unicode Text" exports are .txt files: read as one
+    note, a table of cases came back as a single row classified as one case."""
+    path = tmp_path / "kasus.txt"
+    path.write_text(TAB_EXPORT, encoding=encoding)
+    source = open_cases(path)
+    assert source.text_column == "Uraian Kasus" and source.id_columns == ["No"]
+    assert rows_of(source)[0] == (2, TEXT, "")
+    assert source.notes[0].startswith("read as a tab-separated table")
+    out_path = tmp_path / "hasil.csv"
+    code, _, err = run(["classify", str(path), "-o", str(out_path)], capsys)
+    assert code == 0, err
+    assert "rows in: 2, rows out: 2" in err and "pass --format txt" in err
+    assert pd.read_csv(out_path)["No"].tolist() == [1, 2]
+    # the user can still say it is one note
+    assert rows_of(open_cases(path, format="txt"))[0][1].startswith("No\tUraian Kasus")
+
+
+def test_a_note_with_tabs_stays_one_note(tmp_path: Path):
+    """Tabs in a note that is no table (no header naming a text column) leave it a note."""
+    path = tmp_path / "catatan.txt"
+    for first in ("Kunjungan rumah", "Catatan kunjungan"):  # a text word, then no table
+        path.write_text(f"{first}\t3 Januari\n{TEXT}.\nKlien\tdidampingi\n", encoding="utf-8")
+        source = open_cases(path)
+        assert source.kind == "notes" and len(rows_of(source)) == 1
