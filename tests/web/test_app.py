@@ -69,14 +69,14 @@ def test_filters_sorting_and_paging(client: TestClient, examples_job: str):
 
 
 def test_a_file_without_a_known_text_column_asks_for_it(client: TestClient):
-    data = "nomor,cerita\n1,Ibu Sari tinggal sendiri dan butuh bantuan makanan setiap hari\n"
+    data = "nomor,isian\n1,Ibu Sari tinggal sendiri dan butuh bantuan makanan setiap hari\n"
     job = upload(client, "tanpa.csv", data.encode())
     status = wait(client, job)
     assert status["status"] == "needs_column"
     page = client.get(job).text
-    assert '<option value="cerita">cerita</option>' in page
+    assert '<option value="isian">isian</option>' in page
     response = client.post(
-        f"{job}/column", data={"csrf": csrf_of(client), "column": "cerita"}, follow_redirects=False
+        f"{job}/column", data={"csrf": csrf_of(client), "column": "isian"}, follow_redirects=False
     )
     assert response.status_code == 303
     assert wait(client, job)["status"] == "done"

@@ -37,11 +37,11 @@ def test_columns_offered_are_the_header_itself_even_with_commas_in_names(tmp_pat
     store = JobStore(default_bundle_dir(), ttl_seconds=60)
     try:
         upload = store.new_upload_path()
-        upload.write_text('nomor,"cerita, panjang",tgl\n1,anak dipukuli ayahnya,2024-01-02\n')
+        upload.write_text('nomor,"isian, panjang",tgl\n1,anak dipukuli ayahnya,2024-01-02\n')
         job = store.create("a.csv", upload)
         _wait(job)
         assert job.status == "needs_column"
-        assert job.columns == ["nomor", "cerita, panjang", "tgl"]
+        assert job.columns == ["nomor", "isian, panjang", "tgl"]
         assert job.input.exists()  # kept for the second try with the chosen column
     finally:
         store.close()
@@ -53,11 +53,11 @@ def test_a_mistyped_text_column_offers_the_picker(tmp_path: Path):
     store = JobStore(default_bundle_dir(), ttl_seconds=60)
     try:
         upload = store.new_upload_path()
-        upload.write_text("nomor,cerita\n1,anak dipukuli ayahnya setiap malam\n")
-        job = store.create("a.csv", upload, text_column="ceritaa")
+        upload.write_text("nomor,isian\n1,anak dipukuli ayahnya setiap malam\n")
+        job = store.create("a.csv", upload, text_column="isiann")
         _wait(job)
         assert job.status == "needs_column"
-        assert job.columns == ["nomor", "cerita"]
+        assert job.columns == ["nomor", "isian"]
     finally:
         store.close()
 
