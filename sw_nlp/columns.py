@@ -199,3 +199,26 @@ def header_names(row: list[Any] | tuple[Any, ...]) -> list[str]:
         f"column_{i}" if h is None or str(h).strip() == "" else str(h)
         for i, h in enumerate(row, 1)
     ]
+
+
+def tell_apart(names: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """Names with each repeat of a name made its own (``Keterangan (2)``, never a name
+    another column has), and the new names of each repeated name. Offices repeat headers
+    ("Keterangan" twice): the file is still a table, and every column is kept."""
+    taken = set(names)
+    seen: set[str] = set()
+    told: list[str] = []
+    repeats: dict[str, list[str]] = {}
+    for name in names:
+        if name not in seen:
+            seen.add(name)
+            told.append(name)
+            continue
+        k = 2
+        while f"{name} ({k})" in taken:
+            k += 1
+        new = f"{name} ({k})"
+        taken.add(new)
+        told.append(new)
+        repeats.setdefault(name, []).append(new)
+    return told, repeats

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sw_nlp.columns import choose_columns, find_header_row, header_names
+from sw_nlp.columns import choose_columns, find_header_row, header_names, tell_apart
 from sw_nlp.errors import InputError
 from sw_nlp.safe_read import MAX_XLSX_PARTS_UNPACKED, MAX_XLSX_SHEETS_UNPACKED, check_unpacked_size
 from sw_nlp.sniff import HEADER_SEARCH_ROWS, detect_encoding
@@ -427,6 +427,17 @@ def choose_header(
         at = header_row - 1
         if at >= len(top):
             raise InputError(f"--header-row {header_row}: the {kind} has fewer rows", path)
-    names = header_names(top[at])
+    names, repeats = tell_apart(header_names(top[at]))
     text, ids = choose_columns(names, path, text_column, id_column, at + 1, columns)
+    if text in repeats:
+        raise InputError(
+            f"{len(repeats[text]) + 1} columns are named {text!r}: rename one, or pass "
+            f"--text-column {repeats[text][0]!r} for the second",
+            path,
+            at + 1,
+            columns=names,
+        )
+    if repeats:
+        told = ", ".join(repr(n) for new in repeats.values() for n in new)
+        notes.append(f"columns of the same name told apart: {told}")
     return at, names, text, ids

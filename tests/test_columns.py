@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from sw_nlp.columns import choose_columns, find_header_row, header_key, match_column
+from sw_nlp.columns import (
+    choose_columns,
+    find_header_row,
+    header_key,
+    match_column,
+    tell_apart,
+)
 from sw_nlp.errors import InputError
 
 
@@ -94,3 +100,14 @@ def test_a_title_cell_with_a_text_word_is_not_the_header():
     assert find_header_row(rows, None) == 2
     one_column = [["Catatan Kasus"], ["Ibu S melapor suaminya tidak memberi nafkah."]]
     assert find_header_row(one_column, None) == 0  # nothing else qualifies: the first row
+
+
+def test_columns_of_the_same_name_are_told_apart():
+    """Offices repeat a header ("Keterangan" twice); each column keeps its values under a name
+    of its own, never one that another column already has."""
+    names = ["No", "Keterangan", "Uraian", "Keterangan", "Keterangan (2)", "Keterangan"]
+    told, repeats = tell_apart(names)
+    assert told == ["No", "Keterangan", "Uraian", "Keterangan (3)", "Keterangan (2)",
+                    "Keterangan (4)"]  # fmt: skip
+    assert repeats == {"Keterangan": ["Keterangan (3)", "Keterangan (4)"]}
+    assert tell_apart(["a", "b"]) == (["a", "b"], {})

@@ -72,7 +72,7 @@ def test_large_files_checked_by_arrow_get_the_encoding_pythons_decoder_gives(dat
             "nama,umur\nA,3\n",
             "no text column found; name it with --text-column. Columns are: nama, umur",
         ),
-        ("teks,teks\na,b\n", "duplicate column name"),
+        ("teks,teks\na,b\n", "2 columns are named 'teks'"),
         ("\n\n", "empty file"),
     ],
 )

@@ -37,7 +37,7 @@ def classify(
         ("empty.csv", b"", "empty file"),
         ("header_only.csv", b"id,text\n", "no cases in the input"),
         ("no_text.csv", b"nama,umur\nA,3\n", "no text column found"),
-        ("dupe.csv", b"text,text\na,b\n", "duplicate column name(s): text"),
+        ("dupe.csv", b"text,text\na,b\n", "2 columns are named 'text': rename one"),
         ("quote.csv", b'text\n"never closed\nmore\n', "cannot parse"),
         ("blank.csv", b"\n\n\n", "empty file"),
     ],

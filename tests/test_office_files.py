@@ -519,3 +519,30 @@ def test_a_note_with_tabs_stays_one_note(tmp_path: Path):
         path.write_text(f"{first}\t3 Januari\n{TEXT}.\nKlien\tdidampingi\n", encoding="utf-8")
         source = open_cases(path)
         assert source.kind == "notes" and len(rows_of(source)) == 1
+
+
+def test_repeated_headers_are_told_apart_and_a_repeated_text_column_is_named(
+    tmp_path: Path, capsys
+):
+    """Two "Keterangan" columns stopped the whole file; now both are written, the second as
+    "Keterangan (2)", with a note. Two columns named as the text column are a one-line error
+    saying how to pick one."""
+    path = tmp_path / "kasus.csv"
+    path.write_text(
+        f"No,Uraian Kasus,Keterangan,Keterangan\n1,{TEXT},baru,dirujuk\n", encoding="utf-8"
+    )
+    out_path = tmp_path / "hasil.csv"
+    code, _, err = run(["classify", str(path), "-o", str(out_path)], capsys)
+    assert code == 0, err
+    assert "note: columns of the same name told apart: 'Keterangan (2)'" in err
+    result = pd.read_csv(out_path)
+    assert result.loc[0, ["Keterangan", "Keterangan (2)"]].tolist() == ["baru", "dirujuk"]
+    path.write_text(f"No,Uraian,Uraian\n1,{TEXT},dirujuk\n", encoding="utf-8")
+    code, _, err = run(["classify", str(path), "-o", str(out_path)], capsys)
+    assert code == 3 and err.count("\n") == 1
+    assert "2 columns are named 'Uraian'" in err and "--text-column 'Uraian (2)'" in err
+    code, _, err = run(
+        ["classify", str(path), "-o", str(out_path), "--text-column", "Uraian (2)"], capsys
+    )
+    assert code == 0, err
+    assert pd.read_csv(out_path).loc[0, "Uraian"] == TEXT  # the first passed through
