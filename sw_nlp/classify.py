@@ -238,6 +238,7 @@ def classify_file(
             )
         if summary.rows == 0:
             raise InputError("no cases in the input (only a header?)", input_path)
+    summary.notes.extend(writer.notes())
     summary.per_level = Counter(
         {lv: summary.per_level[lv] for lv in clf.classes_ if summary.per_level[lv]}
     )

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OUTPUT_SUFFIXES = {".csv", ".xlsx", ".jsonl", ".parquet"}
+# The most characters an XLSX cell holds (Excel's specifications and limits).
+XLSX_CELL_CHARS = 32_767
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -116,6 +118,7 @@ class ResultWriter:
         self._xlsx: Any = None
         self._parquet: Any = None
         self.rows = 0  # data rows written so far
+        self.cut_cells = 0  # XLSX text cells cut to what a cell holds (``XLSX_CELL_CHARS``)
         self.escape_formulas = escape_formulas
         self.metadata = dict(metadata or {})
 
@@ -208,6 +211,16 @@ class ResultWriter:
         self.rows += len(frame)
         self._started = True
 
+    def notes(self) -> list[str]:
+        """What a reader of the output should know that its rows do not say."""
+        if not self.cut_cells:
+            return []
+        return [
+            f"{self.cut_cells} cell(s) longer than an XLSX cell holds ({XLSX_CELL_CHARS:,} "
+            "characters) cut in the output, ending in '…' (the whole text was classified); "
+            "write .csv or .jsonl to keep them whole"
+        ]
+
     def _put(self, text: str | bytes) -> None:
         """CSV text, or the same as UTF-8 bytes (a worker's ``CsvText``), into the output: a
         file takes bytes (a worker's are copied as they are), stdout text."""
@@ -226,6 +239,9 @@ class ResultWriter:
             # Control characters (a pasted text's BEL or ESC) cannot be stored in a sheet:
             # shown as U+FFFD rather than failing the whole file.
             value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+            if len(value) > XLSX_CELL_CHARS:  # openpyxl would cut it there without a sign
+                value = value[: XLSX_CELL_CHARS - 1] + "…"
+                self.cut_cells += 1
         if isinstance(value, str) and value.startswith("="):
             from openpyxl.cell import WriteOnlyCell
 

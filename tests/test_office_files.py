@@ -546,3 +546,14 @@ def test_repeated_headers_are_told_apart_and_a_repeated_text_column_is_named(
     )
     assert code == 0, err
     assert pd.read_csv(out_path).loc[0, "Uraian"] == TEXT  # the first passed through
+
+
+def test_a_text_cut_to_fit_an_xlsx_cell_is_named_in_the_summary(tmp_path: Path, capsys):
+    path = tmp_path / "panjang.csv"
+    long = " ".join([TEXT] * 600)  # about 42,000 characters
+    path.write_text(f"No,Uraian\n1,{long}\n2,{TEXT}\n", encoding="utf-8")
+    out_path = tmp_path / "hasil.xlsx"
+    code, _, err = run(["classify", str(path), "-o", str(out_path)], capsys)
+    assert code == 0, err
+    assert "note: 1 cell(s) longer than an XLSX cell holds (32,767 characters)" in err
+    assert pd.read_excel(out_path)["Uraian"].str.len().tolist() == [32_767, len(TEXT)]

@@ -96,3 +96,19 @@ def test_csv_text_and_its_bytes_are_written_alike(tmp_path: Path, capsys):
     assert outputs["bytes"] == outputs["text"]
     assert outputs["text"] == (text.header + text.body * 2).encode("utf-8")
     assert isinstance(text.encoded().body, bytes) and text.encoded().encoded() == text.encoded()
+
+
+def test_xlsx_cells_longer_than_excel_holds_are_cut_visibly_and_counted(tmp_path: Path):
+    """An XLSX cell holds 32,767 characters; openpyxl cut longer text there without a word.
+    The cut is marked with "…" and counted, for the summary to say so."""
+    out = tmp_path / "out.xlsx"
+    long = "kata " * 10_000  # 50,000 characters
+    with ResultWriter(out) as writer:
+        writer.write(pd.DataFrame({"row": [2, 3], "text": [long, "pendek"]}))
+    assert writer.cut_cells == 1
+    back = pd.read_excel(out)["text"].tolist()
+    assert len(back[0]) == 32_767 and back[0].endswith("…") and back[1] == "pendek"
+    csv_out = tmp_path / "out.csv"
+    with ResultWriter(csv_out) as writer:
+        writer.write(pd.DataFrame({"row": [2], "text": [long]}))
+    assert writer.cut_cells == 0 and pd.read_csv(csv_out)["text"][0] == long
