@@ -172,7 +172,7 @@ def find_text_column(names: list[str], by_word: bool = True) -> str | None:
     return next((words[w] for w in TEXT_WORDS if w in words), None)
 
 
-def find_header_row(rows: list[list[str]], text_column: str | None) -> int:
+def find_header_row(rows: list[list[Any]], text_column: str | None) -> int:
     """The 0-based index of the header among the first rows of a table: the first row if it
     names the text column (or the given one), else the first later row that does.
 
@@ -187,9 +187,14 @@ def find_header_row(rows: list[list[str]], text_column: str | None) -> int:
         if text_column is not None:
             if match_column(names, text_column) is not None:
                 return index
-        elif find_text_column(names, by_word=sum(bool(n.strip()) for n in names) > 1):
+        elif find_text_column(names, by_word=sum(_filled(c) for c in row) > 1):
             return index
     return 0
+
+
+def _filled(cell: Any) -> bool:
+    """Whether a cell holds something: a sheet's row comes padded with empty cells (None)."""
+    return cell is not None and str(cell).strip() != ""
 
 
 def header_names(row: list[Any] | tuple[Any, ...]) -> list[str]:

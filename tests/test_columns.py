@@ -98,6 +98,8 @@ def test_a_title_cell_with_a_text_word_is_not_the_header():
         ["1", "2025-01-02", "teks"],
     ]
     assert find_header_row(rows, None) == 2
+    padded = [["LAPORAN PENGADUAN MASYARAKAT 2025", None, None], *rows[1:]]  # as a sheet's
+    assert find_header_row(padded, None) == 2
     one_column = [["Catatan Kasus"], ["Ibu S melapor suaminya tidak memberi nafkah."]]
     assert find_header_row(one_column, None) == 0  # nothing else qualifies: the first row
 

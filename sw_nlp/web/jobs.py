@@ -62,6 +62,8 @@ class Job:
     results: pd.DataFrame | None = None
     text_output_column: str | None = None  # the text's column in the results, if any
     note_texts: dict[str, str] = field(default_factory=dict)  # a note's masked text, by row
+    text_column_read: str | None = None  # the column the run read as the text, as it says
+    notes: list[str] = field(default_factory=list)  # how the file was read (no case text)
 
     @property
     def csv(self) -> Path:
@@ -213,9 +215,11 @@ class JobStore:
             "sheet": job.sheet,
             "classifier": self.classifier,
         }
-        classify_file(job.input, job.csv, progress=progress, **common)
+        read = classify_file(job.input, job.csv, progress=progress, **common)
         job.status = PREPARING
-        classify_file(job.input, job.xlsx, **common)
+        written = classify_file(job.input, job.xlsx, **common)
+        job.text_column_read = read.text_column
+        job.notes = list(dict.fromkeys([*read.notes, *written.notes]))  # the XLSX's cut cells
         results = pd.read_csv(job.csv, dtype=str, keep_default_na=False, encoding="utf-8")
         job.results = results
         job.text_output_column = _text_output_column(source.text_column, list(results.columns))

@@ -99,3 +99,21 @@ def test_a_workbook_gives_its_first_sheet_of_cases_or_every_one(client: TestClie
     rows = client.get(f"{every}/download.csv")  # the results as a file: each row's sheet
     assert rows.status_code == 200
     assert rows.text.lstrip("\ufeff").splitlines()[0].startswith("row,sheet,No,Deskripsi Kasus")
+
+
+def test_the_results_page_says_how_the_file_was_read(client: TestClient):
+    """What the command line's summary says (the text column read, a header found below a
+    title) the page says too: a user who uploads a workbook sees which column was read."""
+    rows = [
+        ["LAPORAN PENGADUAN 2025"],
+        [],
+        ["No. Pengaduan", "Tgl Lapor", "Kronologi Kejadian"],
+        ["P-1", "2025-01-02", ABUSE],
+    ]
+    job = upload(client, "pengaduan.xlsx", xlsx_bytes(rows))
+    assert wait(client, job)["status"] == "done"
+    page = client.get(f"{job}/results").text
+    notes = page[page.index('<ul class="notes">') :]
+    notes = notes[: notes.index("</ul>")]
+    assert "Kronologi Kejadian" in notes and "header found on row 3" in notes
+    assert ABUSE not in notes
