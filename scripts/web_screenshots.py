@@ -112,7 +112,7 @@ def main() -> None:
             shot("corrections")
             odd = tmp / "rekap.csv"
             odd.write_text(
-                "No,Tanggal,Cerita Warga\n1,2026-11-02,Ibu Tini tinggal sendiri dan sakit\n",
+                "No,Tanggal,Isian Warga\n1,2026-11-02,Ibu Tini tinggal sendiri dan sakit\n",
                 encoding="utf-8",
             )
             driver.get(url + "/")
