@@ -48,7 +48,7 @@ def open_delimited(
         raise InputError("empty file", path)
     delimiter = sniff_delimiter(sample, ".tsv" if tsv else path.suffix.lower())
     try:
-        first = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+        first = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter) if r]
     except csv.Error:
         first = []
     first = first[:HEADER_SEARCH_ROWS]

@@ -151,7 +151,7 @@ def _is_tab_table(path: Path, text_column: str | None) -> bool:
     with open(path, encoding=encoding, errors="replace", newline="") as handle:
         sample = handle.read(65536)
     try:
-        rows = [r for r in csv.reader(io.StringIO(sample), delimiter="\t") if r]
+        rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter="\t") if r]
     except csv.Error:
         return False
     rows = rows[: HEADER_SEARCH_ROWS + 10]

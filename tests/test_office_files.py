@@ -557,3 +557,19 @@ def test_a_text_cut_to_fit_an_xlsx_cell_is_named_in_the_summary(tmp_path: Path, 
     assert code == 0, err
     assert "note: 1 cell(s) longer than an XLSX cell holds (32,767 characters)" in err
     assert pd.read_excel(out_path)["Uraian"].str.len().tolist() == [32_767, len(TEXT)]
+
+
+@pytest.mark.parametrize("name", ["kasus.csv", "kasus.txt"])
+def test_lines_ending_in_a_bare_carriage_return_are_rows(tmp_path: Path, name: str):
+    """Excel for Mac's "CSV (Macintosh)" (and its tab-delimited text) ends each line with a
+    bare CR: the header sample was read as one line, and the file called empty."""
+    path = tmp_path / name
+    sep = "," if name.endswith(".csv") else "\t"
+    path.write_bytes(
+        f"No{sep}Uraian Kasus\r1{sep}{TEXT}\r2{sep}Warga desa membentuk kelompok usaha\r".encode()
+    )
+    source = open_cases(path)
+    assert source.text_column == "Uraian Kasus"
+    assert [(r, t) for r, t, _ in rows_of(source)] == [
+        (2, TEXT), (3, "Warga desa membentuk kelompok usaha")
+    ]  # fmt: skip
