@@ -131,6 +131,11 @@ def classify_file(
     check_count("workers", workers, low=1)
     if review_threshold is not None:
         check_share("review_threshold", review_threshold)
+    if output_path is not None and _same_file(Path(input_path), Path(output_path)):
+        raise InputError(
+            "the output would replace the input file; write the results to another file",
+            output_path,
+        )
     notes = []
     if not (engine == "dask" and scheduler):  # a remote cluster has its own CPUs
         workers, capped = cap_workers(workers)
@@ -245,6 +250,16 @@ def classify_file(
     summary.seconds = time.perf_counter() - started
     log.info("classified %d rows in %.1f s", summary.rows, summary.seconds)
     return summary
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (the same path written another way, or a link)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return b.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 def terminal_progress(rows: int, total: int | None, seconds: float) -> None:

@@ -573,3 +573,18 @@ def test_lines_ending_in_a_bare_carriage_return_are_rows(tmp_path: Path, name: s
     assert [(r, t) for r, t, _ in rows_of(source)] == [
         (2, TEXT), (3, "Warga desa membentuk kelompok usaha")
     ]  # fmt: skip
+
+
+def test_an_output_that_would_replace_the_input_is_refused(tmp_path: Path, capsys):
+    """``-o kasus.csv`` on kasus.csv replaced the office's file with the results (with
+    ``--columns id`` its texts were gone); a link to it too."""
+    path = tmp_path / "kasus.csv"
+    content = f"No,Uraian\n1,{TEXT}\n"
+    path.write_text(content, encoding="utf-8")
+    link = tmp_path / "tautan.csv"
+    link.symlink_to(path)
+    for out in (path, tmp_path / "." / "kasus.csv", link):
+        code, _, err = run(["classify", str(path), "-o", str(out), "--columns", "id"], capsys)
+        assert code == 3 and err.count("\n") == 1
+        assert "would replace the input" in err
+    assert path.read_text(encoding="utf-8") == content
