@@ -7,6 +7,7 @@ cannot be read still comes out, with its error. ``sw_nlp.files.open_cases`` pick
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import logging
@@ -287,6 +288,16 @@ def _sheet_chunk(
     return chunk
 
 
+def _as_date(value: Any) -> Any:
+    """A sheet's date cell as the date it is. A sheet holds a date as a day count, which
+    openpyxl reads as a timestamp at midnight: written as it came, it reads "2025-01-02
+    00:00:00". A time of day (or a timestamp that happens to fall at midnight, which is
+    the same day) is kept as it is."""
+    if type(value) is datetime.datetime and value.time() == datetime.time() and not value.tzinfo:
+        return value.date()
+    return value
+
+
 def chunk_from_tuples(
     batch: list[tuple[Any, ...]], start: int, t_index: int, ids: list[str], id_index: list[int]
 ) -> Chunk:
@@ -295,7 +306,9 @@ def chunk_from_tuples(
 
     return Chunk(
         rows=list(range(start, start + len(batch))),
-        ids={c: [cell(v, i) for v in batch] for c, i in zip(ids, id_index, strict=True)},
+        ids={
+            c: [_as_date(cell(v, i)) for v in batch] for c, i in zip(ids, id_index, strict=True)
+        },
         texts=[as_text(cell(v, t_index)) for v in batch],
     )
 

@@ -9,6 +9,7 @@ for the other formats and for frames.
 from __future__ import annotations
 
 import csv
+import datetime
 import glob
 import json
 import logging
@@ -164,7 +165,10 @@ class ResultWriter:
         if self.suffix == ".jsonl":
             if self._handle is None:
                 self._handle = open(self._tmp, "w", encoding="utf-8")  # type: ignore[arg-type]
-            frame.to_json(self._handle, orient="records", lines=True, force_ascii=False)
+            frame = _dates_as_iso(frame)
+            frame.to_json(
+                self._handle, orient="records", lines=True, force_ascii=False, date_format="iso"
+            )
         elif self.suffix == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -332,6 +336,25 @@ def _as_json_text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (RecursionError, ValueError):
         return str(type(value).__name__)
+
+
+def _dates_as_iso(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with dates (a workbook's date cells, see ``readers``) as ISO text: pandas
+    writes every date or time to JSON as a timestamp, so a date would read
+    "2025-01-02T00:00:00.000". Timestamps go to pandas' own ISO text (``date_format``)."""
+    import pandas as pd
+
+    changed = {}
+    for name, column in frame.items():
+        if column.dtype == object:
+            values = column.tolist()
+            if datetime.date in set(map(type, values)):
+                changed[name] = pd.Series(
+                    [v.isoformat() if type(v) is datetime.date else v for v in values],
+                    index=column.index,
+                    dtype=object,
+                )
+    return frame.assign(**changed) if changed else frame
 
 
 def _one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -588,3 +589,26 @@ def test_an_output_that_would_replace_the_input_is_refused(tmp_path: Path, capsy
         assert code == 3 and err.count("\n") == 1
         assert "would replace the input" in err
     assert path.read_text(encoding="utf-8") == content
+
+
+def test_a_date_cell_of_a_workbook_is_written_as_a_date(tmp_path: Path, capsys):
+    """A date typed in a sheet is read as a timestamp at midnight: "2025-01-02 00:00:00" in
+    the CSV and a date-and-time cell in the XLSX. It is written as the date it is; a time of
+    day is kept."""
+    import datetime as dt
+
+    book = openpyxl.Workbook()
+    book.active.append(["No", "Tanggal Lapor", "Diterima", "Uraian Kasus"])
+    book.active.append([1, dt.datetime(2025, 1, 2), dt.datetime(2025, 1, 3, 14, 5), TEXT])
+    path = tmp_path / "kasus.xlsx"
+    book.save(path)
+    csv_out, xlsx_out = tmp_path / "hasil.csv", tmp_path / "hasil.xlsx"
+    for out in (csv_out, xlsx_out):
+        code, _, err = run(["classify", str(path), "-o", str(out)], capsys)
+        assert code == 0, err
+    row = pd.read_csv(csv_out, dtype=str).iloc[0]
+    assert (row["Tanggal Lapor"], row["Diterima"]) == ("2025-01-02", "2025-01-03 14:05:00")
+    sheet = openpyxl.load_workbook(xlsx_out).active
+    header = [c.value for c in sheet[1]]
+    date_cell = sheet.cell(2, header.index("Tanggal Lapor") + 1)
+    assert date_cell.value == dt.datetime(2025, 1, 2) and date_cell.number_format == "yyyy-mm-dd"

@@ -112,3 +112,24 @@ def test_xlsx_cells_longer_than_excel_holds_are_cut_visibly_and_counted(tmp_path
     with ResultWriter(csv_out) as writer:
         writer.write(pd.DataFrame({"row": [2], "text": [long]}))
     assert writer.cut_cells == 0 and pd.read_csv(csv_out)["text"][0] == long
+
+
+def test_jsonl_writes_dates_as_iso_text(tmp_path: Path):
+    """A workbook's date went into JSON Lines as milliseconds since 1970 (1735776000000):
+    now as ISO text, a date as a date."""
+    import datetime as dt
+    import json
+
+    out = tmp_path / "out.jsonl"
+    frame = pd.DataFrame(
+        {
+            "row": [2, 3],
+            "tanggal": pd.Series([dt.date(2025, 1, 2), dt.datetime(2025, 1, 3, 14, 5)], dtype=object),
+            "stempel": pd.to_datetime(["2025-01-02 08:00", None]),
+        }
+    )
+    with ResultWriter(out) as writer:
+        writer.write(frame)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["tanggal"] for r in rows] == ["2025-01-02", "2025-01-03T14:05:00.000"]
+    assert [r["stempel"] for r in rows] == ["2025-01-02T08:00:00.000", None]
