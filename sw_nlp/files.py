@@ -21,15 +21,7 @@ from sw_nlp.config import check_count
 from sw_nlp.delimited import open_delimited
 from sw_nlp.errors import InputError
 from sw_nlp.notes import open_folder, open_notes, read_note
-from sw_nlp.readers import (
-    ALL_SHEETS,
-    Chunk,
-    Source,
-    close_chunks,
-    open_jsonl,
-    open_parquet,
-    open_xlsx,
-)
+from sw_nlp.readers import Chunk, Source, close_chunks, open_jsonl, open_parquet
 from sw_nlp.sniff import (
     FORMAT_OF_SUFFIX,
     FORMATS,
@@ -39,6 +31,7 @@ from sw_nlp.sniff import (
     sniff_format,
 )
 from sw_nlp.table import CsvText, ResultTable
+from sw_nlp.workbooks import ALL_SHEETS, open_xlsx
 from sw_nlp.writers import ResultWriter, to_csv_text
 
 # The names callers use, defined in the modules this one puts together.

@@ -907,9 +907,9 @@ def test_docx_that_unpacks_too_far_is_a_row_error(tmp_path, trained_bundle, caps
 
 
 def test_xlsx_that_unpacks_too_far_is_refused(tmp_path, trained_bundle, capsys, monkeypatch):
-    import sw_nlp.readers as readers
+    import sw_nlp.workbooks as workbooks
 
-    monkeypatch.setattr(readers, "MAX_XLSX_PARTS_UNPACKED", 4 << 20)
+    monkeypatch.setattr(workbooks, "MAX_XLSX_PARTS_UNPACKED", 4 << 20)
     path = zip_bomb(tmp_path / "bomb.xlsx", "xl/sharedStrings.xml", 5 << 20)
     code, _, err = run(capsys, "classify", str(path), "--model", str(trained_bundle))
     assert code == 3
