@@ -21,7 +21,7 @@ from sw_nlp.config import check_count
 from sw_nlp.delimited import open_delimited
 from sw_nlp.errors import InputError
 from sw_nlp.notes import open_folder, open_notes, read_note
-from sw_nlp.readers import Chunk, Source, close_chunks, open_jsonl, open_parquet
+from sw_nlp.readers import Chunk, Source, close_chunks, open_json, open_jsonl, open_parquet
 from sw_nlp.sniff import (
     FORMAT_OF_SUFFIX,
     FORMATS,
@@ -94,7 +94,7 @@ def open_cases(
     fmt = format or FORMAT_OF_SUFFIX.get(suffix)
     if fmt is None:
         raise InputError(
-            f"unsupported input type {suffix!r}: use .csv, .tsv, .xlsx, .jsonl, .parquet or a "
+            f"unsupported input type {suffix!r}: use .csv, .tsv, .xlsx, .json, .jsonl, .parquet or a "
             "folder, or name the format with --format",
             path,
         )
@@ -115,6 +115,8 @@ def open_cases(
         )  # fmt: skip
     elif fmt == "xlsx":
         source = open_xlsx(path, text_column, id_column, chunk_size, sheet, header_row, columns)
+    elif fmt == "json":
+        source = open_json(path, text_column, id_column, chunk_size, columns)
     elif fmt == "jsonl":
         source = open_jsonl(path, text_column, id_column, chunk_size, columns)
     else:

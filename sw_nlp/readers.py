@@ -115,13 +115,17 @@ def open_jsonl(
         first = next((ln for ln in handle if ln.strip()), None)
     if first is None:
         raise InputError("empty file", path)
+    if first.lstrip().startswith("["):  # an array of records, named .jsonl
+        return open_json(path, text_column, id_column, chunk_size, columns, from_jsonl=True)
     try:
-        keys = list(json.loads(first))
-    except (json.JSONDecodeError, TypeError):
-        raise InputError("first line is not a JSON object", path, 1) from None
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        record = None
     except RecursionError:
         raise InputError("first line is nested too deeply to read", path, 1) from None
-    text, ids = choose_columns(keys, path, text_column, id_column, 1, columns)
+    if not isinstance(record, dict):  # never listed: its values may be case text
+        raise InputError("first line is not a JSON object", path, 1)
+    text, ids = choose_columns(list(record), path, text_column, id_column, 1, columns)
 
     def chunks() -> Iterator[Chunk]:
         chunk = Chunk([], {c: [] for c in ids}, [], [])
@@ -155,6 +159,79 @@ def open_jsonl(
             yield chunk
 
     return Source(path, "jsonl", text, ids, None, chunks())
+
+
+# A JSON array is parsed whole (the standard library has no streaming parser): up to this.
+MAX_JSON_ARRAY_BYTES = 512 << 20
+
+
+def open_json(
+    path: Path,
+    text_column: str | None,
+    id_column: str | None,
+    chunk_size: int,
+    columns: str | list[str] = "id",
+    from_jsonl: bool = False,
+) -> Source:
+    """A .json file as tools export one: an array of records, or an object holding one under
+    a name (``{"data": [...]}``), read whole; one object per line is JSON Lines, whatever
+    the file's name. A record that is not an object keeps its row, with an error."""
+    encoding = detect_encoding(path)
+    with open(path, encoding=encoding, errors="replace") as handle:
+        head = handle.read(4096).lstrip()
+    if not head:
+        raise InputError("empty file", path)
+    if path.stat().st_size > MAX_JSON_ARRAY_BYTES:
+        if not head.startswith("["):
+            return open_jsonl(path, text_column, id_column, chunk_size, columns)
+        raise InputError(
+            f"a JSON array over {MAX_JSON_ARRAY_BYTES >> 20} MB is read whole: write it as "
+            "JSON Lines (one record per line)",
+            path,
+        )
+    try:
+        data = json.loads(path.read_text(encoding=encoding, errors="replace"))
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":  # one value after another: JSON Lines
+            return open_jsonl(path, text_column, id_column, chunk_size, columns)
+        raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply to read", path) from None
+    notes = ["a JSON array, not JSON Lines: read as one"] if from_jsonl else []
+    if isinstance(data, dict):
+        held = [
+            k
+            for k, v in data.items()
+            if isinstance(v, list) and any(isinstance(r, dict) for r in v)
+        ]
+        if len(held) != 1:  # one record on its own
+            return open_jsonl(path, text_column, id_column, chunk_size, columns)
+        notes.append(f"records read from the file's {held[0]!r}")
+        data = data[held[0]]
+    if not isinstance(data, list):
+        raise InputError(f"not an array of records: {json_kind(data)}", path)
+    keys = list(dict.fromkeys(k for r in data if isinstance(r, dict) for k in r))
+    text, ids = choose_columns(keys, path, text_column, id_column, 1, columns)
+
+    def chunks() -> Iterator[Chunk]:
+        for start in range(0, len(data), chunk_size):
+            chunk = Chunk([], {c: [] for c in ids}, [], [])
+            for number, record in enumerate(data[start : start + chunk_size], start + 1):
+                error, value = "", None
+                if isinstance(record, dict):
+                    value = record.get(text)
+                    if value is not None and not isinstance(value, str):
+                        error, value = f"column {text!r}: {json_kind(value)}, not text", None
+                else:
+                    error, record = f"record {number} is not a JSON object", {}
+                chunk.rows.append(number)
+                for c in ids:
+                    chunk.ids[c].append(encodable(record.get(c)))
+                chunk.texts.append(as_text(value))
+                chunk.errors.append(error)
+            yield chunk
+
+    return Source(path, "json", text, ids, len(data), chunks(), notes)
 
 
 def encodable(value: Any) -> Any:

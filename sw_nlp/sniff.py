@@ -14,11 +14,12 @@ from typing import BinaryIO
 from sw_nlp.arrow_text import valid_utf8
 from sw_nlp.errors import InputError
 
-FORMATS = ("csv", "tsv", "xlsx", "jsonl", "parquet", "txt", "docx", "pdf")
+FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl", "parquet", "txt", "docx", "pdf")
 FORMAT_OF_SUFFIX = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".xlsx": "xlsx",
+    ".json": "json",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".parquet": "parquet",
@@ -31,6 +32,7 @@ FORMAT_OF_SUFFIX = {
 _CONTENT_OF_FORMAT = {
     "csv": "text",
     "tsv": "text",
+    "json": "text",
     "jsonl": "text",
     "txt": "text",
     "xlsx": "xlsx",

@@ -612,3 +612,65 @@ def test_a_date_cell_of_a_workbook_is_written_as_a_date(tmp_path: Path, capsys):
     header = [c.value for c in sheet[1]]
     date_cell = sheet.cell(2, header.index("Tanggal Lapor") + 1)
     assert date_cell.value == dt.datetime(2025, 1, 2) and date_cell.number_format == "yyyy-mm-dd"
+
+
+JSON_RECORDS = [
+    {"no": 1, "uraian": TEXT},
+    {"no": "K-2", "uraian": "Warga desa membentuk kelompok usaha", "petugas": "Bu A"},
+    ["not", "a", "record"],
+]
+
+
+@pytest.mark.parametrize("name", ["kasus.json", "kasus.jsonl"])
+def test_a_json_array_of_records_is_read_as_a_table(tmp_path: Path, capsys, name: str):
+    """An array of records, as tools export JSON: named .json it was "unsupported"; named
+    .jsonl its records were listed as the columns, case text and all, in the error."""
+    path = tmp_path / name
+    path.write_text(json.dumps(JSON_RECORDS, ensure_ascii=False), encoding="utf-8")
+    source = open_cases(path, columns="all")
+    assert source.text_column == "uraian" and source.id_columns == ["no", "uraian", "petugas"]
+    assert rows_of(source) == [
+        (1, TEXT, ""),
+        (2, "Warga desa membentuk kelompok usaha", ""),
+        (3, "", "record 3 is not a JSON object"),
+    ]
+    if name.endswith(".jsonl"):
+        assert source.notes == ["a JSON array, not JSON Lines: read as one"]
+    out_path = tmp_path / "hasil.csv"
+    code, _, err = run(["classify", str(path), "-o", str(out_path)], capsys)
+    assert code == 0, err
+    assert "rows in: 3, rows out: 3" in err
+    assert pd.read_csv(out_path, dtype=str)["no"].tolist()[:2] == ["1", "K-2"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (json.dumps([TEXT]), "no text column found"),  # an array of texts: no columns
+        ('{"no": 1, "uraian": "' + TEXT + '"}\n', None),  # JSON Lines named .json: read
+        (json.dumps({"data": JSON_RECORDS[:1], "total": 1}), None),  # an API's export: read
+        ("[1, 2", "not valid JSON"),
+        ("3", "not an array of records"),
+        (json.dumps({"a": 1, "b": [1]}), "no text column found"),  # one record, no text
+    ],
+)
+def test_json_files_that_are_no_array_of_records(tmp_path: Path, content: str, message):
+    """Never a traceback, and never a record's text in the message."""
+    path = tmp_path / "kasus.json"
+    path.write_text(content, encoding="utf-8")
+    if message is None:
+        source = open_cases(path)
+        assert rows_of(source) == [(1, TEXT, "")]
+        assert source.notes in ([], ["records read from the file's 'data'"])
+        return
+    with pytest.raises(InputError, match=message) as caught:
+        list(open_cases(path).chunks)
+    assert TEXT not in str(caught.value)
+
+
+def test_a_jsonl_first_line_that_is_no_object_does_not_show_its_text(tmp_path: Path):
+    path = tmp_path / "kasus.jsonl"
+    path.write_text(json.dumps(TEXT) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="first line is not a JSON object") as caught:
+        open_cases(path)
+    assert TEXT not in str(caught.value)

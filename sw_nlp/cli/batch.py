@@ -85,7 +85,7 @@ def classify_cmd(
         str | None,
         typer.Option(
             "--format",
-            help="Read the input as csv, tsv, xlsx, jsonl, parquet, txt, docx or pdf, whatever "
+            help="Read the input as csv, tsv, xlsx, json, jsonl, parquet, txt, docx or pdf, whatever "
             "its name (default: by its suffix).",
         ),
     ] = None,
