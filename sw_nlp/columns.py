@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sw_nlp.errors import InputError
+from sw_nlp.pii import mask_pii
 from sw_nlp.sniff import HEADER_SEARCH_ROWS
 
 TEXT_COLUMN_NAMES = (
@@ -65,6 +66,21 @@ NOT_TEXT_WORDS = frozenset(
 ID_COLUMN_NAMES = ("case_id", "id", "id_kasus", "no_kasus", "nomor", "no", "kode", "kode_kasus")
 
 
+# A "column name" of this many words or more is a case's text: the file has no header row.
+PROSE_WORDS = 8
+SHOWN_NAME_CHARS = 40  # a column name is shown in an error up to this many characters
+
+
+def shown_names(names: list[str]) -> str:
+    """Column names as an error shows them: identifiers masked and each cut short, because in
+    a file without a header row the "names" are the first case's text and details."""
+    shown = []
+    for name in names:
+        name = " ".join(mask_pii(name).split())
+        shown.append(name if len(name) <= SHOWN_NAME_CHARS else name[: SHOWN_NAME_CHARS] + "…")
+    return ", ".join(shown)
+
+
 def header_key(name: object) -> str:
     """A column name as compared: case, spaces and punctuation ignored, so that
     ``Deskripsi Kasus``, `` TEXT `` and ``uraian_kasus`` match the names looked for."""
@@ -102,7 +118,7 @@ def choose_columns(
         text = match_column(names, text_column)
         if text is None:
             raise InputError(
-                f"no column {text_column!r}; columns are: {', '.join(names)}",
+                f"no column {text_column!r}; columns are: {shown_names(names)}",
                 path,
                 header_row,
                 columns=names,
@@ -111,9 +127,11 @@ def choose_columns(
         found = find_text_column(names)
         if found is None:
             hint = "" if header_row != 1 else " (a header lower down? pass --header-row N)"
+            if any(len(n.split()) >= PROSE_WORDS for n in names):
+                hint = " (the first row looks like a case, not a header: add a header row)"
             raise InputError(
                 "no text column found; name it with --text-column. Columns are: "
-                + ", ".join(names)
+                + shown_names(names)
                 + hint,
                 path,
                 header_row,
@@ -124,7 +142,7 @@ def choose_columns(
         chosen = match_column(names, id_column)
         if chosen is None:
             raise InputError(
-                f"no column {id_column!r}; columns are: {', '.join(names)}", path, header_row
+                f"no column {id_column!r}; columns are: {shown_names(names)}", path, header_row
             )
         ids = [chosen]
     else:
@@ -138,7 +156,7 @@ def choose_columns(
         chosen = match_column(names, wanted)
         if chosen is None:
             raise InputError(
-                f"--columns names no column {wanted!r}; columns are: {', '.join(names)}",
+                f"--columns names no column {wanted!r}; columns are: {shown_names(names)}",
                 path,
                 header_row,
             )

@@ -113,3 +113,19 @@ def test_columns_of_the_same_name_are_told_apart():
                     "Keterangan (4)"]  # fmt: skip
     assert repeats == {"Keterangan": ["Keterangan (3)", "Keterangan (4)"]}
     assert tell_apart(["a", "b"]) == (["a", "b"], {})
+
+
+def test_errors_show_column_names_masked_and_cut(tmp_path: Path):
+    """A file without a header row has its first case as its "columns": the error showed
+    the text whole, NIK and phone number included."""
+    first = ["1", "Ibu Sari NIK 3201010101900001 hp 081234567890 " + "tinggal sendiri " * 6, "x"]
+    with pytest.raises(InputError) as caught:
+        choose_columns(first, tmp_path / "f.csv", None, None)
+    message = str(caught.value)
+    assert "3201010101900001" not in message and "081234567890" not in message
+    assert "the first row looks like a case, not a header" in message
+    assert "tinggal sendiri tinggal sendiri tinggal" not in message  # cut
+    assert caught.value.columns == first  # the web page's picker still gets the names
+    with pytest.raises(InputError) as named:
+        choose_columns(first, tmp_path / "f.csv", "uraian", None)
+    assert "3201010101900001" not in str(named.value)
