@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sw_nlp.columns import shown_names
 from sw_nlp.errors import InputError
 from sw_nlp.files import ALL_SHEETS
 from sw_nlp.labels import LEVELS, METHODS_BY_LEVEL
@@ -43,6 +44,9 @@ def add_pages(app: FastAPI, served: Served, guard: Guard) -> None:
     cfg, clf, info, jobs = served.cfg, served.clf, served.info, served.jobs
     corrections_path = served.corrections
     templates = Jinja2Templates(directory=str(TEMPLATES))
+    # A column name as the page shows it: masked and cut, for a file without a header row,
+    # whose "names" are its first case (the option's value stays the name, to be chosen).
+    templates.env.filters["shown_name"] = lambda name: shown_names([str(name)])
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         lang = request.state.lang

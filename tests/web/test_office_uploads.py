@@ -5,6 +5,7 @@ readable result or a one-line error on the page, never a server error."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import openpyxl
@@ -117,3 +118,16 @@ def test_the_results_page_says_how_the_file_was_read(client: TestClient):
     notes = notes[: notes.index("</ul>")]
     assert "Kronologi Kejadian" in notes and "header found on row 3" in notes
     assert ABUSE not in notes
+
+
+def test_the_column_picker_of_a_file_without_a_header_masks_what_it_shows(client: TestClient):
+    """Without a header row the first case is offered as the "columns": shown masked and
+    cut, each still chosen by its own name."""
+    first = f"Ibu Sari NIK 3201010101900001 hp 081234567890 {ABUSE}"
+    job = upload(client, "tanpa_header.csv", f"1,{first}\n2,{WATER}\n".encode())
+    assert wait(client, job)["status"] == "needs_column"
+    page = client.get(job).text
+    picker = page[page.index('<select id="column"') : page.index("</select>")]
+    shown = re.sub(r'value="[^"]*"', "", picker)
+    assert "_nik_" in shown and "3201010101900001" not in shown and ABUSE not in shown
+    assert f'value="{first}"' in picker
