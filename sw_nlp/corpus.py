@@ -6,14 +6,30 @@ Reading and completing files happens here; the checks themselves are ``sw_nlp.va
 
 from __future__ import annotations
 
+import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sw_nlp.columns import (
+    find_header_row,
+    find_text_column,
+    header_key,
+    header_names,
+    shown_names,
+    tell_apart,
+)
 from sw_nlp.errors import InputError, listed, with_count
 from sw_nlp.labels import COLUMNS, LABEL_COLUMNS, canonical_label
-from sw_nlp.safe_read import file_sha256  # noqa: F401  (the name callers of this module use)
+from sw_nlp.safe_read import (  # file_sha256: the name callers of this module use
+    MAX_XLSX_PARTS_UNPACKED,
+    MAX_XLSX_SHEETS_UNPACKED,
+    check_unpacked_size,
+    file_sha256,  # noqa: F401
+)
+from sw_nlp.sniff import HEADER_SEARCH_ROWS
 from sw_nlp.validate import Problem, Summary, summarise, validate_frame
 
 
@@ -30,6 +46,84 @@ def read_corpus_frame(path: Path) -> pd.DataFrame:
         raise InputError(f"not UTF-8 (byte {exc.start})", path) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"not a readable CSV ({str(exc).strip()})", path) from None
+
+
+# What offices call a labelled file's level and method columns, beside the corpus's names.
+LEVEL_NAMES = (*LABEL_COLUMNS, "tingkat_intervensi", "level_intervensi")
+METHOD_NAMES = ("method", "metode", "metode_intervensi", "metode_pekerjaan_sosial")
+
+
+def read_office_table(path: Path) -> pd.DataFrame:
+    """A labelled table as an analyst keeps it, as strings: a CSV (UTF-8) or an XLSX's first
+    sheet, its header found below title rows, repeated names told apart, blank rows at the
+    end (Excel keeps formatted ones) left out. ``attrs["first_row"]``: the file's row number
+    of the first row, so that errors name the rows the analyst sees."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", path)
+    try:
+        if path.suffix.lower() == ".xlsx":
+            if problem := check_unpacked_size(
+                path, MAX_XLSX_PARTS_UNPACKED, MAX_XLSX_SHEETS_UNPACKED
+            ):
+                raise InputError(problem, path)
+            raw = pd.read_excel(path, header=None, dtype=str).fillna("")
+        else:
+            raw = pd.read_csv(
+                path,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                encoding="utf-8",
+                encoding_errors="strict",
+            )
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 (byte {exc.start})", path) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"not a readable CSV ({str(exc).strip()})", path) from None
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise InputError(f"not a readable XLSX ({exc})", path) from None
+    if raw.empty:
+        raise InputError("empty file", path)
+    at = find_header_row(raw.head(HEADER_SEARCH_ROWS).to_numpy().tolist(), None)
+    names, _ = tell_apart(header_names(raw.iloc[at].tolist()))
+    frame = raw.iloc[at + 1 :].reset_index(drop=True)
+    frame.columns = names
+    filled = (frame != "").any(axis=1).to_numpy()
+    frame = frame.iloc[: int(filled.nonzero()[0].max()) + 1 if filled.any() else 0]
+    frame.attrs["first_row"] = at + 2
+    return frame
+
+
+def corpus_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The frame with its columns named as the corpus names them, found as ``classify``
+    finds a text column (``Uraian Kasus``, ``Kronologi Kejadian``) and by the names offices
+    give the level and method (``Tingkat``, ``Metode``); a note says which were renamed."""
+    names = [str(c) for c in frame.columns]
+    keys: dict[str, str] = {}
+    for name in names:
+        keys.setdefault(header_key(name), name)
+    chosen: dict[str, str] = {}  # the file's name -> the corpus's
+
+    def pick(corpus_name: str, candidates: tuple[str, ...]) -> None:
+        for candidate in candidates:
+            name = keys.get(header_key(candidate))
+            if name is not None and name not in chosen and corpus_name not in chosen.values():
+                chosen[name] = corpus_name
+
+    for column in COLUMNS:
+        pick(column, (column,))
+    pick("level", LEVEL_NAMES)
+    pick("method", METHOD_NAMES)
+    if "text" not in chosen.values():
+        text = find_text_column([n for n in names if n not in chosen])
+        if text is not None:
+            chosen[text] = "text"
+    renamed = [n for n in names if n in chosen and chosen[n] != n]
+    notes = []
+    if renamed:
+        notes.append("columns read as: " + ", ".join(f"{n!r} -> {chosen[n]}" for n in renamed))
+    return frame.rename(columns=chosen), notes
 
 
 def validate_corpus(path: Path) -> tuple[list[Problem], Summary | None]:
@@ -76,13 +170,15 @@ def read_new_cases(path: Path) -> tuple[pd.DataFrame, list[str]]:
     default (new cases go to ``train`` unless marked ``test``). Returns the rows and notes;
     raises InputError naming the first problem by row and column.
     """
-    frame = read_corpus_frame(path)
+    frame, notes = corpus_columns(read_office_table(path))
+    first_row = frame.attrs["first_row"]
     missing = [c for c in REQUIRED_NEW if c not in frame.columns]
     if missing:
         raise InputError(
-            f"missing column(s) {', '.join(missing)}; columns are: {', '.join(frame.columns)}",
+            f"missing column(s) {', '.join(missing)}; columns are: "
+            + shown_names([str(c) for c in frame.columns]),
             path,
-            1,
+            first_row - 1,
         )
     frame = frame.copy()
     for column, value in DEFAULTS_NEW.items():
@@ -95,14 +191,19 @@ def read_new_cases(path: Path) -> tuple[pd.DataFrame, list[str]]:
     problems = validate_frame(
         frame.assign(case_id=[f"new-{i}" for i in range(len(frame))]), check_duplicates=False
     )
+    # validate_frame numbers rows as if the header were row 1: moved to the file's own.
+    problems = [
+        replace(p, row=None if p.row is None else p.row + first_row - 2) for p in problems
+    ]
     errors = [p for p in problems if p.is_error]
     if errors:
         # Every problem, not the first: an analyst fixing 30 rows should not need 30 runs.
         error = InputError(f"{len(errors)} problem(s) in the new cases; nothing was added", path)
         error.details = listed([str(InputError(p.message, path, p.row, p.column)) for p in errors])
         raise error
-    notes = [p.format(path) for p in problems if not p.is_error]
+    notes = [*notes, *(p.format(path) for p in problems if not p.is_error)]
     frame["level"] = frame["level"].map(canonical_label)
+    frame.attrs["first_row"] = first_row
     return frame, notes
 
 
@@ -117,7 +218,8 @@ def corpus_duplicates(corpus: pd.DataFrame, new: pd.DataFrame) -> list[str]:
     }
     found = []
     for number, (case_id, text, level) in enumerate(
-        zip(new["case_id"], new["text"], new["level"], strict=True), 2
+        zip(new["case_id"], new["text"], new["level"], strict=True),
+        new.attrs.get("first_row", 2),
     ):
         if case_id and case_id in by_id:
             same, known = case_id, by_id[case_id]
@@ -169,28 +271,26 @@ def merge_cases(corpus: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, 
 
 
 def read_labelled(path: Path) -> pd.DataFrame:
-    """Any labelled CSV to score a model on: a ``text`` column and a ``level`` (or ``label``)
-    column, aliases accepted; other columns (``register``, ``split``, …) are kept.
+    """Any labelled CSV or XLSX to score a model on: a text column and a level column, found
+    as ``corpus_columns`` finds them; other columns (``register``, ``split``, …) are kept.
 
     Raises InputError naming the first row whose label is not a level.
     """
-    frame = read_corpus_frame(path)
-    lowered = {c.strip().lower(): c for c in frame.columns}
-    label_column = next((lowered[c] for c in LABEL_COLUMNS if c in lowered), None)
-    if "text" not in lowered or label_column is None:
+    frame, _ = corpus_columns(read_office_table(path))
+    first_row = frame.attrs["first_row"]
+    if "text" not in frame.columns or "level" not in frame.columns:
         raise InputError(
             "a labelled file needs a text column and a level column; "
-            f"columns are: {', '.join(frame.columns)}",
+            f"columns are: {shown_names([str(c) for c in frame.columns])}",
             path,
-            1,
+            first_row - 1,
         )
-    frame = frame.rename(columns={lowered["text"]: "text", label_column: "level"})
     levels = frame["level"].map(canonical_label)
     bad = levels.isna()
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])
         message = with_count(f"unknown label {frame['level'].iloc[first]!r}", int(bad.sum()))
-        raise InputError(message, path, first + 2, "level")
+        raise InputError(message, path, first + first_row, "level")
     if frame.empty:
         raise InputError("no labelled rows", path)
     return frame.assign(level=levels)

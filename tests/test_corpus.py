@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from sw_nlp.corpus import load_corpus, read_labelled, validate_corpus
+from sw_nlp.corpus import (
+    corpus_duplicates,
+    load_corpus,
+    read_labelled,
+    read_new_cases,
+    validate_corpus,
+)
 from sw_nlp.errors import InputError
 
 
@@ -40,3 +46,55 @@ def test_a_labelled_file_names_its_first_unknown_label_and_counts_the_rest(tmp_p
     path.write_text("text,label\nsatu,micro\ndua,x\n", "utf-8")
     with pytest.raises(InputError, match=r":3:level: unknown label 'x'$"):
         read_labelled(path)
+
+
+LANSIA = (
+    "Seorang lansia tinggal sendiri tanpa keluarga di rumah kontrakan dan butuh pendampingan "
+    "rutin dari pekerja sosial untuk kontrol ke puskesmas"
+)
+KARANG_TARUNA = (
+    "Karang taruna desa meminta pendampingan untuk menyusun rencana kegiatan pencegahan "
+    "narkoba bersama tokoh masyarakat dan sekolah"
+)
+
+
+def test_new_cases_from_an_office_csv_have_their_columns_found(tmp_path: Path):
+    """An analyst's file names its columns as the office does ("Uraian Kasus", "Tingkat",
+    "Metode"): retrain said 'missing column(s) text, level, method'."""
+    path = tmp_path / "baru.csv"
+    path.write_text(
+        "No,Uraian Kasus,Tingkat,Metode\n"
+        f"1,{LANSIA},mikro,casework_individual\n2,{KARANG_TARUNA},mezzo,community_education\n",
+        encoding="utf-8",
+    )
+    frame, notes = read_new_cases(path)
+    assert frame["text"].tolist() == [LANSIA, KARANG_TARUNA]
+    assert frame["level"].tolist() == ["mikro", "mezzo"]
+    assert "columns read as: 'Uraian Kasus' -> text, 'Tingkat' -> level, 'Metode' -> method" in notes
+
+
+def test_new_cases_from_a_workbook_with_a_title_row_name_rows_as_the_sheet_does(tmp_path: Path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in (
+        ["KASUS BERLABEL NOVEMBER"],
+        [],
+        ["Uraian Kasus", "Level Intervensi", "Metode"],
+        [LANSIA, "mikro", "casework_individual"],
+        [KARANG_TARUNA, "tidak tahu", "community_education"],
+    ):
+        book.active.append(row)
+    path = tmp_path / "baru.xlsx"
+    book.save(path)
+    with pytest.raises(InputError) as caught:
+        read_new_cases(path)
+    assert "baru.xlsx:5:level" in "\n".join(caught.value.details)  # the sheet's own row 5
+    book.active["B5"] = "mezzo"
+    book.save(path)
+    frame, _ = read_new_cases(path)
+    assert frame["level"].tolist() == ["mikro", "mezzo"] and frame.attrs["first_row"] == 4
+    known = frame.iloc[1:].assign(case_id="SW-0009")  # the corpus has the second case
+    assert corpus_duplicates(known, frame) == [
+        "row 5: same text as corpus case SW-0009 (same label); skipped"
+    ]

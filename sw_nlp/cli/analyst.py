@@ -167,7 +167,9 @@ def evaluate_cmd(
 def retrain_cmd(
     add: Annotated[
         Path,
-        typer.Option(help="CSV of new labelled cases (text, level, method; others optional)."),
+        typer.Option(
+            help="CSV or XLSX of new labelled cases (text, level, method; others optional)."
+        ),
     ],
     data: Annotated[
         Path | None, typer.Option(help="Corpus CSV to extend (default: data/corpus/cases.csv).")
