@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 OUTPUT_SUFFIXES = {".csv", ".xlsx", ".jsonl", ".parquet"}
 # The most characters an XLSX cell holds (Excel's specifications and limits).
 XLSX_CELL_CHARS = 32_767
+XLSX_SHEET_ROWS = 1_048_576  # rows a sheet holds, its header included
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -120,6 +121,8 @@ class ResultWriter:
         self._parquet: Any = None
         self.rows = 0  # data rows written so far
         self.cut_cells = 0  # XLSX text cells cut to what a cell holds (``XLSX_CELL_CHARS``)
+        self.sheets = 0  # XLSX sheets written: a new one every ``XLSX_SHEET_ROWS`` rows
+        self._sheet_rows = 0
         self.escape_formulas = escape_formulas
         self.metadata = dict(metadata or {})
 
@@ -206,24 +209,41 @@ class ResultWriter:
                         f"{k}: {v}" for k, v in self.metadata.items()
                     )
                     self._xlsx.properties.keywords = self.metadata.get("sw_nlp.model.sha256")
-                self._sheet = self._xlsx.create_sheet("hasil")
-                self._sheet.append(list(frame.columns))
+                self._header = list(frame.columns)
+                self._new_sheet()
             if self.escape_formulas:
                 frame = neutralise_formulas(frame)
             for values in frame.itertuples(index=False):
+                if self._sheet_rows == XLSX_SHEET_ROWS:
+                    self._new_sheet()
                 self._sheet.append([self._xlsx_cell(v) for v in values])
+                self._sheet_rows += 1
         self.rows += len(frame)
         self._started = True
 
+    def _new_sheet(self) -> None:
+        """A sheet for the rows to come, headed like the first: "hasil", "hasil (2)", …"""
+        self.sheets += 1
+        name = "hasil" if self.sheets == 1 else f"hasil ({self.sheets})"
+        self._sheet = self._xlsx.create_sheet(name)
+        self._sheet.append(self._header)
+        self._sheet_rows = 1
+
     def notes(self) -> list[str]:
         """What a reader of the output should know that its rows do not say."""
-        if not self.cut_cells:
-            return []
-        return [
-            f"{self.cut_cells} cell(s) longer than an XLSX cell holds ({XLSX_CELL_CHARS:,} "
-            "characters) cut in the output, ending in '…' (the whole text was classified); "
-            "write .csv or .jsonl to keep them whole"
-        ]
+        notes = []
+        if self.sheets > 1:
+            notes.append(
+                f"{self.rows:,} rows written over {self.sheets} sheets: an XLSX sheet holds "
+                f"{XLSX_SHEET_ROWS - 1:,} rows"
+            )
+        if self.cut_cells:
+            notes.append(
+                f"{self.cut_cells} cell(s) longer than an XLSX cell holds ({XLSX_CELL_CHARS:,} "
+                "characters) cut in the output, ending in '…' (the whole text was "
+                "classified); write .csv or .jsonl to keep them whole"
+            )
+        return notes
 
     def _put(self, text: str | bytes) -> None:
         """CSV text, or the same as UTF-8 bytes (a worker's ``CsvText``), into the output: a

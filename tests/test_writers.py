@@ -133,3 +133,20 @@ def test_jsonl_writes_dates_as_iso_text(tmp_path: Path):
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["tanggal"] for r in rows] == ["2025-01-02", "2025-01-03T14:05:00.000"]
     assert [r["stempel"] for r in rows] == ["2025-01-02T08:00:00.000", None]
+
+
+def test_xlsx_rows_beyond_what_a_sheet_holds_go_on_to_a_next_sheet(tmp_path: Path, monkeypatch):
+    """A sheet holds 1,048,576 rows; openpyxl wrote on past it, a file Excel cannot open
+    whole. The rows go on in "hasil (2)", … each with the header, and a note says so (the
+    limit is made small here: the rule is the same)."""
+    import sw_nlp.writers as writers
+
+    monkeypatch.setattr(writers, "XLSX_SHEET_ROWS", 3)  # a header and two rows a sheet
+    out = tmp_path / "out.xlsx"
+    with ResultWriter(out) as writer:
+        writer.write(pd.DataFrame({"row": [2, 3, 4], "level": ["mikro", "mezzo", "makro"]}))
+        writer.write(pd.DataFrame({"row": [5, 6], "level": ["global", "mikro"]}))
+    sheets = pd.read_excel(out, sheet_name=None)
+    assert list(sheets) == ["hasil", "hasil (2)", "hasil (3)"]
+    assert pd.concat(sheets.values())["row"].tolist() == [2, 3, 4, 5, 6]
+    assert writer.notes() == ["5 rows written over 3 sheets: an XLSX sheet holds 2 rows"]
