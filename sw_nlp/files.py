@@ -10,11 +10,15 @@ The names callers use are importable from here.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import BinaryIO
 
 from sw_nlp.columns import find_header_row, find_id_column, find_text_column, match_column
 from sw_nlp.config import check_count
@@ -134,6 +138,34 @@ def open_cases(
     if shown:
         return replace(source, chunks=_Masked(source.chunks, tuple(shown), defer_masking))
     return source
+
+
+STDIN = "-"  # the input name that means standard input, as Unix tools take it
+_SPOOL_SUFFIX = {"xlsx": ".xlsx", "parquet": ".parquet", "pdf": ".pdf", "docx": ".docx"}
+
+
+@contextlib.contextmanager
+def stdin_file(stream: BinaryIO, format: str | None = None) -> Iterator[Path]:
+    """Standard input (``… | sw-nlp classify -``) as a file the readers can open: copied into
+    a private temporary folder (0700), deleted when the run ends, error or not. Its name
+    says its format: ``format`` if given, else what its bytes are (a workbook, Parquet, …;
+    text starting with "{" is JSON Lines, with "[" a JSON array, else CSV)."""
+    folder = Path(tempfile.mkdtemp(prefix="sw-nlp-stdin-"))
+    try:
+        spool = folder / "stdin"
+        with open(spool, "wb") as handle:
+            shutil.copyfileobj(stream, handle, 1 << 20)
+        if format is not None:
+            suffix = next(s for s, f in FORMAT_OF_SUFFIX.items() if f == format)
+        else:
+            suffix = _SPOOL_SUFFIX.get(sniff_format(spool), "")
+            if not suffix:
+                with open(spool, "rb") as handle:
+                    start = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+                suffix = {b"{": ".jsonl", b"[": ".json"}.get(start, ".csv")
+        yield spool.rename(spool.with_suffix(suffix))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _is_tab_table(path: Path, text_column: str | None) -> bool:

@@ -323,3 +323,42 @@ def test_sigterm_inside_compiled_code_is_still_a_clean_stop(
     monkeypatch.setattr(classify, "classify_file", broken)
     with pytest.raises(SystemError, match="a bug"):
         main(args)
+
+
+class _Stdin:
+    """What ``sys.stdin`` is to a command in a pipe: text, over a binary buffer."""
+
+    def __init__(self, data: bytes) -> None:
+        import io
+
+        self.buffer = io.BytesIO(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"no,uraian\n1,Seorang lansia tinggal sendiri dan butuh pendampingan\n",
+        b'{"no": 1, "uraian": "Seorang lansia tinggal sendiri dan butuh pendampingan"}\n',
+    ],
+)
+def test_classify_reads_a_pipe_given_as_dash(
+    trained_bundle: Path, tmp_path: Path, capsys, monkeypatch, data: bytes
+):
+    """``… | sw-nlp classify - > hasil.csv``, as batch jobs chain commands: "input not
+    found". The pipe is read as the file it holds; nothing of it is left on disk."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(sys, "stdin", _Stdin(data))
+    code = main(["classify", "-", "--model", str(trained_bundle)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    frame = pd.read_csv(__import__("io").StringIO(out))
+    assert frame["no"].tolist() == [1] and frame["level"].notna().all()
+    assert "classified stdin -> stdout" in err and "rows in: 1, rows out: 1" in err
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(sys, "stdin", _Stdin(b"nama,umur\nA,3\n"))
+    code = main(["classify", "-", "--model", str(trained_bundle)])
+    _, err = capsys.readouterr()
+    assert code == 3 and err.startswith("error: <stdin>:1: no text column found")
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,7 +55,10 @@ def classify_cmd(
     ctx: typer.Context,
     input: Annotated[
         Path,
-        typer.Argument(help="CSV/TSV, XLSX, JSONL, Parquet, a note file, or a folder of notes."),
+        typer.Argument(
+            help="CSV/TSV, XLSX, JSON(L), Parquet, a note file, a folder of notes, or - for "
+            "standard input."
+        ),
     ],
     output: Annotated[
         Path | None,
@@ -141,33 +145,48 @@ def classify_cmd(
 ) -> None:
     """Classify every case in a file or folder: one output row per input row, in order."""
     from sw_nlp.classify import classify_file, terminal_progress
+    from sw_nlp.errors import InputError
+    from sw_nlp.files import STDIN, stdin_file
 
     quiet = quiet or globally_quiet(ctx)
     show_progress = not quiet and sys.stderr.isatty()
-    summary = classify_file(
-        input,
-        output,
-        model=model,
-        text_column=text_column,
-        id_column=id_column,
-        sheet=sheet,
-        review_threshold=review_threshold,
-        explain=explain,
-        workers=workers,
-        chunk_size=chunk_size,
-        engine=engine,
-        scheduler=scheduler,
-        fast=not exact_path,
-        progress=terminal_progress if show_progress else None,
-        escape_formulas=escape_formulas,
-        format=format,
-        header_row=header_row,
-        columns=_columns_choice(columns),
-        recursive=recursive,
-    )
+    piped = str(input) == STDIN
+    opened = stdin_file(sys.stdin.buffer, format) if piped else contextlib.nullcontext(input)
+    with opened as path:
+        try:
+            summary = classify_file(
+                path,
+                output,
+                model=model,
+                text_column=text_column,
+                id_column=id_column,
+                sheet=sheet,
+                review_threshold=review_threshold,
+                explain=explain,
+                workers=workers,
+                chunk_size=chunk_size,
+                engine=engine,
+                scheduler=scheduler,
+                fast=not exact_path,
+                progress=terminal_progress if show_progress else None,
+                escape_formulas=escape_formulas,
+                format=format,
+                header_row=header_row,
+                columns=_columns_choice(columns),
+                recursive=recursive,
+            )
+        except InputError as error:
+            if not piped or error.path != path:
+                raise
+            # Named as the user named it, not by the copy in a temporary folder.
+            renamed = InputError(
+                error.detail, "<stdin>", error.row, error.column, columns=error.columns
+            )
+            renamed.details = error.details
+            raise renamed from None
     if show_progress:
         sys.stderr.write("\n")
-    if input.is_file():
+    if not piped and input.is_file():
         _remember_classified(
             input,
             text_column=text_column,
@@ -178,7 +197,7 @@ def classify_cmd(
         )
     if not quiet:
         where = str(output) if output else "stdout"
-        typer.echo(f"classified {input} -> {where}", err=True)
+        typer.echo(f"classified {'stdin' if piped else input} -> {where}", err=True)
         for line in summary.lines():
             typer.echo(f"  {line}", err=True)
 
