@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from sw_nlp.errors import InputError
 from sw_nlp.notes import open_folder, open_notes, read_note
 from sw_nlp.readers import Chunk, Source, close_chunks, open_json, open_jsonl, open_parquet
 from sw_nlp.sniff import (
+    ARTICLED,
     FORMAT_OF_SUFFIX,
     FORMATS,
     HEADER_SEARCH_ROWS,
@@ -96,6 +98,9 @@ def open_cases(
     if path.stat().st_size == 0:
         raise InputError("empty file", path)
     fmt = format or FORMAT_OF_SUFFIX.get(suffix)
+    named_note = None
+    if fmt is None and suffix == ".xls":
+        fmt, named_note = _named_xls(path)
     if fmt is None:
         raise InputError(
             f"unsupported input type {suffix!r}: use .csv, .tsv, .xlsx, .json, .jsonl, .parquet or a "
@@ -125,8 +130,8 @@ def open_cases(
         source = open_jsonl(path, text_column, id_column, chunk_size, columns)
     else:
         source = open_parquet(path, text_column, id_column, chunk_size, columns)
-    if table_note:
-        source = replace(source, notes=[table_note, *source.notes])
+    if table_note or named_note:
+        source = replace(source, notes=[n for n in (named_note, table_note) if n] + source.notes)
     # The row's id is how results are joined back: it is written as read, everything else
     # passed through has its identifiers masked.
     others = [c for c in source.id_columns if c != source.text_column]
@@ -166,6 +171,30 @@ def stdin_file(stream: BinaryIO, format: str | None = None) -> Iterator[Path]:
         yield spool.rename(spool.with_suffix(suffix))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _named_xls(path: Path) -> tuple[str, str | None]:
+    """The format of a file named .xls, and a note: systems that "export to Excel" often
+    write a tab-separated (or comma-separated) text or an HTML table under that name, and
+    old Excel its own binary format, which no reader here takes."""
+    advice = "open it in Excel and save it as .xlsx (or CSV)"
+    content = sniff_format(path)
+    if content in ("xlsx", "parquet", "pdf", "docx"):
+        return content, f"{ARTICLED[content]} file named .xls: read as one"
+    if content == "xls":
+        raise InputError(f"an old Excel .xls workbook: {advice}", path)
+    if content != "text":
+        raise InputError(f"this looks like {ARTICLED[content]} file: nothing to read", path)
+    with open(path, "rb") as handle:
+        head = handle.read(8192).decode("utf-8", "replace")
+    if re.search(r"<\s*(html|table|tr|td)\b", head, re.IGNORECASE):
+        raise InputError(
+            f"an HTML table named .xls (as systems export to Excel): {advice}", path
+        )
+    lines = head.splitlines()[:HEADER_SEARCH_ROWS]
+    tabbed = max((line.count("\t") for line in lines), default=0) > 0
+    fmt = "tsv" if tabbed else "csv"
+    return fmt, f"a text table named .xls (as systems export to Excel): read as {fmt.upper()}"
 
 
 def _is_tab_table(path: Path, text_column: str | None) -> bool:

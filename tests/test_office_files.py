@@ -674,3 +674,28 @@ def test_a_jsonl_first_line_that_is_no_object_does_not_show_its_text(tmp_path: P
     with pytest.raises(InputError, match="first line is not a JSON object") as caught:
         open_cases(path)
     assert TEXT not in str(caught.value)
+
+
+def test_files_named_xls_are_read_as_what_they_are(tmp_path: Path, capsys):
+    """Web systems "export to Excel" as a tab-separated text or an HTML table named .xls;
+    old Excel saves .xls in its own binary format. Each was 'unsupported input type'."""
+    tsv = tmp_path / "ekspor.xls"
+    tsv.write_text(TAB_EXPORT, encoding="utf-8")
+    source = open_cases(tsv)
+    assert source.text_column == "Uraian Kasus" and rows_of(source)[0] == (2, TEXT, "")
+    assert source.notes[0] == "a text table named .xls (as systems export to Excel): read as TSV"
+    csv_xls = tmp_path / "koma.xls"
+    csv_xls.write_text(f"No,Uraian Kasus\n1,{TEXT}\n", encoding="utf-8")
+    assert rows_of(open_cases(csv_xls)) == [(2, TEXT, "")]
+    workbook = tmp_path / "buku.xls"
+    xlsx_file(tmp_path / "buku.xlsx", pd.DataFrame({"Uraian": [TEXT]})).rename(workbook)
+    assert rows_of(open_cases(workbook)) == [(2, TEXT, "")]
+    for name, content, says in (
+        ("lama.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "an old Excel .xls"),
+        ("web.xls", f"<html><table><tr><td>{TEXT}</td></tr></table></html>".encode(), "HTML"),
+    ):
+        path = tmp_path / name
+        path.write_bytes(content)
+        code, _, err = run(["classify", str(path)], capsys)
+        assert code == 3 and err.count("\n") == 1 and says in err and "save it as .xlsx" in err
+        assert TEXT not in err
