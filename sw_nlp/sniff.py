@@ -14,7 +14,7 @@ from typing import BinaryIO
 from sw_nlp.arrow_text import valid_utf8
 from sw_nlp.errors import InputError
 
-FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl", "parquet", "txt", "docx", "pdf")
+FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl", "parquet", "html", "txt", "docx", "pdf")
 FORMAT_OF_SUFFIX = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -23,6 +23,8 @@ FORMAT_OF_SUFFIX = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".parquet": "parquet",
+    ".html": "html",
+    ".htm": "html",
     ".txt": "txt",
     ".md": "txt",
     ".docx": "docx",
@@ -33,6 +35,7 @@ _CONTENT_OF_FORMAT = {
     "csv": "text",
     "tsv": "text",
     "json": "text",
+    "html": "text",
     "jsonl": "text",
     "txt": "text",
     "xlsx": "xlsx",

@@ -89,7 +89,8 @@ def classify_cmd(
         str | None,
         typer.Option(
             "--format",
-            help="Read the input as csv, tsv, xlsx, json, jsonl, parquet, txt, docx or pdf, whatever "
+            help="Read the input as csv, tsv, xlsx, json, jsonl, parquet, html, txt, docx or pdf, "
+            "whatever "
             "its name (default: by its suffix).",
         ),
     ] = None,
