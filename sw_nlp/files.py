@@ -24,7 +24,6 @@ from sw_nlp.columns import find_header_row, find_id_column, find_text_column, ma
 from sw_nlp.config import check_count
 from sw_nlp.delimited import open_delimited
 from sw_nlp.errors import InputError
-from sw_nlp.html_tables import looks_like_html, open_html_table
 from sw_nlp.notes import open_folder, open_notes, read_note
 from sw_nlp.readers import Chunk, Source, close_chunks, open_json, open_jsonl, open_parquet
 from sw_nlp.sniff import (
@@ -125,6 +124,8 @@ def open_cases(
     elif fmt == "xlsx":
         source = open_xlsx(path, text_column, id_column, chunk_size, sheet, header_row, columns)
     elif fmt == "html":
+        from sw_nlp.html_tables import open_html_table  # html.parser: only for such a page
+
         source = open_html_table(path, text_column, id_column, chunk_size, header_row, columns)
     elif fmt == "json":
         source = open_json(path, text_column, id_column, chunk_size, columns)
@@ -189,6 +190,8 @@ def _named_xls(path: Path) -> tuple[str, str | None]:
         raise InputError(f"this looks like {ARTICLED[content]} file: nothing to read", path)
     with open(path, "rb") as handle:
         head = handle.read(8192).decode("utf-8", "replace")
+    from sw_nlp.html_tables import looks_like_html
+
     if looks_like_html(head):
         return "html", None  # the reader notes what it read
     lines = head.splitlines()[:HEADER_SEARCH_ROWS]
