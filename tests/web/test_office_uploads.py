@@ -131,3 +131,21 @@ def test_the_column_picker_of_a_file_without_a_header_masks_what_it_shows(client
     shown = re.sub(r'value="[^"]*"', "", picker)
     assert "_nik_" in shown and "3201010101900001" not in shown and ABUSE not in shown
     assert f'value="{first}"' in picker
+
+
+def test_an_html_export_and_a_json_file_upload_like_a_spreadsheet(client: TestClient):
+    """What web systems "export to Excel" (an HTML table named .xls) and a JSON array of
+    records give results on the page, with the note saying how the file was read."""
+    page = (
+        "<html><body><table><tr><th>No</th><th>Uraian Kasus</th></tr>"
+        f"<tr><td>1</td><td>{ABUSE}</td></tr><tr><td>2</td><td>{WATER}</td></tr>"
+        "</table></body></html>"
+    )
+    job = upload(client, "ekspor.xls", page.encode())
+    assert wait(client, job)["status"] == "done"
+    results = client.get(f"{job}/results").text
+    assert "an HTML table (as systems export to Excel)" in results and "Uraian Kasus" in results
+    records = f'[{{"no": 1, "uraian": "{ABUSE}"}}, {{"no": 2, "uraian": "{WATER}"}}]'
+    job = upload(client, "kasus.json", records.encode())
+    assert wait(client, job)["status"] == "done"
+    assert client.get(f"{job}/rows/2").status_code == 200
