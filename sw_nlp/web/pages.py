@@ -135,7 +135,10 @@ def add_pages(app: FastAPI, served: Served, guard: Guard) -> None:
                 request, "index.html", 413, error_key="upload.too_big", **index_context(cfg, jobs)
             )
         column = str(form.get("text_column", "")).strip() or None
-        sheet = ALL_SHEETS if form.get("all_sheets") else None
+        # A sheet named is read alone, as with --sheet NAME; else the box: every sheet of
+        # cases; else the first.
+        named = str(form.get("sheet", "")).strip() or None
+        sheet = named or (ALL_SHEETS if form.get("all_sheets") else None)
         job = jobs.create(file.filename, target, column, sheet)
         log.info("job %s: upload of %d bytes", job.id, size)
         return RedirectResponse(f"/jobs/{job.id}", status_code=303)

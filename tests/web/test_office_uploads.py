@@ -149,3 +149,17 @@ def test_an_html_export_and_a_json_file_upload_like_a_spreadsheet(client: TestCl
     job = upload(client, "kasus.json", records.encode())
     assert wait(client, job)["status"] == "done"
     assert client.get(f"{job}/rows/2").status_code == 200
+
+
+def test_a_sheet_is_chosen_by_its_name_on_the_upload_page(client: TestClient):
+    """The command line's --sheet NAME, on the page: the named sheet only; a name the
+    workbook lacks fails the job with the sheets it has."""
+    job = upload(client, "bulanan.xlsx", monthly_workbook(), sheet=" Februari ")
+    assert wait(client, job)["status"] == "done"
+    page = client.get(f"{job}/results").text
+    assert "air bersih" in page and "dipukuli" not in page
+    wrong = upload(client, "bulanan.xlsx", monthly_workbook(), sheet="Maret")
+    status = wait(client, wrong)
+    assert status["status"] == "failed"
+    assert "no sheet 'Maret'; sheets are: Rekap, Januari, Februari" in status["error"]
+    assert 'id="sheet"' in client.get("/").text
