@@ -20,7 +20,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
-from sw_nlp.columns import find_header_row, find_id_column, find_text_column, match_column
+from sw_nlp.columns import (
+    PROSE_WORDS,
+    find_header_row,
+    find_id_column,
+    find_text_column,
+    match_column,
+)
 from sw_nlp.config import check_count
 from sw_nlp.delimited import open_delimited
 from sw_nlp.errors import InputError
@@ -219,6 +225,13 @@ def _is_tab_table(path: Path, text_column: str | None) -> bool:
     at = find_header_row(rows, text_column)
     names = rows[at]
     if len(names) < 2:
+        return False
+    # Above a table's header are only titles and blank lines, and its header names columns
+    # rather than saying something: a form of "field<TAB>value" lines ("Uraian<TAB>Ibu S
+    # melapor …") is neither, and stays a note.
+    if any(sum(bool(c.strip()) for c in row) > 1 for row in rows[:at]):
+        return False
+    if any(len(c.split()) >= PROSE_WORDS for c in names):
         return False
     if text_column is not None:
         found = match_column(names, text_column)

@@ -516,6 +516,9 @@ def test_excels_tab_delimited_text_export_is_read_as_a_table(
 def test_a_note_with_tabs_stays_one_note(tmp_path: Path):
     """Tabs in a note that is no table (no header naming a text column) leave it a note."""
     path = tmp_path / "catatan.txt"
+    form = f"Nama\tIbu S\nAlamat\tDesa Sukamaju\nUraian\t{TEXT}\nTindak lanjut\tdirujuk\n"
+    path.write_text(form, encoding="utf-8")  # a form of "field<TAB>value" lines
+    assert open_cases(path).kind == "notes"
     for first in ("Kunjungan rumah", "Catatan kunjungan"):  # a text word, then no table
         path.write_text(f"{first}\t3 Januari\n{TEXT}.\nKlien\tdidampingi\n", encoding="utf-8")
         source = open_cases(path)
