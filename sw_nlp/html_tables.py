@@ -1,6 +1,7 @@
 """Reading an HTML table: what web systems write when they "export to Excel".
 
-Such a file is an HTML page named ``.xls`` (or ``.html``) holding the data as a ``<table>``.
+Such a file is an HTML page named ``.xls`` (or ``.html``) holding the data as a ``<table>``,
+or Excel 2003's XML Spreadsheet (``<Row>``, ``<Cell>``) under the same name.
 The page's largest table is read (menus and layout tables are smaller), a cell as its text
 (tags dropped, line breaks and runs of spaces as one space, ``colspan`` as that many
 cells), and its rows come in the same chunks as a sheet's (``sw_nlp.workbooks``), the header
@@ -23,6 +24,17 @@ MAX_HTML_BYTES = 256 << 20
 _MAX_SPAN = 1000  # a colspan beyond this is a broken page, not a wide table
 
 
+# Excel 2003's XML Spreadsheet, which systems also save as .xls: its rows and cells are
+# read as a table's (its tags come lower-cased, as HTML's do).
+_SPREADSHEET_ML = {"row": "tr", "cell": "td"}
+
+
+def _count(value: str | None, default: int) -> int:
+    """A span or index attribute as a count, bounded; ``default`` when it is none."""
+    text = (value or "").strip()
+    return min(int(text), _MAX_SPAN) if text.isdigit() else default
+
+
 class _Tables(HTMLParser):
     """Every table of a page as rows of cell texts; a table inside a cell belongs to the
     cell's text."""
@@ -37,6 +49,7 @@ class _Tables(HTMLParser):
         self._hidden = 0  # inside <script> or <style>
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        tag = _SPREADSHEET_ML.get(tag, tag)
         if tag in ("script", "style"):
             self._hidden += 1
         elif self._inner or (tag == "table" and self._cell is not None):
@@ -58,10 +71,17 @@ class _Tables(HTMLParser):
             if not self._open[-1]:
                 self._open[-1].append([])
             self._cell = []
-            span = dict(attrs).get("colspan") or "1"
-            self._span = min(int(span), _MAX_SPAN) if span.strip().isdigit() else 1
+            named = dict(attrs)
+            span = _count(named.get("colspan"), 1)
+            if "ss:mergeacross" in named:  # Excel 2003 XML: cells merged to the right
+                span = _count(named["ss:mergeacross"], 0) + 1
+            self._span = span
+            index = _count(named.get("ss:index"), 0)  # its column, when cells before are empty
+            row = self._open[-1][-1]
+            row.extend([""] * max(index - 1 - len(row), 0))
 
     def handle_endtag(self, tag: str) -> None:
+        tag = _SPREADSHEET_ML.get(tag, tag)
         if tag in ("script", "style"):
             self._hidden = max(self._hidden - 1, 0)
         elif self._inner:
@@ -112,12 +132,18 @@ def open_html_table(
             path,
         )
     parser = _Tables()
-    parser.feed(path.read_text(encoding=detect_encoding(path), errors="replace"))
+    text = path.read_text(encoding=detect_encoding(path), errors="replace")
+    parser.feed(text)
     parser.close()
     rows = max(parser.tables, key=len, default=[])
     if not any(cell for row in rows for cell in row):
         raise InputError("an HTML page with no table: nothing to read", path)
-    notes = ["an HTML table (as systems export to Excel): read as one"]
+    if "urn:schemas-microsoft-com:office:spreadsheet" in text[:4096]:
+        notes = [
+            "an Excel 2003 XML spreadsheet (as systems export to Excel): its largest table read"
+        ]
+    else:
+        notes = ["an HTML table (as systems export to Excel): read as one"]
     top = [list(r) for r in rows[: HEADER_SEARCH_ROWS if header_row is None else header_row]]
     at, names, text, ids = choose_header(
         top, path, "table", text_column, id_column, header_row, columns, notes

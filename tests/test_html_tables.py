@@ -62,3 +62,31 @@ def test_a_huge_colspan_is_bounded(tmp_path: Path):
     )
     source = open_cases(path)
     assert len(source.id_columns) == 0 and rows(path) == [(2, "a b")]
+
+
+SPREADSHEET_ML = """<?xml version="1.0"?>
+<?mso-application progid="Excel.Sheet"?>
+<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"
+ xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">
+ <Worksheet ss:Name="Kasus"><Table>
+  <Row><Cell ss:MergeAcross="2"><Data ss:Type="String">REKAP KASUS</Data></Cell></Row>
+  <Row><Cell><Data ss:Type="String">No</Data></Cell><Cell><Data ss:Type="String">Uraian Kasus</Data></Cell><Cell><Data ss:Type="String">Tanggal</Data></Cell></Row>
+  <Row><Cell><Data ss:Type="Number">1</Data></Cell><Cell><Data ss:Type="String">Ibu &amp; anak butuh bantuan</Data></Cell></Row>
+  <Row><Cell><Data ss:Type="Number">2</Data></Cell><Cell ss:Index="3"><Data ss:Type="String">2025-01-02</Data></Cell></Row>
+ </Table></Worksheet>
+</Workbook>"""
+
+
+def test_an_excel_2003_xml_spreadsheet_is_read(tmp_path: Path):
+    """Excel 2003's XML Spreadsheet, named .xls as systems export it: Row and Cell as a
+    table's rows and cells, ss:Index and ss:MergeAcross keeping cells under their headers."""
+    path = tmp_path / "ekspor.xls"
+    path.write_text(SPREADSHEET_ML, encoding="utf-8")
+    source = open_cases(path, columns="all")
+    assert source.notes[0].startswith("an Excel 2003 XML spreadsheet")
+    assert source.id_columns == ["No", "Uraian Kasus", "Tanggal"]
+    chunks = list(source.chunks)
+    assert [(r, t) for c in chunks for r, t in zip(c.rows, c.texts, strict=True)] == [
+        (3, "Ibu & anak butuh bantuan"), (4, "")
+    ]  # fmt: skip
+    assert [d for c in chunks for d in c.ids["Tanggal"]] == [None, "2025-01-02"]
