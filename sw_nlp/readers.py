@@ -142,16 +142,7 @@ def open_jsonl(
                     error = f"invalid JSON ({exc.msg})"
                 except RecursionError:  # "[[[[…" thousands deep: one bad row, not a crash
                     error, record = "JSON nested too deeply to read", {}
-                value = record.get(text)
-                if not error and value is not None and not isinstance(value, str):
-                    # A list or object joined into words would be classified as if it were a
-                    # text someone wrote; a number or true is no case description either.
-                    error, value = f"column {text!r}: {json_kind(value)}, not text", None
-                chunk.rows.append(line_no)
-                for c in ids:
-                    chunk.ids[c].append(encodable(record.get(c)))
-                chunk.texts.append(as_text(value))
-                chunk.errors.append(error)
+                _add_record(chunk, line_no, record, error, text, ids)
                 if len(chunk.rows) == chunk_size:
                     yield chunk
                     chunk = Chunk([], {c: [] for c in ids}, [], [])
@@ -192,6 +183,13 @@ def open_json(
     try:
         data = json.loads(path.read_text(encoding=encoding, errors="replace"))
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and head.startswith("["):
+            raise InputError(
+                "one JSON array after another: write one array, or JSON Lines (one record "
+                "per line)",
+                path,
+                exc.lineno,
+            ) from None
         if exc.msg == "Extra data":  # one value after another: JSON Lines
             return open_jsonl(path, text_column, id_column, chunk_size, columns)
         raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from None
@@ -217,21 +215,31 @@ def open_json(
         for start in range(0, len(data), chunk_size):
             chunk = Chunk([], {c: [] for c in ids}, [], [])
             for number, record in enumerate(data[start : start + chunk_size], start + 1):
-                error, value = "", None
                 if isinstance(record, dict):
-                    value = record.get(text)
-                    if value is not None and not isinstance(value, str):
-                        error, value = f"column {text!r}: {json_kind(value)}, not text", None
+                    _add_record(chunk, number, record, "", text, ids)
                 else:
-                    error, record = f"record {number} is not a JSON object", {}
-                chunk.rows.append(number)
-                for c in ids:
-                    chunk.ids[c].append(encodable(record.get(c)))
-                chunk.texts.append(as_text(value))
-                chunk.errors.append(error)
+                    _add_record(
+                        chunk, number, {}, f"record {number} is not a JSON object", text, ids
+                    )
             yield chunk
 
     return Source(path, "json", text, ids, len(data), chunks(), notes)
+
+
+def _add_record(
+    chunk: Chunk, number: int, record: dict[str, Any], error: str, text: str, ids: list[str]
+) -> None:
+    """A JSON record as the chunk's next row (``error``: why it could not be read, ``record``
+    then empty). A text that is a list or object would be classified as words someone wrote,
+    and a number or true is no case description either: the row's error."""
+    value = record.get(text)
+    if not error and value is not None and not isinstance(value, str):
+        error, value = f"column {text!r}: {json_kind(value)}, not text", None
+    chunk.rows.append(number)
+    for c in ids:
+        chunk.ids[c].append(encodable(record.get(c)))
+    chunk.texts.append(as_text(value))
+    chunk.errors.append(error)
 
 
 def encodable(value: Any) -> Any:

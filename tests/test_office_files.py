@@ -653,6 +653,10 @@ def test_a_json_array_of_records_is_read_as_a_table(tmp_path: Path, capsys, name
         ('{"no": 1, "uraian": "' + TEXT + '"}\n', None),  # JSON Lines named .json: read
         (json.dumps({"data": JSON_RECORDS[:1], "total": 1}), None),  # an API's export: read
         ("[1, 2", "not valid JSON"),
+        # arrays one per line: neither one array nor JSON Lines of records (was a
+        # RecursionError: each reader handed the file to the other)
+        (json.dumps(JSON_RECORDS[:1]) + "\n" + json.dumps(JSON_RECORDS[1:2]) + "\n",
+         "one JSON array after another"),  # fmt: skip
         ("3", "not an array of records"),
         (json.dumps({"a": 1, "b": [1]}), "no text column found"),  # one record, no text
     ],
