@@ -59,6 +59,9 @@ TEXT_WORDS = (
     "asesmen",
     "assessment",
 )
+# Names of a column of remarks about a case rather than its story: taken only when nothing
+# else names the text.
+REMARKS = frozenset({"isi", "catatan", "keterangan", "note", "notes"})
 NOT_TEXT_WORDS = frozenset(
     "no nomor nomer nmr id kode tanggal tgl waktu jam bulan tahun jenis kategori tipe status "
     "jumlah nama alamat lokasi label level tingkat prioritas sumber petugas".split()
@@ -172,22 +175,29 @@ def find_id_column(names: list[str]) -> str | None:
 
 
 def find_text_column(names: list[str], by_word: bool = True) -> str | None:
-    """The first column, in the order of ``TEXT_COLUMN_NAMES``, whose name matches one; else
-    (``by_word``) the first whose words include the earliest of ``TEXT_WORDS`` and none of
-    ``NOT_TEXT_WORDS``."""
+    """The text column: a whole name of ``TEXT_COLUMN_NAMES``, else (``by_word``) a longer
+    name holding one of ``TEXT_WORDS`` and none of ``NOT_TEXT_WORDS``; earlier names and
+    words first. A remarks column (``REMARKS``: "Keterangan", "Catatan") comes after a
+    story named in words: "Kronologi Kejadian" beside "Keterangan" is the case's text."""
     keys: dict[str, str] = {}
     for name in names:
         keys.setdefault(header_key(name), name)
-    found = next((keys[k] for k in _TEXT_KEYS if k in keys), None)
-    if found is not None or not by_word:
-        return found
-    words = {}
-    for name in names:
-        parts = set(re.split(r"[\W_]+", name.casefold()))
-        if not parts & NOT_TEXT_WORDS:
-            for part in parts:
-                words.setdefault(part, name)
-    return next((words[w] for w in TEXT_WORDS if w in words), None)
+    words: dict[str, str] = {}
+    if by_word:
+        for name in names:
+            parts = set(re.split(r"[\W_]+", name.casefold()))
+            if not parts & NOT_TEXT_WORDS:
+                for part in parts:
+                    words.setdefault(part, name)
+    for remarks in (False, True):
+        whole = [k for k in _TEXT_KEYS if (k in REMARKS) == remarks]
+        by_words = [w for w in TEXT_WORDS if (w in REMARKS) == remarks]
+        found = next((keys[k] for k in whole if k in keys), None) or next(
+            (words[w] for w in by_words if w in words), None
+        )
+        if found is not None:
+            return found
+    return None
 
 
 def find_header_row(rows: list[list[Any]], text_column: str | None) -> int:

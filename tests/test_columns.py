@@ -66,6 +66,11 @@ def test_text_column_errors_carry_the_header_as_data(tmp_path: Path):
         (["Case notes", "Status"], "Case notes"),
         # a whole-name match comes before a word in a longer one
         (["Uraian Singkat", "Narasi"], "Narasi"),
+        # ... but a remarks column ("Keterangan", "Catatan", "Isi") comes after a case's
+        # story named in words (found trying an office workbook: "Keterangan" was taken)
+        ([" No ", " Kronologi Kejadian ", "Keterangan", "Keterangan (2)"], " Kronologi Kejadian "),
+        (["Catatan", "Uraian Masalah"], "Uraian Masalah"),
+        (["Catatan", "Keterangan Lain"], "Catatan"),
     ],
 )
 def test_a_longer_header_is_found_by_its_words(names: list[str], text: str, tmp_path: Path):
